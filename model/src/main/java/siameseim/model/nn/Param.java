@@ -56,13 +56,28 @@ public final class Param {
             throw new IllegalArgumentException("shape mismatch for " + name + ": expected " + array.getShape()
                     + ", got " + values.getShape());
         }
-        boolean grad = trainable();
-        NDArray fresh = values.toType(array.getDataType(), true);
+        NDArray fresh = detachedCopy(values, array.getDataType());
         fresh.attach(array.getManager());
         array.close();
         array = fresh;
-        if (grad) {
+        if (trainable()) {
             array.setRequiresGradient(true);
+        }
+    }
+
+    /**
+     * A new tensor with its own storage and no autograd history. (DJL's {@code toType(t, true)}
+     * returns the same storage when type and device already match, which would alias the two.)
+     */
+    public static NDArray detachedCopy(NDArray values, ai.djl.ndarray.types.DataType type) {
+        try (NDArray detached = values.stopGradient()) {
+            NDArray copy = detached.duplicate();
+            if (copy.getDataType() == type) {
+                return copy;
+            }
+            try (copy) {
+                return copy.toType(type, false);
+            }
         }
     }
 }

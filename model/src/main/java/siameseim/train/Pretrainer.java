@@ -1,0 +1,189 @@
+package siameseim.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.List;
+import java.util.Map;
+import siameseim.checkpoint.CheckpointFormat;
+import siameseim.config.OptimConfig;
+import siameseim.config.PretrainConfig;
+import siameseim.model.nn.CrossReplicaMean;
+import siameseim.model.nn.Torch;
+import siameseim.model.optim.AdamW;
+import siameseim.model.optim.FlatGradients;
+import siameseim.model.optim.GradientReducer;
+import siameseim.model.optim.LrSchedule;
+import siameseim.model.optim.MomentumSchedule;
+import siameseim.model.optim.WeightDecayRule;
+import siameseim.model.siameseim.SiameseBatch;
+import siameseim.model.siameseim.SiameseIM;
+import siameseim.model.siameseim.UniGradLoss;
+
+/**
+ * One replica's SiameseIM training step (spec 2-4), in the reference's order:
+ * EMA update with this iteration's momentum, target forward (no graph), online forward + loss +
+ * backward per micro-batch, gradient reduction across replicas, global-norm clipping, AdamW.
+ * Every step's activations live in a sub-manager that is closed at the end of the step.
+ *
+ * <p>Must be used from one thread (libtorch grad mode and DJL's GradientCollector are per thread
+ * and per process respectively).
+ */
+public final class Pretrainer implements AutoCloseable {
+    private static final int MAX_CONSECUTIVE_SKIPS = 10;
+
+    private final PretrainConfig cfg;
+    private final NDManager root;
+    private final SiameseIM model;
+    private final AdamW optimizer;
+    private final LrSchedule lr;
+    private final MomentumSchedule momentum;
+    private final long stepsPerEpoch;
+    private final GradientReducer reducer;
+    private final FlatGradients flat;
+    private long step;
+    private int consecutiveSkips;
+
+    /**
+     * @param stepsPerEpoch optimizer steps per epoch (sets the fractional epoch of the schedules)
+     * @param reducer gradient averaging over replicas ({@link GradientReducer#IDENTITY} for one)
+     * @param replicas BatchNorm/correlation reduction ({@link CrossReplicaMean#SINGLE} for one)
+     */
+    public Pretrainer(PretrainConfig cfg, long stepsPerEpoch, GradientReducer reducer, CrossReplicaMean replicas) {
+        if (stepsPerEpoch < 1) {
+            throw new IllegalArgumentException("an epoch must have at least one optimizer step, got " + stepsPerEpoch);
+        }
+        Torch.init(cfg.train().threads());
+        this.cfg = cfg;
+        this.root = NDManager.newBaseManager();
+        this.model = new SiameseIM(root, cfg.model(), cfg.negWeight(), cfg.train().seed());
+        model.setCrossReplica(replicas);
+        OptimConfig o = cfg.optim();
+        this.optimizer = new AdamW(root, model.trainableParams(), o.beta1(), o.beta2(), o.eps(), o.weightDecay(),
+                WeightDecayRule.PRETRAIN, name -> 1.0);
+        this.lr = new LrSchedule(o.peakLr(), o.minLr(), o.warmupEpochs(), o.epochs());
+        this.momentum = new MomentumSchedule(cfg.ema().momentum(), o.epochs(), cfg.ema().cosine());
+        this.stepsPerEpoch = stepsPerEpoch;
+        this.reducer = reducer;
+        this.flat = reducer.replicas() > 1 ? new FlatGradients(model.trainableParams()) : null;
+    }
+
+    public SiameseIM model() {
+        return model;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /** Optimizer steps done. */
+    public long step() {
+        return step;
+    }
+
+    public double epoch() {
+        return (double) step / stepsPerEpoch;
+    }
+
+    /** Total optimizer steps of the configured schedule. */
+    public long totalSteps() {
+        return (long) Math.ceil(cfg.optim().epochs() * stepsPerEpoch);
+    }
+
+    /**
+     * One optimizer step over {@code micro} (accum-steps micro-batches of this replica).
+     *
+     * @throws IllegalStateException after {@value #MAX_CONSECUTIVE_SKIPS} non-finite steps in a row
+     */
+    public StepResult step(List<SiameseBatch> micro) {
+        Torch.disableGradOnThisThread();
+        double epoch = epoch();
+        double lrNow = lr.at(epoch);
+        double m = momentum.at(epoch);
+        long t0 = System.nanoTime();
+        double loss = 0;
+        double pos = 0;
+        double neg = 0;
+        int images = 0;
+        try (NDManager sm = root.newSubManager()) {
+            if (step > 0) {
+                model.updateTarget(m);
+            }
+            float share = 1f / micro.size();
+            for (SiameseBatch b : micro) {
+                SiameseBatch.Tensors t = b.toTensors(sm);
+                NDArray target = model.targetTokens(t.view2());
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray pred = model.predict(t.view1(), t.visible(), t.geometry(), true);
+                    UniGradLoss.Result r = model.loss().compute(pred, target);
+                    gc.backward(micro.size() == 1 ? r.loss() : r.loss().mul(share));
+                    loss += r.loss().getFloat() * share;
+                    pos += r.pos().getFloat() * share;
+                    neg += r.neg().getFloat() * share;
+                }
+                images += b.size();
+            }
+        }
+        Torch.disableGradOnThisThread();
+        long t1 = System.nanoTime();
+        if (flat != null) {
+            flat.gather();
+            reducer.average(flat.buffer());
+            flat.scatter();
+        }
+        long t2 = System.nanoTime();
+        double norm = optimizer.gradNorm();
+        boolean skip = !Double.isFinite(norm) || !Double.isFinite(loss);
+        if (skip) {
+            optimizer.zeroGradients();
+            if (++consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
+                throw new IllegalStateException("loss or gradient norm was not finite for " + consecutiveSkips
+                        + " steps in a row (last step " + step + ", loss " + loss + ", grad norm " + norm
+                        + "); lower optim.lr or check the input data");
+            }
+        } else {
+            consecutiveSkips = 0;
+            double clip = cfg.optim().clipGrad();
+            double scale = clip > 0 ? Math.min(1.0, clip / (norm + 1e-6)) : 1.0;
+            optimizer.step(lrNow, scale);
+        }
+        long t3 = System.nanoTime();
+        StepResult r = new StepResult(step, epoch, loss, pos, neg, lrNow, m, norm, skip, images,
+                (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
+        step++;
+        return r;
+    }
+
+    /** Writes a checkpoint of this replica's full state. */
+    public void save(OutputStream out, Map<String, String> extra) throws IOException {
+        CheckpointFormat.write(out, model, optimizer, new CheckpointFormat.Progress(step, epoch(), extra),
+                cfg.source());
+    }
+
+    /**
+     * Restores weights, target, BatchNorm buffers, optimizer moments and the step counter.
+     *
+     * @return the checkpoint's progress (step, epoch and the trainer's extra entries)
+     */
+    public CheckpointFormat.Progress restore(InputStream in, String source) throws IOException {
+        try (NDManager tmp = root.newSubManager()) {
+            CheckpointFormat.Loaded ckpt = CheckpointFormat.read(in, tmp, source);
+            CheckpointFormat.restore(ckpt, model, optimizer);
+            this.step = ckpt.progress().step();
+            return ckpt.progress();
+        }
+    }
+
+    public PretrainConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public void close() {
+        root.close();
+    }
+}

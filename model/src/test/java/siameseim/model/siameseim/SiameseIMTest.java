@@ -1,0 +1,161 @@
+package siameseim.model.siameseim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import siameseim.config.PretrainConfig;
+import siameseim.model.nn.Param;
+import siameseim.model.vit.VisionTransformer;
+import siameseim.testing.RandomBatches;
+import siameseim.testing.TestConfigs;
+import siameseim.train.Pretrainer;
+import siameseim.model.optim.GradientReducer;
+import siameseim.model.nn.CrossReplicaMean;
+
+/** Spec 8.3 checks 4, 5 and 7 on the unit-size model. */
+class SiameseIMTest {
+
+    @Test
+    void sequenceLengthsAndShapes() {
+        PretrainConfig cfg = TestConfigs.unit();
+        try (Pretrainer t = new Pretrainer(cfg, 10, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE);
+                NDManager sm = NDManager.newBaseManager()) {
+            SiameseBatch b = RandomBatches.batch(cfg, 4, 1);
+            SiameseBatch.Tensors x = b.toTensors(sm);
+            SiameseIM model = t.model();
+            int lv = 16 - 10;
+            NDArray enc = model.encoder().forwardVisible(x.view1(), x.visible(), true);
+            assertEquals(new Shape(4, 1 + lv, 32), enc.getShape(), "online encoder sees CLS + visible tokens");
+            NDArray pred = model.predict(x.view1(), x.visible(), x.geometry(), true);
+            assertEquals(new Shape(4, 16, 32), pred.getShape(), "one prediction per view-2 patch");
+            NDArray target = model.targetTokens(x.view2());
+            assertEquals(new Shape(4, 16, 32), target.getShape());
+        }
+    }
+
+    @Test
+    void gradientsReachOnlyOnlineTrainableTensors() {
+        PretrainConfig cfg = TestConfigs.unit();
+        try (Pretrainer t = new Pretrainer(cfg, 10, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE);
+                NDManager sm = NDManager.newBaseManager()) {
+            SiameseIM model = t.model();
+            SiameseBatch.Tensors x = RandomBatches.batch(cfg, 4, 2).toTensors(sm);
+            NDArray target = model.targetTokens(x.view2());
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray pred = model.predict(x.view1(), x.visible(), x.geometry(), true);
+                gc.backward(model.loss().compute(pred, target).loss());
+            }
+            for (Map.Entry<String, Param> e : model.namedParams().entrySet()) {
+                String name = e.getKey();
+                NDArray a = e.getValue().array();
+                boolean target_ = name.startsWith("mm_");
+                boolean frozen = name.startsWith("patch_embed.") || name.endsWith("pos_embed");
+                if (target_ || frozen || e.getValue().kind() == Param.Kind.BUFFER) {
+                    assertFalse(a.hasGradient(), name + " must not take gradients");
+                } else {
+                    try (NDArray g = a.getGradient()) {
+                        assertTrue(g.abs().sum().getFloat() > 0, name + " should receive a gradient");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void predictorAndPositionMlpHaveNoTargetCopy() {
+        PretrainConfig cfg = TestConfigs.unit();
+        try (Pretrainer t = new Pretrainer(cfg, 10, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
+            Map<String, Param> params = t.model().namedParams();
+            for (String name : params.keySet()) {
+                if (name.startsWith("predictor_decoder_blocks") || name.startsWith("decoder_pos_mlp")
+                        || name.startsWith("decoder_pred")) {
+                    assertFalse(params.containsKey("mm_" + name), name + " has a target copy");
+                }
+            }
+            assertNotNull(params.get("mm_blocks.0.attn.qkv.weight"));
+            assertNotNull(params.get("mm_projector_decoder_blocks.0.norm1.bn.weight"));
+            assertNotNull(params.get("mm_decoder_embed.weight"));
+            assertNotNull(params.get("mm_cls_token"));
+        }
+    }
+
+    @Test
+    void emaAfterOneStepAndFrozenPatchEmbedding() {
+        PretrainConfig cfg = TestConfigs.unit();
+        try (Pretrainer t = new Pretrainer(cfg, 10, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
+            SiameseIM model = t.model();
+            Map<String, float[]> patchBefore = snapshot(model, "patch_embed.");
+            t.step(List.of(RandomBatches.batch(cfg, 8, 3)));
+            // after one update, online != target; the next step applies EMA with m(step 1)
+            Map<String, float[]> onl = new HashMap<>();
+            Map<String, float[]> tgtOld = new HashMap<>();
+            for (Map.Entry<Param, Param> e : model.emaPairs().entrySet()) {
+                onl.put(name(model, e.getKey()), e.getKey().array().toFloatArray());
+                tgtOld.put(name(model, e.getKey()), e.getValue().array().toFloatArray());
+            }
+            double m = 1 - (1 - 0.99) * (1 + Math.cos(Math.PI * (1 / 10.0) / 20)) / 2;
+            model.updateTarget(m);
+            for (Map.Entry<Param, Param> e : model.emaPairs().entrySet()) {
+                String n = name(model, e.getKey());
+                float[] now = e.getValue().array().toFloatArray();
+                float[] o = onl.get(n);
+                float[] old = tgtOld.get(n);
+                for (int i = 0; i < now.length; i++) {
+                    double expect = (1 - m) * (o[i] - old[i]);
+                    assertEquals(expect, now[i] - old[i], 1e-6, n + "[" + i + "]");
+                }
+            }
+            t.step(List.of(RandomBatches.batch(cfg, 8, 4)));
+            Map<String, float[]> patchAfter = snapshot(model, "patch_embed.");
+            for (String k : patchBefore.keySet()) {
+                assertTrue(java.util.Arrays.equals(patchBefore.get(k), patchAfter.get(k)), k + " changed");
+                assertTrue(java.util.Arrays.equals(patchBefore.get(k),
+                        model.namedParams().get("mm_" + k).array().toFloatArray()), "mm_" + k + " differs");
+            }
+        }
+    }
+
+    @Test
+    void gatherKeepsRasterOrder() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            siameseim.model.nn.Torch.init(1);
+            NDArray tokens = m.arange(0f, 2 * 5 * 3f).reshape(2, 5, 3);
+            NDArray idx = m.create(new long[][] {{0, 2, 4}, {1, 3, 4}});
+            NDArray g = VisionTransformer.gatherTokens(tokens, idx);
+            assertEquals(new Shape(2, 3, 3), g.getShape());
+            float[] v = g.toFloatArray();
+            assertEquals(6f, v[3]); // sample 0, token 2, channel 0
+            assertEquals(15f + 3f, v[9]); // sample 1, token 1
+        }
+    }
+
+    private static Map<String, float[]> snapshot(SiameseIM model, String prefix) {
+        Map<String, float[]> out = new HashMap<>();
+        model.namedParams().forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                out.put(k, v.array().toFloatArray());
+            }
+        });
+        return out;
+    }
+
+    private static String name(SiameseIM model, Param p) {
+        for (Map.Entry<String, Param> e : model.namedParams().entrySet()) {
+            if (e.getValue() == p) {
+                return e.getKey();
+            }
+        }
+        throw new IllegalStateException();
+    }
+}

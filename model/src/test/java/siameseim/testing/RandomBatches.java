@@ -1,0 +1,62 @@
+package siameseim.testing;
+
+import java.util.SplittableRandom;
+import siameseim.config.PretrainConfig;
+import siameseim.model.siameseim.BlockMaskGenerator;
+import siameseim.model.siameseim.SiameseBatch;
+
+/**
+ * Seeded model-input batches for model tests (the datasets module makes real ones): smooth
+ * random images (sums of a few low-frequency waves per channel), view 2 a shifted copy of view
+ * 1's pattern, real block masks and valid geometry.
+ */
+public final class RandomBatches {
+    private RandomBatches() {}
+
+    public static SiameseBatch batch(PretrainConfig cfg, int size, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        int img = cfg.model().imageSize();
+        int grid = cfg.model().grid();
+        BlockMaskGenerator masks = new BlockMaskGenerator(grid, cfg.mask());
+        int lv = masks.visibleCount();
+        float[] v1 = new float[size * 3 * img * img];
+        float[] v2 = new float[v1.length];
+        long[] vis = new long[size * lv];
+        float[] geo = new float[size * 6];
+        for (int b = 0; b < size; b++) {
+            double[][] waves = new double[3][8];
+            for (double[] w : waves) {
+                for (int k = 0; k < w.length; k++) {
+                    w[k] = rng.nextDouble() * 2 - 1;
+                }
+            }
+            double shift = rng.nextDouble() * 0.3;
+            for (int c = 0; c < 3; c++) {
+                for (int y = 0; y < img; y++) {
+                    for (int x = 0; x < img; x++) {
+                        int i = ((b * 3 + c) * img + y) * img + x;
+                        v1[i] = (float) pattern(waves[c], x / (double) img, y / (double) img);
+                        v2[i] = (float) pattern(waves[c], x / (double) img + shift, y / (double) img);
+                    }
+                }
+            }
+            int[] visible = BlockMaskGenerator.visible(masks.next(rng));
+            for (int k = 0; k < lv; k++) {
+                vis[b * lv + k] = visible[k];
+            }
+            boolean flip = rng.nextBoolean();
+            geo[b * 6] = (float) (rng.nextDouble() * 0.4 - 0.2);
+            geo[b * 6 + 1] = (float) shift;
+            geo[b * 6 + 2] = (float) (0.7 + rng.nextDouble() * 0.6);
+            geo[b * 6 + 3] = (float) (0.7 + rng.nextDouble() * 0.6);
+            geo[b * 6 + 4] = flip ? 1f : 0f;
+            geo[b * 6 + 5] = (float) (rng.nextDouble() * 0.5);
+        }
+        return new SiameseBatch(size, img, v1, v2, vis, lv, geo);
+    }
+
+    private static double pattern(double[] w, double x, double y) {
+        return w[0] * Math.sin(6.28 * (w[1] * 2 * x + w[2] * 2 * y) + w[3] * 3)
+                + w[4] * Math.cos(6.28 * (w[5] * 3 * x - w[6] * 3 * y)) + w[7];
+    }
+}
