@@ -92,6 +92,9 @@ public final class ConfigLoader {
         if (where == null || where.isEmpty()) {
             return "";
         }
+        if (where.startsWith("--set ")) {
+            return " (from " + where + ")";
+        }
         if (origin.lineNumber() > 0 && !where.contains(": " + origin.lineNumber())) {
             where = where + ":" + origin.lineNumber();
         }
@@ -138,7 +141,7 @@ public final class ConfigLoader {
         String key = override.substring(0, eq).trim();
         String raw = override.substring(eq + 1).trim();
         try {
-            ConfigValue value = parseValue(raw);
+            ConfigValue value = parseValue(raw, "--set " + override);
             return ConfigFactory.empty("--set " + override).withValue(key, value);
         } catch (ConfigException e) {
             throw new ConfigError("--set " + override + ": " + e.getMessage());
@@ -149,16 +152,15 @@ public final class ConfigLoader {
      * Numbers, booleans, null, lists, objects and quoted strings parse as HOCON; anything else is
      * a plain string, so {@code data.path=hdfs://host:8020/x} is not cut at "//".
      */
-    private static ConfigValue parseValue(String raw) {
+    private static ConfigValue parseValue(String raw, String origin) {
         boolean hocon = raw.startsWith("[") || raw.startsWith("{") || raw.startsWith("\"")
                 || raw.equals("true") || raw.equals("false") || raw.equals("null")
                 || NUMBER.matcher(raw).matches();
         if (!hocon) {
-            return ConfigValueFactory.fromAnyRef(raw, "command line");
+            return ConfigValueFactory.fromAnyRef(raw, origin);
         }
-        Config c = ConfigFactory.parseString("v = " + raw,
-                ConfigParseOptions.defaults().setOriginDescription("command line"));
-        return c.hasPath("v") ? c.getValue("v") : ConfigValueFactory.fromAnyRef(null, "command line");
+        Config c = ConfigFactory.parseString("v = " + raw, ConfigParseOptions.defaults().setOriginDescription(origin));
+        return ConfigValueFactory.fromAnyRef(c.hasPath("v") ? c.getValue("v").unwrapped() : null, origin);
     }
 
     /** Every leaf of {@code layer} must exist in the reference, with the same shape (leaf vs object). */

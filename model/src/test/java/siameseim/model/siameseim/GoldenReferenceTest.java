@@ -102,18 +102,22 @@ class GoldenReferenceTest {
         float ref = golden.get("outputs.loss").toFloatArray()[0];
         float ours = result.loss().getFloat();
         assertEquals(1.88838553f, ref, 1e-7f);
+        System.out.printf("golden loss: ours %.8f, reference %.8f, relative error %.2e%n", ours, ref,
+                Math.abs(ours - ref) / Math.abs(ref));
         assertTrue(Math.abs(ours - ref) / Math.abs(ref) < 1e-5, "loss " + ours + " vs reference " + ref);
     }
 
     @Test
     void predictionsMatchWithin1e4() {
         double err = maxAbs(pred.toFloatArray(), golden.get("outputs.pred").toFloatArray());
+        System.out.printf("golden pred: max abs error %.2e%n", err);
         assertTrue(err < 1e-4, "max |pred - ref| = " + err);
     }
 
     @Test
     void normalisedTargetsMatchWithin1e4() {
         double err = maxAbs(result.targetNorm().toFloatArray(), golden.get("outputs.target_norm").toFloatArray());
+        System.out.printf("golden target_norm: max abs error %.2e%n", err);
         assertTrue(err < 1e-4, "max |target_norm - ref| = " + err);
     }
 
@@ -123,15 +127,23 @@ class GoldenReferenceTest {
         golden.keySet().stream().filter(k -> k.startsWith("grads.")).forEach(k -> refNames.add(k.substring(6)));
         assertEquals(refNames.size(), grads.size(), "trainable tensors vs reference gradients");
         StringBuilder bad = new StringBuilder();
+        double worst = 0;
+        String worstName = "";
         for (String name : refNames) {
             float[] ours = grads.get(name);
             assertTrue(ours != null, "no gradient for " + name);
             float[] ref = golden.get("grads." + name).toFloatArray();
             double rel = diffNorm(ours, ref) / Math.max(norm(ref), 1e-12);
+            if (rel > worst) {
+                worst = rel;
+                worstName = name;
+            }
             if (rel >= 1e-3) {
                 bad.append(name).append(" rel ").append(rel).append('\n');
             }
         }
+        System.out.printf("golden gradients: %d tensors, worst relative error %.2e (%s)%n", refNames.size(), worst,
+                worstName);
         assertTrue(bad.length() == 0, "gradients off:\n" + bad);
     }
 

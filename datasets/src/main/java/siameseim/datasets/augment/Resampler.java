@@ -1,0 +1,133 @@
+package siameseim.datasets.augment;
+
+import siameseim.datasets.image.RgbImage;
+
+/**
+ * Separable resampling as PIL's {@code Image.resize} does it: a bicubic (a = -0.5) or bilinear
+ * kernel whose support widens by the scale factor when downscaling (antialiasing), horizontal
+ * pass then vertical pass, 8-bit rounding after each pass. torchvision's RandomResizedCrop and
+ * Resize on PIL images go through exactly this.
+ */
+public final class Resampler {
+    /** The interpolation kernels used by the reference transforms. */
+    public enum Filter {
+        BICUBIC(2.0),
+        BILINEAR(1.0);
+
+        final double support;
+
+        Filter(double support) {
+            this.support = support;
+        }
+
+        double weight(double x) {
+            x = Math.abs(x);
+            if (this == BILINEAR) {
+                return x < 1 ? 1 - x : 0;
+            }
+            double a = -0.5;
+            if (x < 1) {
+                return ((a + 2) * x - (a + 3)) * x * x + 1;
+            }
+            if (x < 2) {
+                return (((x - 5) * x + 8) * x - 4) * a;
+            }
+            return 0;
+        }
+    }
+
+    private Resampler() {}
+
+    /** Resizes the region {@code box} of {@code src} to outW x outH. */
+    public static RgbImage resize(RgbImage src, CropBox box, int outW, int outH, Filter filter) {
+        Coeffs horizontal = coeffs(box.left(), box.left() + box.width(), src.width(), outW, filter);
+        Coeffs vertical = coeffs(box.top(), box.top() + box.height(), src.height(), outH, filter);
+        // horizontal pass over the rows the vertical pass will read
+        int rowMin = vertical.minIndex();
+        int rowMax = vertical.maxIndex();
+        int rows = rowMax - rowMin;
+        float[] tmp = new float[3 * rows * outW];
+        float[] s = src.data();
+        int sw = src.width();
+        int sh = src.height();
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < rows; y++) {
+                int srcRow = (c * sh + y + rowMin) * sw;
+                int dstRow = (c * rows + y) * outW;
+                for (int x = 0; x < outW; x++) {
+                    int start = horizontal.start[x];
+                    double acc = 0;
+                    double[] k = horizontal.weights[x];
+                    for (int t = 0; t < k.length; t++) {
+                        acc += k[t] * s[srcRow + start + t];
+                    }
+                    tmp[dstRow + x] = RgbImage.clampRound((float) acc);
+                }
+            }
+        }
+        RgbImage out = new RgbImage(outW, outH);
+        float[] o = out.data();
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < outH; y++) {
+                int start = vertical.start[y] - rowMin;
+                double[] k = vertical.weights[y];
+                int dstRow = (c * outH + y) * outW;
+                for (int x = 0; x < outW; x++) {
+                    double acc = 0;
+                    for (int t = 0; t < k.length; t++) {
+                        acc += k[t] * tmp[(c * rows + start + t) * outW + x];
+                    }
+                    o[dstRow + x] = RgbImage.clampRound((float) acc);
+                }
+            }
+        }
+        return out;
+    }
+
+    private record Coeffs(int[] start, double[][] weights) {
+        int minIndex() {
+            int m = Integer.MAX_VALUE;
+            for (int s : start) {
+                m = Math.min(m, s);
+            }
+            return m;
+        }
+
+        int maxIndex() {
+            int m = 0;
+            for (int i = 0; i < start.length; i++) {
+                m = Math.max(m, start[i] + weights[i].length);
+            }
+            return m;
+        }
+    }
+
+    /** PIL's precompute_coeffs for the input span [in0, in1) of an axis of length inSize. */
+    private static Coeffs coeffs(double in0, double in1, int inSize, int outSize, Filter f) {
+        double scale = (in1 - in0) / outSize;
+        double filterScale = Math.max(scale, 1.0);
+        double support = f.support * filterScale;
+        int[] start = new int[outSize];
+        double[][] w = new double[outSize][];
+        for (int xx = 0; xx < outSize; xx++) {
+            double center = in0 + (xx + 0.5) * scale;
+            double ss = 1.0 / filterScale;
+            int xmin = Math.max((int) (center - support + 0.5), 0);
+            int xmax = Math.min((int) (center + support + 0.5), inSize) - xmin;
+            double[] k = new double[Math.max(xmax, 0)];
+            double total = 0;
+            for (int x = 0; x < k.length; x++) {
+                k[x] = f.weight((x + xmin - center + 0.5) * ss);
+                total += k[x];
+            }
+            if (total != 0) {
+                for (int x = 0; x < k.length; x++) {
+                    k[x] /= total;
+                }
+            }
+            start[xx] = xmin;
+            w[xx] = k;
+        }
+        return new Coeffs(start, w);
+    }
+}

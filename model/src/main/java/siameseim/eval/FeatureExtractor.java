@@ -1,0 +1,41 @@
+package siameseim.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import siameseim.model.nn.Torch;
+import siameseim.model.vit.VisionTransformer;
+
+/**
+ * Frozen-encoder features (spec 5): all tokens through the online encoder, no final norm, then
+ * mean-pooled patch tokens or the CLS token. Runs without autograd.
+ */
+public final class FeatureExtractor {
+    private final VisionTransformer encoder;
+    private final FeaturePool pool;
+
+    public FeatureExtractor(VisionTransformer encoder, FeaturePool pool) {
+        this.encoder = encoder;
+        this.pool = pool;
+    }
+
+    public int dimension() {
+        return encoder.width();
+    }
+
+    /**
+     * @param images normalised CHW images, {@code count} of them back to back
+     * @return count x D features, row-major
+     */
+    public float[] extract(float[] images, int count, int imageSize, NDManager parent) {
+        Torch.disableGradOnThisThread();
+        try (NDManager m = parent.newSubManager()) {
+            NDArray x = m.create(images, new Shape(count, 3, imageSize, imageSize));
+            NDArray tokens = encoder.forwardAll(x, false);
+            NDArray f = pool == FeaturePool.CLS ? tokens.get(new NDIndex(":, 0, :"))
+                    : tokens.get(new NDIndex(":, 1:, :")).mean(new int[] {1});
+            return f.toFloatArray();
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package siameseim.jobs;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import siameseim.config.ConfigLoader;
+import siameseim.config.PretrainConfig;
+import siameseim.model.nn.Torch;
+import siameseim.train.StepBenchmark;
+
+/**
+ * Training-step throughput of one replica (forward, loss, backward, clipping, AdamW, EMA) for the
+ * demo config and for ViT-Tiny/16 at 224 px, with the analytic FLOP rate next to the machine's
+ * measured SGEMM rate. Numbers only; nothing is asserted.
+ */
+public final class BenchJob implements Job {
+
+    @Override
+    public String name() {
+        return "bench";
+    }
+
+    @Override
+    public String summary() {
+        return "images/s of the full training step: demo config (batch 128) and ViT-Tiny/16 at 224 px (batch 16)";
+    }
+
+    @Override
+    public String usage() {
+        return "[--threads N (2)] [--steps N (10)] [--only demo|tiny]";
+    }
+
+    /** The ViT-Tiny/16 SiameseIM config of the benchmark (decoder width = encoder width). */
+    static List<String> tinyOverrides(int threads) {
+        return List.of("model.encoder.width=192", "model.encoder.heads=3", "model.decoder.width=192",
+                "model.decoder.heads=3", "optim.batch-size=16", "train.threads=" + threads);
+    }
+
+    @Override
+    public int run(JobArgs a) throws Exception {
+        a.allowOnly("threads", "steps", "only");
+        int threads = a.intOption("threads", 2);
+        int steps = a.intOption("steps", 10);
+        String only = a.option("only", "all");
+        Torch.init(threads);
+        double sgemm = sgemmGflops();
+        System.out.printf(Locale.ROOT, "SGEMM 1024^3 with %d threads: %.1f GFLOP/s%n", threads, sgemm);
+        List<StepBenchmark.Result> results = new ArrayList<>();
+        if (!only.equals("tiny")) {
+            List<String> demo = new ArrayList<>(a.overrides());
+            demo.add("train.threads=" + threads);
+            PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), demo);
+            results.add(StepBenchmark.run("demo 32px D64 (batch " + cfg.optim().batchSize() + ")", cfg, 3, steps));
+            System.out.println(results.get(results.size() - 1).line());
+        }
+        if (!only.equals("demo")) {
+            PretrainConfig tiny = ConfigLoader.loadPretrain(null, tinyOverrides(threads));
+            results.add(StepBenchmark.run("ViT-Tiny/16 224px (batch 16)", tiny, 2, Math.max(3, steps / 2)));
+            System.out.println(results.get(results.size() - 1).line());
+        }
+        for (StepBenchmark.Result r : results) {
+            System.out.printf(Locale.ROOT, "%s: %.0f%% of the measured SGEMM rate%n", r.name(),
+                    100 * r.gflopPerSecond() / sgemm);
+        }
+        return 0;
+    }
+
+    /** Median GFLOP/s of a 1024 x 1024 x 1024 float matrix product. */
+    static double sgemmGflops() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.randomNormal(new Shape(1024, 1024));
+            NDArray y = m.randomNormal(new Shape(1024, 1024));
+            double[] t = new double[12];
+            for (int i = 0; i < t.length; i++) {
+                long s = System.nanoTime();
+                try (NDArray z = x.matMul(y)) {
+                    z.getFloat(0, 0);
+                }
+                t[i] = (System.nanoTime() - s) / 1e9;
+            }
+            double[] tail = java.util.Arrays.copyOfRange(t, 2, t.length);
+            java.util.Arrays.sort(tail);
+            return 2.0 * 1024 * 1024 * 1024 / tail[tail.length / 2] / 1e9;
+        }
+    }
+}
