@@ -3,11 +3,9 @@ package siameseim.train;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 import siameseim.config.PretrainConfig;
 import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.optim.GradientReducer;
-import siameseim.model.siameseim.BlockMaskGenerator;
 import siameseim.model.siameseim.SiameseBatch;
 
 /**
@@ -32,7 +30,7 @@ public final class StepBenchmark {
         int batch = cfg.optim().batchSize();
         List<SiameseBatch> batches = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            batches.add(syntheticBatch(cfg, batch, 1000 + i));
+            batches.add(SyntheticBatches.batch(cfg, batch, 1000 + i));
         }
         double[] ms = new double[steps];
         try (Pretrainer t = new Pretrainer(cfg, 1000, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
@@ -51,34 +49,5 @@ public final class StepBenchmark {
         double flops = FlopCount.perImage(cfg.model(), cfg.mask()) / 1e9;
         double ips = batch / (median / 1000);
         return new Result(name, batch, median, sorted[0], sorted[steps - 1], ips, flops, flops * ips);
-    }
-
-    /** Random normalised pixels, real block masks, random valid geometry. */
-    public static SiameseBatch syntheticBatch(PretrainConfig cfg, int size, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        int img = cfg.model().imageSize();
-        BlockMaskGenerator masks = new BlockMaskGenerator(cfg.model().grid(), cfg.mask());
-        int lv = masks.visibleCount();
-        float[] v1 = new float[size * 3 * img * img];
-        float[] v2 = new float[v1.length];
-        for (int i = 0; i < v1.length; i++) {
-            v1[i] = (float) rng.nextGaussian();
-            v2[i] = (float) rng.nextGaussian();
-        }
-        long[] vis = new long[size * lv];
-        float[] geo = new float[size * 6];
-        for (int b = 0; b < size; b++) {
-            int[] v = BlockMaskGenerator.visible(masks.next(rng));
-            for (int k = 0; k < lv; k++) {
-                vis[b * lv + k] = v[k];
-            }
-            geo[b * 6] = (float) (rng.nextDouble() - 0.5);
-            geo[b * 6 + 1] = (float) (rng.nextDouble() - 0.5);
-            geo[b * 6 + 2] = (float) (0.5 + rng.nextDouble());
-            geo[b * 6 + 3] = (float) (0.5 + rng.nextDouble());
-            geo[b * 6 + 4] = rng.nextBoolean() ? 1 : 0;
-            geo[b * 6 + 5] = (float) rng.nextDouble();
-        }
-        return new SiameseBatch(size, img, v1, v2, vis, lv, geo);
     }
 }

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import siameseim.model.io.Safetensors;
 import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.optim.GradientReducer;
-import siameseim.testing.RandomBatches;
+import siameseim.train.SyntheticBatches;
 import siameseim.testing.TestConfigs;
 import siameseim.train.Pretrainer;
 
@@ -24,7 +24,7 @@ class CheckpointFormatTest {
     private static byte[] checkpoint() throws IOException {
         var cfg = TestConfigs.unit();
         try (Pretrainer t = new Pretrainer(cfg, 4, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
-            t.step(List.of(RandomBatches.batch(cfg, 8, 1)));
+            t.step(List.of(SyntheticBatches.batch(cfg, 8, 1)));
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             t.save(out, Map.of());
             return out.toByteArray();

@@ -13,7 +13,7 @@ import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.nn.Param;
 import siameseim.model.optim.GradientReducer;
 import siameseim.model.siameseim.SiameseBatch;
-import siameseim.testing.RandomBatches;
+import siameseim.train.SyntheticBatches;
 import siameseim.testing.TestConfigs;
 
 class PretrainerTest {
@@ -22,7 +22,7 @@ class PretrainerTest {
     void demoConfigLossFallsClearlyOnAFixedBatchIn100Steps() {
         // demo architecture and optimiser; batch 64 keeps the test near half a minute on one thread
         PretrainConfig cfg = TestConfigs.demo("optim.batch-size=64", "optim.epochs=100", "optim.warmup-epochs=10");
-        SiameseBatch batch = RandomBatches.batch(cfg, 64, 11);
+        SiameseBatch batch = SyntheticBatches.batch(cfg, 64, 11);
         try (Pretrainer t = new Pretrainer(cfg, 1, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
             double first = 0;
             double last = 0;
@@ -46,7 +46,7 @@ class PretrainerTest {
         PretrainConfig cfg = TestConfigs.unit();
         List<SiameseBatch> batches = new java.util.ArrayList<>();
         for (int i = 0; i < 10; i++) {
-            batches.add(RandomBatches.batch(cfg, 16, 100 + i));
+            batches.add(SyntheticBatches.batch(cfg, 16, 100 + i));
         }
         Map<String, float[]> straight;
         try (Pretrainer t = new Pretrainer(cfg, 4, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
@@ -91,8 +91,8 @@ class PretrainerTest {
         // which is per micro-batch as in the reference); neg-weight 0 isolates that
         PretrainConfig cfg = TestConfigs.unit("model.decoder.norm=layer", "loss.neg-weight=0", "optim.accum-steps=2");
         PretrainConfig one = TestConfigs.unit("model.decoder.norm=layer", "loss.neg-weight=0");
-        SiameseBatch a = RandomBatches.batch(cfg, 8, 5);
-        SiameseBatch b = RandomBatches.batch(cfg, 8, 6);
+        SiameseBatch a = SyntheticBatches.batch(cfg, 8, 5);
+        SiameseBatch b = SyntheticBatches.batch(cfg, 8, 6);
         SiameseBatch ab = concat(a, b);
         Map<String, float[]> accum;
         try (Pretrainer t = new Pretrainer(cfg, 4, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import siameseim.config.PretrainConfig;
 import siameseim.model.nn.Param;
 import siameseim.model.vit.VisionTransformer;
-import siameseim.testing.RandomBatches;
+import siameseim.train.SyntheticBatches;
 import siameseim.testing.TestConfigs;
 import siameseim.train.Pretrainer;
 import siameseim.model.optim.GradientReducer;
@@ -31,7 +31,7 @@ class SiameseIMTest {
         PretrainConfig cfg = TestConfigs.unit();
         try (Pretrainer t = new Pretrainer(cfg, 10, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE);
                 NDManager sm = NDManager.newBaseManager()) {
-            SiameseBatch b = RandomBatches.batch(cfg, 4, 1);
+            SiameseBatch b = SyntheticBatches.batch(cfg, 4, 1);
             SiameseBatch.Tensors x = b.toTensors(sm);
             SiameseIM model = t.model();
             int lv = 16 - 10;
@@ -50,7 +50,7 @@ class SiameseIMTest {
         try (Pretrainer t = new Pretrainer(cfg, 10, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE);
                 NDManager sm = NDManager.newBaseManager()) {
             SiameseIM model = t.model();
-            SiameseBatch.Tensors x = RandomBatches.batch(cfg, 4, 2).toTensors(sm);
+            SiameseBatch.Tensors x = SyntheticBatches.batch(cfg, 4, 2).toTensors(sm);
             NDArray target = model.targetTokens(x.view2());
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray pred = model.predict(x.view1(), x.visible(), x.geometry(), true);
@@ -96,7 +96,7 @@ class SiameseIMTest {
         try (Pretrainer t = new Pretrainer(cfg, 10, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
             SiameseIM model = t.model();
             Map<String, float[]> patchBefore = snapshot(model, "patch_embed.");
-            t.step(List.of(RandomBatches.batch(cfg, 8, 3)));
+            t.step(List.of(SyntheticBatches.batch(cfg, 8, 3)));
             // after one update, online != target; the next step applies EMA with m(step 1)
             Map<String, float[]> onl = new HashMap<>();
             Map<String, float[]> tgtOld = new HashMap<>();
@@ -116,7 +116,7 @@ class SiameseIMTest {
                     assertEquals(expect, now[i] - old[i], 1e-6, n + "[" + i + "]");
                 }
             }
-            t.step(List.of(RandomBatches.batch(cfg, 8, 4)));
+            t.step(List.of(SyntheticBatches.batch(cfg, 8, 4)));
             Map<String, float[]> patchAfter = snapshot(model, "patch_embed.");
             for (String k : patchBefore.keySet()) {
                 assertTrue(java.util.Arrays.equals(patchBefore.get(k), patchAfter.get(k)), k + " changed");

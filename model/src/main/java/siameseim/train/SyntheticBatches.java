@@ -1,4 +1,4 @@
-package siameseim.testing;
+package siameseim.train;
 
 import java.util.SplittableRandom;
 import siameseim.config.PretrainConfig;
@@ -6,12 +6,12 @@ import siameseim.model.siameseim.BlockMaskGenerator;
 import siameseim.model.siameseim.SiameseBatch;
 
 /**
- * Seeded model-input batches for model tests (the datasets module makes real ones): smooth
- * random images (sums of a few low-frequency waves per channel), view 2 a shifted copy of view
- * 1's pattern, real block masks and valid geometry.
+ * Seeded model-input batches without a data pipeline, for the step benchmark and model tests:
+ * smooth random images (a few low-frequency waves per channel), view 2 a shifted copy of view 1's
+ * pattern, real block masks and valid geometry. Real batches come from the datasets module.
  */
-public final class RandomBatches {
-    private RandomBatches() {}
+public final class SyntheticBatches {
+    private SyntheticBatches() {}
 
     public static SiameseBatch batch(PretrainConfig cfg, int size, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
