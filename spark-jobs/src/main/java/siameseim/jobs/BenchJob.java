@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Locale;
 import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
+import siameseim.datasets.bench.DataBenchmark;
+import siameseim.datasets.decode.ImageDecoder;
 import siameseim.model.nn.Torch;
 import siameseim.train.StepBenchmark;
 
@@ -25,12 +27,12 @@ public final class BenchJob implements Job {
 
     @Override
     public String summary() {
-        return "images/s of the full training step: demo config (batch 128) and ViT-Tiny/16 at 224 px (batch 16)";
+        return "images/s of the training step (demo config, ViT-Tiny/16 224 px) and of the data path (decode + augment)";
     }
 
     @Override
     public String usage() {
-        return "[--threads N (2)] [--steps N (10)] [--only demo|tiny]";
+        return "[--threads N (2)] [--steps N (10)] [--only demo|tiny|data]";
     }
 
     /** The ViT-Tiny/16 SiameseIM config of the benchmark (decoder width = encoder width). */
@@ -45,6 +47,12 @@ public final class BenchJob implements Job {
         int threads = a.intOption("threads", 2);
         int steps = a.intOption("steps", 10);
         String only = a.option("only", "all");
+        if (only.equals("all") || only.equals("data")) {
+            dataBenchmark(a);
+            if (only.equals("data")) {
+                return 0;
+            }
+        }
         Torch.init(threads);
         double sgemm = sgemmGflops();
         System.out.printf(Locale.ROOT, "SGEMM 1024^3 with %d threads: %.1f GFLOP/s%n", threads, sgemm);
@@ -66,6 +74,17 @@ public final class BenchJob implements Job {
                     100 * r.gflopPerSecond() / sgemm);
         }
         return 0;
+    }
+
+    /** Decode and decode + two-view augmentation on one core, both decoders, both sizes. */
+    static void dataBenchmark(JobArgs a) throws Exception {
+        PretrainConfig demo = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), a.overrides());
+        PretrainConfig full = ConfigLoader.loadPretrain("pretrain-vit-b16.conf", List.of());
+        for (String name : List.of("opencv", "imageio")) {
+            ImageDecoder dec = ImageDecoder.named(name);
+            System.out.println(DataBenchmark.run(dec, full, 500, 375, 4).line());
+            System.out.println(DataBenchmark.run(dec, demo, 48, 48, 2).line());
+        }
     }
 
     /** Median GFLOP/s of a 1024 x 1024 x 1024 float matrix product. */

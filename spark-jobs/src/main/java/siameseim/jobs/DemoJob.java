@@ -15,6 +15,7 @@ import siameseim.datasets.augment.Resampler;
 import siameseim.datasets.augment.TwoViewAugmenter;
 import siameseim.datasets.image.PackedImages;
 import siameseim.datasets.loader.BatchLoader;
+import siameseim.datasets.loader.InMemorySource;
 import siameseim.datasets.synthetic.SyntheticShapes;
 import siameseim.eval.FeatureExtractor;
 import siameseim.eval.FeaturePool;
@@ -87,8 +88,9 @@ public final class DemoJob implements Job {
             ProgressLine progress = new ProgressLine("demo", total, stepsPerEpoch, cfg.train().logEverySeconds());
             long trainStart = System.nanoTime();
             double lastLoss = Double.NaN;
-            try (BatchLoader loader = new BatchLoader(train, augmenter, batch, cfg.optim().accumSteps(), 0, 1,
-                    cfg.train().seed(), 0, cfg.data().loaderThreads(), cfg.data().prefetchBatches())) {
+            try (BatchLoader loader = new BatchLoader(new InMemorySource(train), augmenter, null, batch,
+                    cfg.optim().accumSteps(), 0, 1, cfg.train().seed(), 0, cfg.data().loaderThreads(),
+                    cfg.data().prefetchBatches())) {
                 for (long s = 0; s < total; s++) {
                     StepResult r = trainer.step(loader.next());
                     lastLoss = r.loss();

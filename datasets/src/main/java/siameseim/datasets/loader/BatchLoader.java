@@ -1,7 +1,8 @@
 package siameseim.datasets.loader;
 
-import java.util.ArrayList;
+import java.io.IOException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
@@ -9,37 +10,40 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import siameseim.datasets.augment.TwoViewAugmenter;
-import siameseim.datasets.image.ImageSource;
+import siameseim.datasets.decode.BadImageException;
+import siameseim.datasets.decode.ImageDecoder;
+import siameseim.datasets.image.RgbImage;
 import siameseim.model.siameseim.SiameseBatch;
 
 /**
- * Feeds one replica: each epoch a global order of all samples is drawn from (seed, epoch);
- * optimizer step k of the epoch covers positions [k G, (k + 1) G) of it (G = global batch,
- * drop-last), and replica r of N takes its contiguous share of each micro-batch. Every sample's
- * augmentation is seeded by (seed, epoch, position), so the data a step sees does not depend on
- * the number of replicas or threads. Worker threads build upcoming steps ahead (prefetch).
+ * Feeds one replica. Each epoch has a global order of samples ({@link EpochOrder}); replica r of
+ * N takes the r-th of N equal contiguous parts (drop-last to whole global batches), and its
+ * optimizer step k of the epoch uses the next accum-steps x local-batch samples of that part.
+ * Every sample's augmentation is seeded by (seed, epoch, its global position), so a step's data
+ * does not depend on threads or timing. Worker threads decode and augment upcoming steps ahead.
  */
 public final class BatchLoader implements AutoCloseable {
-    private final ImageSource source;
+    private final SampleSource source;
     private final TwoViewAugmenter augmenter;
-    private final int globalBatch;
+    private final ImageDecoder decoder;
+    private final long maxPixels;
+    private final int localBatch;
     private final int accumSteps;
     private final int rank;
-    private final int replicas;
     private final long seed;
     private final long stepsPerEpoch;
     private final int prefetch;
     private final ExecutorService workers;
     private final ArrayDeque<Future<List<SiameseBatch>>> queue = new ArrayDeque<>();
     private long nextToSchedule;
-    private int[] order;
-    private long orderEpoch = -1;
+    private SampleSource.Feed feed;
+    private long feedEpoch = -1;
 
     /**
      * @param startStep the optimizer step the next {@link #next()} returns (resume)
      */
-    public BatchLoader(ImageSource source, TwoViewAugmenter augmenter, int globalBatch, int accumSteps, int rank,
-            int replicas, long seed, long startStep, int threads, int prefetch) {
+    public BatchLoader(SampleSource source, TwoViewAugmenter augmenter, ImageDecoder decoder, int globalBatch,
+            int accumSteps, int rank, int replicas, long seed, long startStep, int threads, int prefetch) {
         if (globalBatch % (accumSteps * replicas) != 0) {
             throw new IllegalArgumentException("global batch " + globalBatch + " is not divisible by accum-steps "
                     + accumSteps + " x replicas " + replicas);
@@ -50,111 +54,108 @@ public final class BatchLoader implements AutoCloseable {
         }
         this.source = source;
         this.augmenter = augmenter;
-        this.globalBatch = globalBatch;
+        this.decoder = decoder;
+        this.maxPixels = Long.MAX_VALUE;
+        this.localBatch = globalBatch / accumSteps / replicas;
         this.accumSteps = accumSteps;
         this.rank = rank;
-        this.replicas = replicas;
         this.seed = seed;
         this.stepsPerEpoch = source.size() / globalBatch;
         this.prefetch = Math.max(1, prefetch);
         this.nextToSchedule = startStep;
         this.workers = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
-            Thread t = new Thread(r, "siameseim-loader");
+            Thread t = new Thread(r, "siameseim-augment");
             t.setDaemon(true);
             return t;
         });
     }
 
+    /** Optimizer steps per epoch (drop-last). */
     public long stepsPerEpoch() {
         return stepsPerEpoch;
     }
 
+    /** Samples of one replica per optimizer step. */
+    public int samplesPerStep() {
+        return localBatch * accumSteps;
+    }
+
     /** The micro-batches of this replica for the next optimizer step. */
     public List<SiameseBatch> next() {
-        while (queue.size() < prefetch) {
-            long step = nextToSchedule++;
-            queue.add(workers.submit(() -> build(step)));
-        }
         try {
+            while (queue.size() < prefetch) {
+                schedule(nextToSchedule++);
+            }
             return queue.poll().get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while loading data", e);
         } catch (ExecutionException e) {
             throw new IllegalStateException("data loading failed: " + e.getCause().getMessage(), e.getCause());
+        } catch (IOException e) {
+            throw new IllegalStateException("data loading failed: " + e.getMessage(), e);
         }
     }
 
-    private List<SiameseBatch> build(long step) {
+    /** Takes the step's raw samples from the feed (in order) and queues their augmentation. */
+    private void schedule(long step) throws IOException {
         long epoch = step / stepsPerEpoch;
         long within = step % stepsPerEpoch;
-        int[] perm = order(epoch);
-        int micro = globalBatch / accumSteps;
-        int local = micro / replicas;
+        long part = stepsPerEpoch * samplesPerStep();
+        long partStart = rank * part;
+        if (feed == null || feedEpoch != epoch) {
+            if (feed != null) {
+                feed.close();
+            }
+            feed = source.open(epoch, seed, partStart + within * samplesPerStep(), partStart + part);
+            feedEpoch = epoch;
+        }
+        RawSample[] raw = new RawSample[samplesPerStep()];
+        for (int i = 0; i < raw.length; i++) {
+            raw[i] = feed.next();
+        }
+        long firstPosition = partStart + within * samplesPerStep();
+        queue.add(workers.submit(() -> build(raw, epoch, firstPosition)));
+    }
+
+    private List<SiameseBatch> build(RawSample[] raw, long epoch, long firstPosition) throws BadImageException {
         List<SiameseBatch> out = new ArrayList<>(accumSteps);
         for (int a = 0; a < accumSteps; a++) {
-            long base = within * globalBatch + (long) a * micro + (long) rank * local;
-            out.add(batch(perm, epoch, base, local));
+            out.add(batch(raw, a * localBatch, epoch, firstPosition));
         }
         return out;
     }
 
-    private SiameseBatch batch(int[] perm, long epoch, long base, int count) {
+    private SiameseBatch batch(RawSample[] raw, int offset, long epoch, long firstPosition) throws BadImageException {
         int size = augmenter.imageSize();
         int lv = augmenter.visibleCount();
         int pixels = 3 * size * size;
+        int count = localBatch;
         float[] v1 = new float[count * pixels];
         float[] v2 = new float[count * pixels];
         long[] vis = new long[count * lv];
         float[] geo = new float[count * 6];
         for (int i = 0; i < count; i++) {
-            long position = base + i;
-            SplittableRandom rng = new SplittableRandom(mix(seed, epoch, position));
-            TwoViewAugmenter.Sample s = augmenter.apply(source.image(perm[(int) position]), rng);
-            System.arraycopy(s.view1(), 0, v1, i * pixels, pixels);
-            System.arraycopy(s.view2(), 0, v2, i * pixels, pixels);
+            RawSample s = raw[offset + i];
+            long position = firstPosition + offset + i;
+            SplittableRandom rng = new SplittableRandom(EpochOrder.mix(seed, epoch, position));
+            RgbImage img = s.image() != null ? s.image() : decoder.decode(s.encoded(), maxPixels).image();
+            TwoViewAugmenter.Sample t = augmenter.apply(img, rng);
+            System.arraycopy(t.view1(), 0, v1, i * pixels, pixels);
+            System.arraycopy(t.view2(), 0, v2, i * pixels, pixels);
             for (int k = 0; k < lv; k++) {
-                vis[i * lv + k] = s.visible()[k];
+                vis[i * lv + k] = t.visible()[k];
             }
-            s.geometry().writeTo(geo, i * 6);
+            t.geometry().writeTo(geo, i * 6);
         }
         return new SiameseBatch(count, size, v1, v2, vis, lv, geo);
     }
 
-    private synchronized int[] order(long epoch) {
-        if (orderEpoch != epoch) {
-            order = permutation(source.size(), mix(seed, epoch, -1));
-            orderEpoch = epoch;
-        }
-        return order;
-    }
-
-    /** The epoch's global sample order. */
-    public static int[] permutation(int n, long seed) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) {
-            p[i] = i;
-        }
-        SplittableRandom rng = new SplittableRandom(seed);
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
-    }
-
-    static long mix(long seed, long epoch, long position) {
-        long h = seed * 0x9E3779B97F4A7C15L + epoch * 0xC2B2AE3D27D4EB4FL + position * 0x165667B19E3779F9L;
-        h ^= h >>> 33;
-        h *= 0xFF51AFD7ED558CCDL;
-        h ^= h >>> 33;
-        return h;
-    }
-
     @Override
     public void close() {
+        if (feed != null) {
+            feed.close();
+        }
         workers.shutdownNow();
     }
 }

@@ -2,8 +2,12 @@ package siameseim.datasets.loader;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
@@ -16,14 +20,47 @@ class BatchLoaderTest {
     private static final PretrainConfig CFG = ConfigLoader.loadPretrain("pretrain-demo.conf", List.of());
     private static final PackedImages DATA = SyntheticShapes.dataset(4, 0, 10, 40, 3);
 
-    private static BatchLoader loader(int batch, int accum, int rank, int replicas, long start, int threads) {
-        return new BatchLoader(DATA, new TwoViewAugmenter(CFG), batch, accum, rank, replicas, 9, start, threads, 2);
+    /** Records the ids it serves. */
+    static final class Recording implements SampleSource {
+        final InMemorySource inner = new InMemorySource(DATA);
+        final List<Integer> served = new ArrayList<>();
+
+        @Override
+        public int size() {
+            return inner.size();
+        }
+
+        @Override
+        public Feed open(long epoch, long seed, long from, long to) {
+            Feed f = inner.open(epoch, seed, from, to);
+            return new Feed() {
+                @Override
+                public boolean hasNext() {
+                    return f.hasNext();
+                }
+
+                @Override
+                public RawSample next() {
+                    RawSample s = f.next();
+                    served.add(s.id());
+                    return s;
+                }
+
+                @Override
+                public void close() {}
+            };
+        }
+    }
+
+    private static BatchLoader loader(SampleSource src, int batch, int accum, int rank, int replicas, long start,
+            int threads) {
+        return new BatchLoader(src, new TwoViewAugmenter(CFG), null, batch, accum, rank, replicas, 9, start, threads, 2);
     }
 
     @Test
     void sameSeedSameBatchesWhateverTheThreads() {
-        try (BatchLoader a = loader(8, 1, 0, 1, 0, 1);
-                BatchLoader b = loader(8, 1, 0, 1, 0, 3)) {
+        try (BatchLoader a = loader(new InMemorySource(DATA), 8, 1, 0, 1, 0, 1);
+                BatchLoader b = loader(new InMemorySource(DATA), 8, 1, 0, 1, 0, 3)) {
             for (int s = 0; s < 7; s++) {
                 SiameseBatch x = a.next().get(0);
                 SiameseBatch y = b.next().get(0);
@@ -35,26 +72,37 @@ class BatchLoaderTest {
     }
 
     @Test
-    void replicasSplitTheGlobalBatchIntoContiguousShares() {
-        try (BatchLoader one = loader(8, 1, 0, 1, 0, 1);
-                BatchLoader r0 = loader(8, 1, 0, 2, 0, 1);
-                BatchLoader r1 = loader(8, 1, 1, 2, 0, 1)) {
-            for (int s = 0; s < 6; s++) {
-                SiameseBatch all = one.next().get(0);
-                SiameseBatch a = r0.next().get(0);
-                SiameseBatch b = r1.next().get(0);
-                assertEquals(4, a.size());
-                int half = a.view1().length;
-                assertArrayEquals(java.util.Arrays.copyOfRange(all.view2(), 0, half), a.view2());
-                assertArrayEquals(java.util.Arrays.copyOfRange(all.view2(), half, 2 * half), b.view2());
+    void replicasTakeDisjointEqualPartsOfTheEpoch() {
+        Recording r0 = new Recording();
+        Recording r1 = new Recording();
+        try (BatchLoader a = loader(r0, 8, 1, 0, 2, 0, 1);
+                BatchLoader b = loader(r1, 8, 1, 1, 2, 0, 1)) {
+            // 40 images, global batch 8: 5 steps per epoch, 20 samples per replica and epoch
+            for (int s = 0; s < 5; s++) {
+                assertEquals(4, a.next().get(0).size());
+                b.next();
             }
         }
+        int[] order = EpochOrder.of(new long[] {40}, 9, 0, 40);
+        assertEquals(toList(order, 0, 20), r0.served.subList(0, 20));
+        assertEquals(toList(order, 20, 40), r1.served.subList(0, 20));
+        Set<Integer> all = new HashSet<>(r0.served.subList(0, 20));
+        all.addAll(r1.served.subList(0, 20));
+        assertEquals(40, all.size());
+    }
+
+    private static List<Integer> toList(int[] a, int from, int to) {
+        List<Integer> l = new ArrayList<>();
+        for (int i = from; i < to; i++) {
+            l.add(a[i]);
+        }
+        return l;
     }
 
     @Test
     void resumingAtAStepContinuesTheSameSequence() {
-        try (BatchLoader full = loader(8, 2, 0, 1, 0, 1);
-                BatchLoader resumed = loader(8, 2, 0, 1, 7, 1)) {
+        try (BatchLoader full = loader(new InMemorySource(DATA), 8, 2, 0, 1, 0, 1);
+                BatchLoader resumed = loader(new InMemorySource(DATA), 8, 2, 0, 1, 7, 1)) {
             for (int s = 0; s < 7; s++) {
                 full.next();
             }
@@ -68,14 +116,15 @@ class BatchLoaderTest {
     }
 
     @Test
-    void everySampleOnceAnEpoch() {
-        int[] p = BatchLoader.permutation(1000, 5);
-        boolean[] seen = new boolean[1000];
-        for (int i : p) {
+    void windowedOrderKeepsEverySampleOnceAndShufflesWithinWindows() {
+        long[] shards = {7, 7, 7, 3};
+        int[] o = EpochOrder.of(shards, 1, 0, 5);
+        boolean[] seen = new boolean[24];
+        for (int i : o) {
+            assertTrue(!seen[i]);
             seen[i] = true;
         }
-        for (boolean s : seen) {
-            assertEquals(true, s);
-        }
+        assertEquals(24, o.length);
+        assertTrue(!java.util.Arrays.equals(o, EpochOrder.of(shards, 1, 1, 5)), "another epoch, another order");
     }
 }

@@ -1,0 +1,82 @@
+package siameseim.datasets.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import siameseim.config.PretrainConfig;
+import siameseim.datasets.augment.TwoViewAugmenter;
+import siameseim.datasets.decode.BadImageException;
+import siameseim.datasets.decode.ImageDecoder;
+import siameseim.datasets.image.RgbImage;
+import siameseim.datasets.synthetic.SyntheticShapes;
+
+/**
+ * Single-thread throughput of the data path of one replica: JPEG decode, and decode + the
+ * SiameseIM two-view augmentation, on JPEGs encoded from rendered images of a given size.
+ */
+public final class DataBenchmark {
+    private DataBenchmark() {}
+
+    /** Images per second on one core. */
+    public record Result(String decoder, int sourceSize, int outputSize, double decodePerSecond,
+            double decodeAugmentPerSecond, double averageJpegKb) {
+        public String line() {
+            return String.format(Locale.ROOT, "%-8s %4d px JPEG (%5.1f KB) -> %3d px views: decode %7.1f img/s,"
+                    + " decode + two-view augmentation %7.1f img/s (one core)", decoder, sourceSize, averageJpegKb,
+                    outputSize, decodePerSecond, decodeAugmentPerSecond);
+        }
+    }
+
+    public static Result run(ImageDecoder decoder, PretrainConfig cfg, int sourceWidth, int sourceHeight, double seconds)
+            throws BadImageException {
+        SyntheticShapes gen = new SyntheticShapes(Math.max(sourceWidth, sourceHeight), 1);
+        List<byte[]> jpegs = new ArrayList<>();
+        double bytes = 0;
+        for (int i = 0; i < 16; i++) {
+            RgbImage full = gen.render(i % 10, i);
+            RgbImage img = crop(full, sourceWidth, sourceHeight);
+            byte[] j = decoder.encodeJpeg(img, 90);
+            jpegs.add(j);
+            bytes += j.length;
+        }
+        TwoViewAugmenter aug = new TwoViewAugmenter(cfg);
+        SplittableRandom rng = new SplittableRandom(3);
+        long limit = Long.MAX_VALUE;
+        // warm up the JIT and native libraries
+        for (int i = 0; i < 20; i++) {
+            aug.apply(decoder.decode(jpegs.get(i % jpegs.size()), limit).image(), rng);
+        }
+        double decodeRate = rate(seconds, i -> decoder.decode(jpegs.get(i % jpegs.size()), limit));
+        double fullRate = rate(seconds, i -> aug.apply(decoder.decode(jpegs.get(i % jpegs.size()), limit).image(), rng));
+        return new Result(decoder.name(), Math.max(sourceWidth, sourceHeight), cfg.model().imageSize(), decodeRate,
+                fullRate, bytes / jpegs.size() / 1024);
+    }
+
+    private interface Work {
+        void run(int i) throws BadImageException;
+    }
+
+    private static double rate(double seconds, Work w) throws BadImageException {
+        long start = System.nanoTime();
+        long end = start + (long) (seconds * 1e9);
+        int n = 0;
+        while (System.nanoTime() < end) {
+            w.run(n++);
+        }
+        return n / ((System.nanoTime() - start) / 1e9);
+    }
+
+    private static RgbImage crop(RgbImage img, int w, int h) {
+        if (img.width() == w && img.height() == h) {
+            return img;
+        }
+        RgbImage out = new RgbImage(w, h);
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < h; y++) {
+                System.arraycopy(img.data(), (c * img.height() + y) * img.width(), out.data(), (c * h + y) * w, w);
+            }
+        }
+        return out;
+    }
+}

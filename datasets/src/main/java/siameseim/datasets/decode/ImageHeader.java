@@ -1,0 +1,95 @@
+package siameseim.datasets.decode;
+
+/**
+ * What the first and last bytes of an encoded image say, without decoding it: the real format
+ * (whatever the file name claims), the pixel dimensions, and whether the file ends where its
+ * format says it must (JPEG EOI marker, PNG IEND chunk, GIF trailer), which catches truncation.
+ */
+public record ImageHeader(String format, int width, int height, boolean complete) {
+
+    public static final String UNKNOWN = "unknown";
+
+    public long pixels() {
+        return (long) width * height;
+    }
+
+    public static ImageHeader sniff(byte[] b) {
+        if (b.length >= 3 && (b[0] & 0xff) == 0xFF && (b[1] & 0xff) == 0xD8 && (b[2] & 0xff) == 0xFF) {
+            return jpeg(b);
+        }
+        if (b.length >= 24 && (b[0] & 0xff) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
+            int w = be32(b, 16);
+            int h = be32(b, 20);
+            boolean end = b.length >= 12 && b[b.length - 8] == 'I' && b[b.length - 7] == 'E' && b[b.length - 6] == 'N'
+                    && b[b.length - 5] == 'D';
+            return new ImageHeader("png", w, h, end);
+        }
+        if (b.length >= 10 && b[0] == 'G' && b[1] == 'I' && b[2] == 'F') {
+            int w = (b[6] & 0xff) | (b[7] & 0xff) << 8;
+            int h = (b[8] & 0xff) | (b[9] & 0xff) << 8;
+            return new ImageHeader("gif", w, h, b[b.length - 1] == 0x3B);
+        }
+        if (b.length >= 26 && b[0] == 'B' && b[1] == 'M') {
+            int w = le32(b, 18);
+            int h = Math.abs(le32(b, 22));
+            long declared = le32(b, 2) & 0xffffffffL;
+            return new ImageHeader("bmp", w, h, b.length >= declared);
+        }
+        if (b.length >= 16 && b[0] == 'R' && b[1] == 'I' && b[2] == 'F' && b[3] == 'F' && b[8] == 'W' && b[9] == 'E'
+                && b[10] == 'B' && b[11] == 'P') {
+            long declared = (le32(b, 4) & 0xffffffffL) + 8;
+            return new ImageHeader("webp", -1, -1, b.length >= declared);
+        }
+        if (b.length >= 8 && ((b[0] == 'I' && b[1] == 'I' && b[2] == 42) || (b[0] == 'M' && b[1] == 'M' && b[3] == 42))) {
+            return new ImageHeader("tiff", -1, -1, true);
+        }
+        return new ImageHeader(UNKNOWN, -1, -1, false);
+    }
+
+    private static ImageHeader jpeg(byte[] b) {
+        int w = -1;
+        int h = -1;
+        int i = 2;
+        while (i + 9 < b.length) {
+            if ((b[i] & 0xff) != 0xFF) {
+                i++;
+                continue;
+            }
+            int marker = b[i + 1] & 0xff;
+            if (marker == 0xFF) {
+                i++;
+                continue;
+            }
+            if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+                i += 2;
+                continue;
+            }
+            int len = ((b[i + 2] & 0xff) << 8) | (b[i + 3] & 0xff);
+            boolean sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+            if (sof) {
+                h = ((b[i + 5] & 0xff) << 8) | (b[i + 6] & 0xff);
+                w = ((b[i + 7] & 0xff) << 8) | (b[i + 8] & 0xff);
+                break;
+            }
+            if (marker == 0xDA || len < 2) {
+                break;
+            }
+            i += 2 + len;
+        }
+        // a complete JPEG ends with EOI (FF D9), possibly followed by padding zeros
+        int end = b.length - 1;
+        while (end > 0 && b[end] == 0) {
+            end--;
+        }
+        boolean complete = end >= 1 && (b[end - 1] & 0xff) == 0xFF && (b[end] & 0xff) == 0xD9;
+        return new ImageHeader("jpeg", w, h, complete);
+    }
+
+    private static int be32(byte[] b, int o) {
+        return (b[o] & 0xff) << 24 | (b[o + 1] & 0xff) << 16 | (b[o + 2] & 0xff) << 8 | (b[o + 3] & 0xff);
+    }
+
+    private static int le32(byte[] b, int o) {
+        return (b[o] & 0xff) | (b[o + 1] & 0xff) << 8 | (b[o + 2] & 0xff) << 16 | (b[o + 3] & 0xff) << 24;
+    }
+}

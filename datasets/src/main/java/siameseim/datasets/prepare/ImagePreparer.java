@@ -1,0 +1,72 @@
+package siameseim.datasets.prepare;
+
+import siameseim.datasets.augment.CropBox;
+import siameseim.datasets.augment.Resampler;
+import siameseim.datasets.decode.BadImageException;
+import siameseim.datasets.decode.ImageDecoder;
+import siameseim.datasets.decode.ImageHeader;
+import siameseim.datasets.image.RgbImage;
+import siameseim.datasets.shards.ImageRecord;
+
+/**
+ * One source file to one shard row. Every file is decoded (so a corrupt file is found now, not
+ * in the middle of training). RGB JPEGs are kept byte for byte unless a resize is asked for;
+ * everything else (CMYK or grey JPEG, PNG, GIF, BMP, ... whatever its file name says) is
+ * converted to an RGB JPEG.
+ */
+public final class ImagePreparer {
+    private final PrepareOptions options;
+    private final ImageDecoder decoder;
+
+    public ImagePreparer(PrepareOptions options) {
+        this.options = options;
+        this.decoder = ImageDecoder.named(options.decoder());
+    }
+
+    public ImageRecord prepare(String key, int label, String wnid, byte[] bytes) throws BadImageException {
+        ImageDecoder.Decoded d = decoder.decode(bytes, options.maxPixels());
+        RgbImage img = d.image();
+        String source = d.format() + (d.note().isEmpty() ? "" : "/" + d.note());
+        boolean rgbJpeg = d.format().equals("jpeg") && jpegComponents(bytes) == 3;
+        int target = options.resizeShorterSide();
+        boolean resize = target > 0 && Math.min(img.width(), img.height()) > target;
+        if (resize) {
+            int w = img.width();
+            int h = img.height();
+            int nw = w <= h ? target : (int) ((long) target * w / h);
+            int nh = w <= h ? (int) ((long) target * h / w) : target;
+            img = Resampler.resize(img, new CropBox(0, 0, h, w), nw, nh, Resampler.Filter.BICUBIC);
+        }
+        byte[] out = (rgbJpeg && !resize) ? bytes : decoder.encodeJpeg(img, options.jpegQuality());
+        return new ImageRecord(key, label, wnid, out, img.width(), img.height(), source);
+    }
+
+    /** Colour components of a JPEG's frame header (1 grey, 3 YCbCr/RGB, 4 CMYK/YCCK), -1 if unknown. */
+    static int jpegComponents(byte[] b) {
+        ImageHeader h = ImageHeader.sniff(b);
+        if (!h.format().equals("jpeg")) {
+            return -1;
+        }
+        int i = 2;
+        while (i + 9 < b.length) {
+            if ((b[i] & 0xff) != 0xFF) {
+                i++;
+                continue;
+            }
+            int marker = b[i + 1] & 0xff;
+            if (marker == 0xFF || marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+                i += marker == 0xFF ? 1 : 2;
+                continue;
+            }
+            int len = ((b[i + 2] & 0xff) << 8) | (b[i + 3] & 0xff);
+            if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+                return b[i + 9] & 0xff;
+            }
+            if (marker == 0xDA || len < 2) {
+                return -1;
+            }
+            i += 2 + len;
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,118 @@
+package siameseim.datasets.prepare;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import siameseim.datasets.decode.BadImageException;
+import siameseim.datasets.shards.ImageRecord;
+import siameseim.datasets.shards.Manifest;
+import siameseim.datasets.shards.ShardInfo;
+import siameseim.datasets.shards.ShardWriter;
+
+/**
+ * One unit of preparation work: a contiguous run of the sorted listing, written as shards
+ * {@code <split>/part-<task>-<seq>.parquet} under {@code root}. Tasks are independent and
+ * deterministic, so Spark may retry or speculate them.
+ */
+public final class PrepareTask {
+    private PrepareTask() {}
+
+    /** What a task wrote and what it refused. */
+    public record Result(int task, Map<String, List<ShardInfo>> shards, Map<String, long[]> perClass,
+            List<Manifest.BadFile> bad, long images) implements Serializable {}
+
+    public static Result run(int task, List<SourceFile> files, List<String> classes, PrepareOptions options,
+            Configuration conf, Path root) throws IOException {
+        ImagePreparer preparer = new ImagePreparer(options);
+        Map<String, ShardWriter> writers = new LinkedHashMap<>();
+        Map<String, long[]> perClass = new LinkedHashMap<>();
+        List<Manifest.BadFile> bad = new ArrayList<>();
+        long images = 0;
+        String prefix = String.format(Locale.ROOT, "part-%05d", task);
+        try {
+            for (SourceFile f : files) {
+                String shown = f.split() + "/" + f.key();
+                if (f.wnid() == null) {
+                    bad.add(new Manifest.BadFile(shown, "NO_CLASS", f.split().equals("val")
+                            ? "not listed in the validation ground-truth file" : "file outside any class folder"));
+                    continue;
+                }
+                int label = classes.indexOf(f.wnid());
+                byte[] bytes;
+                try {
+                    bytes = read(conf, new Path(f.path()));
+                } catch (IOException e) {
+                    bad.add(new Manifest.BadFile(shown, BadImageException.Reason.UNREADABLE.name(), e.getMessage()));
+                    continue;
+                }
+                ImageRecord r;
+                try {
+                    r = preparer.prepare(f.key(), label, f.wnid(), bytes);
+                } catch (BadImageException e) {
+                    bad.add(new Manifest.BadFile(shown, e.reason().name(), e.getMessage()));
+                    continue;
+                } catch (RuntimeException | OutOfMemoryError e) {
+                    bad.add(new Manifest.BadFile(shown, BadImageException.Reason.CORRUPT.name(),
+                            "decoder failure: " + e));
+                    continue;
+                }
+                writers.computeIfAbsent(f.split(), s -> new ShardWriter(conf, root, s, prefix, options.shardBytes()))
+                        .write(r);
+                perClass.computeIfAbsent(f.split(), s -> new long[classes.size()])[label]++;
+                images++;
+            }
+        } finally {
+            for (ShardWriter w : writers.values()) {
+                w.close();
+            }
+        }
+        Map<String, List<ShardInfo>> shards = new LinkedHashMap<>();
+        writers.forEach((split, w) -> shards.put(split, List.copyOf(w.shards())));
+        return new Result(task, shards, perClass, bad, images);
+    }
+
+    private static byte[] read(Configuration conf, Path p) throws IOException {
+        FileSystem fs = p.getFileSystem(conf);
+        try (InputStream in = fs.open(p)) {
+            return in.readAllBytes();
+        }
+    }
+
+    /**
+     * Splits the sorted listing into contiguous groups of about {@code targetBytes} input bytes
+     * (never mixing splits), at least {@code minTasks} groups when there are enough files.
+     */
+    public static List<List<SourceFile>> plan(List<SourceFile> files, long targetBytes, int minTasks) {
+        long total = 0;
+        for (SourceFile f : files) {
+            total += f.bytes();
+        }
+        long budget = Math.max(1, Math.min(targetBytes, minTasks > 0 ? total / minTasks + 1 : targetBytes));
+        List<List<SourceFile>> groups = new ArrayList<>();
+        List<SourceFile> cur = new ArrayList<>();
+        long bytes = 0;
+        String split = null;
+        for (SourceFile f : files) {
+            if (!cur.isEmpty() && (bytes + f.bytes() > budget || !f.split().equals(split))) {
+                groups.add(cur);
+                cur = new ArrayList<>();
+                bytes = 0;
+            }
+            cur.add(f);
+            bytes += f.bytes();
+            split = f.split();
+        }
+        if (!cur.isEmpty()) {
+            groups.add(cur);
+        }
+        return groups;
+    }
+}

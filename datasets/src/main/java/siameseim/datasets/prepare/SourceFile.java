@@ -1,0 +1,9 @@
+package siameseim.datasets.prepare;
+
+import java.io.Serializable;
+
+/**
+ * One input file: its split, class (WordNet id; null when it sits outside a class folder), key
+ * (path below the split folder), full path and size.
+ */
+public record SourceFile(String split, String wnid, String key, String path, long bytes) implements Serializable {}

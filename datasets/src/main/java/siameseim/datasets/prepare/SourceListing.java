@@ -1,0 +1,145 @@
+package siameseim.datasets.prepare;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Lists an ImageNet-layout tree on any Hadoop file system: {@code train/<wnid>/*} and
+ * {@code val/<wnid>/*}, or a flat {@code val/} with a ground-truth file of
+ * {@code <file name> <wnid>} lines. Classes are the sorted WordNet ids of {@code train/}; files
+ * are sorted by (split, wnid, name), so the listing, and everything built from it, is
+ * deterministic.
+ */
+public final class SourceListing {
+    private final List<String> classes;
+    private final List<SourceFile> files;
+
+    private SourceListing(List<String> classes, List<SourceFile> files) {
+        this.classes = classes;
+        this.files = files;
+    }
+
+    public List<String> classes() {
+        return classes;
+    }
+
+    public List<SourceFile> files() {
+        return files;
+    }
+
+    /**
+     * @param valGroundTruth null when val/ has class folders; else a file of "name wnid" lines
+     */
+    public static SourceListing list(Configuration conf, Path root, List<String> splits, Path valGroundTruth)
+            throws IOException {
+        FileSystem fs = root.getFileSystem(conf);
+        if (!fs.exists(root)) {
+            throw new IOException("input " + root + " does not exist");
+        }
+        List<SourceFile> files = new ArrayList<>();
+        TreeSet<String> classes = new TreeSet<>();
+        Path train = new Path(root, "train");
+        if (splits.contains("train")) {
+            if (!fs.isDirectory(train)) {
+                throw new IOException("input " + root + " has no train/ folder (expected train/<wnid>/*.JPEG)");
+            }
+        }
+        if (fs.isDirectory(train)) {
+            for (FileStatus st : fs.listStatus(train)) {
+                if (st.isDirectory()) {
+                    classes.add(st.getPath().getName());
+                }
+            }
+        }
+        if (classes.isEmpty()) {
+            throw new IOException("input " + root + " has no class folders under train/");
+        }
+        for (String split : splits) {
+            Path dir = new Path(root, split);
+            if (!fs.isDirectory(dir)) {
+                throw new IOException("input " + root + " has no " + split + "/ folder");
+            }
+            if (split.equals("val") && valGroundTruth != null) {
+                files.addAll(flatVal(fs, conf, dir, valGroundTruth, classes));
+            } else {
+                files.addAll(classFolders(fs, dir, split, classes));
+            }
+        }
+        files.sort(Comparator.comparing(SourceFile::split, Comparator.comparingInt(splits::indexOf))
+                .thenComparing(f -> f.wnid() == null ? "" : f.wnid()).thenComparing(SourceFile::key));
+        return new SourceListing(List.copyOf(classes), files);
+    }
+
+    private static List<SourceFile> classFolders(FileSystem fs, Path dir, String split, TreeSet<String> classes)
+            throws IOException {
+        List<SourceFile> out = new ArrayList<>();
+        for (FileStatus st : fs.listStatus(dir)) {
+            String name = st.getPath().getName();
+            if (name.startsWith(".") || name.startsWith("_")) {
+                continue;
+            }
+            if (!st.isDirectory()) {
+                // a file outside any class folder: reported as bad, never silently dropped
+                out.add(new SourceFile(split, null, name, st.getPath().toString(), st.getLen()));
+                continue;
+            }
+            if (!classes.contains(name)) {
+                throw new IOException(split + "/" + name + " is a class folder that train/ does not have");
+            }
+            for (FileStatus f : fs.listStatus(st.getPath())) {
+                if (f.isFile() && !f.getPath().getName().startsWith(".")) {
+                    out.add(new SourceFile(split, name, name + "/" + f.getPath().getName(), f.getPath().toString(),
+                            f.getLen()));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<SourceFile> flatVal(FileSystem fs, Configuration conf, Path dir, Path gt,
+            TreeSet<String> classes) throws IOException {
+        Map<String, String> labels = new HashMap<>();
+        FileSystem gfs = gt.getFileSystem(conf);
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(gfs.open(gt), StandardCharsets.UTF_8))) {
+            String line;
+            int n = 0;
+            while ((line = r.readLine()) != null) {
+                n++;
+                line = line.trim();
+                if (line.isEmpty() || line.startsWith("#")) {
+                    continue;
+                }
+                String[] parts = line.split("[\\s,]+");
+                if (parts.length < 2) {
+                    throw new IOException(gt + " line " + n + ": expected '<file name> <wnid>', got '" + line + "'");
+                }
+                if (!classes.contains(parts[1])) {
+                    throw new IOException(gt + " line " + n + ": wnid " + parts[1] + " is not a class of train/");
+                }
+                labels.put(parts[0], parts[1]);
+            }
+        }
+        List<SourceFile> out = new ArrayList<>();
+        for (FileStatus f : fs.listStatus(dir)) {
+            if (!f.isFile() || f.getPath().getName().startsWith(".")) {
+                continue;
+            }
+            String name = f.getPath().getName();
+            // an image the ground truth does not list keeps wnid null and is reported as bad
+            out.add(new SourceFile("val", labels.get(name), name, f.getPath().toString(), f.getLen()));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,40 @@
+package siameseim.config;
+
+import com.typesafe.config.Config;
+import java.util.List;
+
+/** The dataset preparation job's settings (section {@code prepare}). */
+public record PrepareConfig(String input, String output, List<String> splits, String valGroundTruth,
+        long shardBytes, int resizeShorterSide, int jpegQuality, long maxPixels, double maxBadFraction,
+        String decoder, int tasks, Config source) {
+
+    public static PrepareConfig from(Config config) {
+        ConfigReader r = new ConfigReader(config);
+        if (r.isNull("prepare.input")) {
+            throw new ConfigError("prepare.input", "is not set: give the ImageNet-layout root (--input DIR or"
+                    + " --set prepare.input=...)");
+        }
+        if (r.isNull("prepare.output")) {
+            throw new ConfigError("prepare.output", "is not set: give the dataset folder to write (--output DIR)");
+        }
+        List<String> splits;
+        try {
+            splits = config.getStringList("prepare.splits");
+        } catch (com.typesafe.config.ConfigException e) {
+            throw r.invalid("prepare.splits", "must be a list of split names");
+        }
+        if (splits.isEmpty() || !splits.stream().allMatch(s -> s.equals("train") || s.equals("val"))) {
+            throw r.invalid("prepare.splits", "must list train and/or val");
+        }
+        String decoder = r.stringValue("prepare.decoder");
+        if (!decoder.equals("opencv") && !decoder.equals("imageio")) {
+            throw r.invalid("prepare.decoder", "must be opencv or imageio");
+        }
+        return new PrepareConfig(r.stringValue("prepare.input"), r.stringValue("prepare.output"), splits,
+                r.isNull("prepare.val-ground-truth") ? null : r.stringValue("prepare.val-ground-truth"),
+                (long) r.intValue("prepare.shard-size-mb", 1, 1 << 20) << 20,
+                r.intValue("prepare.resize-shorter-side", 0, 1 << 16), r.intValue("prepare.jpeg-quality", 1, 100),
+                r.longValue("prepare.max-pixels"), r.doubleValue("prepare.max-bad-fraction", 0, 1), decoder,
+                r.intValue("prepare.tasks", 0, 1 << 20), config);
+    }
+}

@@ -1,0 +1,100 @@
+package siameseim.prepare;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import siameseim.config.ConfigLoader;
+import siameseim.config.PrepareConfig;
+import siameseim.datasets.prepare.DatasetCommit;
+import siameseim.datasets.prepare.PrepareOptions;
+import siameseim.datasets.prepare.PrepareTask;
+import siameseim.datasets.prepare.SourceFile;
+import siameseim.datasets.prepare.SourceListing;
+import siameseim.datasets.shards.Manifest;
+import siameseim.spark.SparkSessions;
+
+/**
+ * The prepare job's work: list the input on the driver, decode and shard it in Spark tasks
+ * (contiguous runs of the sorted listing, so the output is the same on every rerun), check the
+ * bad-file fraction, then publish shards and manifest from the staging folder.
+ */
+public final class DatasetPreparation {
+    private DatasetPreparation() {}
+
+    /** What the job did. */
+    public record Report(Manifest manifest, Path output, long inputFiles, double seconds) {}
+
+    public static Report run(SparkSession spark, PrepareConfig cfg) throws IOException {
+        long start = System.nanoTime();
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Path input = new Path(cfg.input());
+        Path output = new Path(cfg.output());
+        Path staging = DatasetCommit.staging(output.getFileSystem(conf).makeQualified(output));
+        SourceListing listing = SourceListing.list(conf, input, cfg.splits(),
+                cfg.valGroundTruth() == null ? null : new Path(cfg.valGroundTruth()));
+        List<SourceFile> files = listing.files();
+        if (files.isEmpty()) {
+            throw new IOException("input " + input + " has no files in " + cfg.splits());
+        }
+        int cores = spark.sparkContext().defaultParallelism();
+        List<List<SourceFile>> groups = PrepareTask.plan(files, cfg.shardBytes(),
+                cfg.tasks() > 0 ? cfg.tasks() : 2 * cores);
+        System.out.printf(Locale.ROOT, "[prepare] %s: %d files, %d classes -> %d tasks%n", input, files.size(),
+                listing.classes().size(), groups.size());
+        staging.getFileSystem(conf).delete(staging, true);
+
+        PrepareOptions options = new PrepareOptions(cfg.shardBytes(), cfg.resizeShorterSide(), cfg.jpegQuality(),
+                cfg.maxPixels(), cfg.decoder());
+        Map<String, String> hadoop = SparkSessions.hadoopConf(spark);
+        List<String> classes = listing.classes();
+        String stagingUri = staging.toString();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        jsc.setJobGroup("siameseim-prepare", "prepare " + input + " -> " + output, false);
+        List<PrepareTask.Result> results = jsc.parallelize(groups, groups.size())
+                .mapPartitionsWithIndex((Integer idx, Iterator<List<SourceFile>> it) -> {
+                    List<PrepareTask.Result> out = new ArrayList<>();
+                    Configuration c = SparkSessions.rebuild(hadoop);
+                    while (it.hasNext()) {
+                        out.add(PrepareTask.run(idx, it.next(), classes, options, c, new Path(stagingUri)));
+                    }
+                    return out.iterator();
+                }, true)
+                .collect();
+
+        JsonObject config = JsonParser.parseString(ConfigLoader.toJson(cfg.source().getConfig("prepare")))
+                .getAsJsonObject();
+        Manifest manifest = DatasetCommit.manifest(input.toString(), classes, cfg.splits(), results, config);
+        long bad = manifest.badFiles().size();
+        if (bad > cfg.maxBadFraction() * files.size()) {
+            staging.getFileSystem(conf).delete(staging, true);
+            throw new IOException(String.format(Locale.ROOT,
+                    "%d of %d input files (%.2f%%) are unusable, above prepare.max-bad-fraction = %s; nothing was"
+                            + " written. By reason: %s. First: %s", bad, files.size(), 100.0 * bad / files.size(),
+                    cfg.maxBadFraction(), countByReason(manifest), firstBad(manifest, 5)));
+        }
+        DatasetCommit.publish(conf, staging, output, manifest);
+        return new Report(manifest, output, files.size(), (System.nanoTime() - start) / 1e9);
+    }
+
+    public static String countByReason(Manifest m) {
+        Map<String, Long> by = m.badFiles().stream()
+                .collect(Collectors.groupingBy(Manifest.BadFile::reason, TreeMap::new, Collectors.counting()));
+        return by.toString();
+    }
+
+    static String firstBad(Manifest m, int n) {
+        return m.badFiles().stream().limit(n).map(b -> b.path() + " (" + b.reason() + ": " + b.detail() + ")")
+                .collect(Collectors.joining("; "));
+    }
+}

@@ -1,0 +1,48 @@
+package siameseim.spark;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The SparkSession of a job. Under spark-submit the master and options come from it; run from
+ * the launcher, {@code --master} (default local[2]) applies. Defaults that matter for this
+ * product: barrier stages fail in seconds (not ten minutes) when there are too few slots, and
+ * local runs bind to 127.0.0.1.
+ */
+public final class SparkSessions {
+    private SparkSessions() {}
+
+    public static SparkSession create(String appName, String master) {
+        SparkConf conf = new SparkConf(true).setAppName(appName);
+        if (!conf.contains("spark.master")) {
+            conf.setMaster(master != null ? master : "local[2]");
+        }
+        String m = conf.get("spark.master");
+        if (m.startsWith("local") && !conf.contains("spark.driver.host")) {
+            conf.set("spark.driver.host", "127.0.0.1");
+            conf.set("spark.driver.bindAddress", "127.0.0.1");
+        }
+        conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures", "1");
+        conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "1s");
+        conf.setIfMissing("spark.ui.showConsoleProgress", "false");
+        return SparkSession.builder().config(conf).getOrCreate();
+    }
+
+    /** The Hadoop configuration as a serialisable map, to rebuild it inside tasks. */
+    public static Map<String, String> hadoopConf(SparkSession spark) {
+        Map<String, String> m = new HashMap<>();
+        for (Map.Entry<String, String> e : spark.sparkContext().hadoopConfiguration()) {
+            m.put(e.getKey(), e.getValue());
+        }
+        return m;
+    }
+
+    public static Configuration rebuild(Map<String, String> entries) {
+        Configuration c = new Configuration(false);
+        entries.forEach(c::set);
+        return c;
+    }
+}
