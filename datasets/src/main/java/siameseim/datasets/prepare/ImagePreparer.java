@@ -26,8 +26,9 @@ public final class ImagePreparer {
     public ImageRecord prepare(String key, int label, String wnid, byte[] bytes) throws BadImageException {
         ImageDecoder.Decoded d = decoder.decode(bytes, options.maxPixels());
         RgbImage img = d.image();
-        String source = d.format() + (d.note().isEmpty() ? "" : "/" + d.note());
-        boolean rgbJpeg = d.format().equals("jpeg") && jpegComponents(bytes) == 3;
+        int components = d.format().equals("jpeg") ? jpegComponents(bytes) : -1;
+        boolean rgbJpeg = components == 3;
+        String source = d.format() + (components == 4 ? "/cmyk" : components == 1 ? "/grey" : "");
         int target = options.resizeShorterSide();
         boolean resize = target > 0 && Math.min(img.width(), img.height()) > target;
         if (resize) {

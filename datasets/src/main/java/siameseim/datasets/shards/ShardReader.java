@@ -41,6 +41,26 @@ public final class ShardReader {
         }
     }
 
+    /** A row's key and label, read without the image column. */
+    public record KeyLabel(long row, String key, int label) {}
+
+    /** Keys and labels of every row, reading only those two columns. */
+    public static java.util.List<KeyLabel> keys(Configuration conf, Path shard) throws IOException {
+        org.apache.parquet.schema.MessageType projection = new org.apache.parquet.schema.MessageType(
+                ShardSchema.SCHEMA.getName(), ShardSchema.SCHEMA.getType("key"), ShardSchema.SCHEMA.getType("label"));
+        Configuration c = new Configuration(conf);
+        c.set(ReadSupport.PARQUET_READ_SCHEMA, projection.toString());
+        java.util.List<KeyLabel> out = new java.util.ArrayList<>();
+        try (ParquetReader<Group> reader = new Builder(HadoopInputFile.fromPath(shard, c)).withConf(c).build()) {
+            long row = 0;
+            Group g;
+            while ((g = reader.read()) != null) {
+                out.add(new KeyLabel(row++, g.getString("key", 0), g.getInteger("label", 0)));
+            }
+        }
+        return out;
+    }
+
     private static final class Builder extends ParquetReader.Builder<Group> {
         Builder(org.apache.parquet.io.InputFile file) {
             super(file);

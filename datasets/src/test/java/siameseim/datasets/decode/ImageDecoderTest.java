@@ -5,20 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.Arrays;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import siameseim.datasets.image.RgbImage;
+import siameseim.datasets.testing.TestImages;
 
 /** Both decoders on the kinds of files real ImageNet contains. */
 class ImageDecoderTest {
     static final long LIMIT = 50_000_000L;
 
     static byte[] fixture(String name) throws IOException {
-        try (InputStream in = ImageDecoderTest.class.getResourceAsStream("/fixtures/" + name)) {
-            return in.readAllBytes();
-        }
+        return TestImages.fixture(name);
     }
 
     @ParameterizedTest
@@ -54,7 +52,7 @@ class ImageDecoderTest {
         assertReason(dec, new byte[0], BadImageException.Reason.EMPTY);
         assertReason(dec, "n01440764 tench\n".getBytes(), BadImageException.Reason.NOT_AN_IMAGE);
         assertReason(dec, Arrays.copyOf(good, good.length / 2), BadImageException.Reason.TRUNCATED);
-        assertReason(dec, hugeHeader(good), BadImageException.Reason.TOO_LARGE);
+        assertReason(dec, TestImages.hugeHeader(good), BadImageException.Reason.TOO_LARGE);
         byte[] scrambled = good.clone();
         for (int i = 200; i < scrambled.length - 2; i++) {
             scrambled[i] = (byte) 0xFF;
@@ -66,22 +64,6 @@ class ImageDecoderTest {
         } catch (BadImageException e) {
             assertTrue(e.reason() == BadImageException.Reason.CORRUPT, e.getMessage());
         }
-    }
-
-    /** The JPEG with its SOF dimensions rewritten to 60000 x 60000. */
-    static byte[] hugeHeader(byte[] jpeg) {
-        byte[] b = jpeg.clone();
-        for (int i = 2; i + 8 < b.length; i++) {
-            int m = b[i + 1] & 0xff;
-            if ((b[i] & 0xff) == 0xFF && m >= 0xC0 && m <= 0xC2) {
-                b[i + 5] = (byte) 0xEA;
-                b[i + 6] = 0x60;
-                b[i + 7] = (byte) 0xEA;
-                b[i + 8] = 0x60;
-                return b;
-            }
-        }
-        throw new IllegalStateException("no SOF marker");
     }
 
     static void assertReason(ImageDecoder dec, byte[] bytes, BadImageException.Reason reason) {
