@@ -1,0 +1,165 @@
+package siameseim.collective;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Future;
+
+/**
+ * The collective operations of one rank over a {@link Transport}: all-reduce (ring for large
+ * buffers, direct exchange for small ones, where latency matters more than bandwidth),
+ * broadcast, all-gather of small values, barrier. Every rank must call the same operations in
+ * the same order. Results are bit-identical on all ranks.
+ */
+public final class Collective implements AutoCloseable {
+    /** Buffers up to this many bytes use the direct (one round-trip) algorithm. */
+    public static final int SMALL_BYTES = 256 << 10;
+
+    private final Transport transport;
+    private int op;
+
+    public Collective(Transport transport) {
+        this.transport = transport;
+    }
+
+    public int rank() {
+        return transport.rank();
+    }
+
+    public int size() {
+        return transport.size();
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    /** Replaces {@code data} (native-order floats, position..limit) with its sum over ranks. */
+    public void allReduceSum(ByteBuffer data) {
+        int id = ++op;
+        if (size() == 1) {
+            return;
+        }
+        if (data.remaining() <= SMALL_BYTES) {
+            directSum(id, data);
+        } else {
+            RingAllReduce.sum(transport, id, data);
+        }
+    }
+
+    /** The mean over ranks. */
+    public void allReduceMean(ByteBuffer data) {
+        allReduceSum(data);
+        if (size() > 1) {
+            FloatBuffer f = data.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
+            float inv = 1f / size();
+            for (int i = 0; i < f.limit(); i++) {
+                f.put(i, f.get(i) * inv);
+            }
+        }
+    }
+
+    /** The element-wise mean over ranks of a small array. */
+    public float[] allReduceMean(float[] values) {
+        ByteBuffer b = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.nativeOrder());
+        b.asFloatBuffer().put(values);
+        allReduceMean(b);
+        float[] out = new float[values.length];
+        b.asFloatBuffer().get(out);
+        return out;
+    }
+
+    /** Every rank's value, indexed by rank. */
+    public long[] allGather(long value) {
+        int id = ++op;
+        int n = size();
+        long[] out = new long[n];
+        out[rank()] = value;
+        if (n == 1) {
+            return out;
+        }
+        List<Future<?>> sends = new ArrayList<>();
+        for (int p = 0; p < n; p++) {
+            if (p != rank()) {
+                ByteBuffer b = ByteBuffer.allocate(8).putLong(value).flip();
+                sends.add(transport.sendAsync(p, id, 0, b));
+            }
+        }
+        for (int p = 0; p < n; p++) {
+            if (p != rank()) {
+                ByteBuffer b = ByteBuffer.allocate(8);
+                transport.receive(p, id, 0, b);
+                out[p] = b.flip().getLong();
+            }
+        }
+        RingAllReduce.await(sends);
+        return out;
+    }
+
+    /** Waits until every rank has reached this call. */
+    public void barrier() {
+        allGather(0);
+    }
+
+    /** Copies {@code root}'s buffer to every rank. */
+    public void broadcast(ByteBuffer data, int root) {
+        int id = ++op;
+        if (size() == 1) {
+            return;
+        }
+        if (rank() == root) {
+            List<Future<?>> sends = new ArrayList<>();
+            for (int p = 0; p < size(); p++) {
+                if (p != root) {
+                    sends.add(transport.sendAsync(p, id, 0, data.duplicate()));
+                }
+            }
+            RingAllReduce.await(sends);
+        } else {
+            transport.receive(root, id, 0, data.duplicate());
+        }
+    }
+
+    /** Everyone sends everything to everyone, then each rank sums all buffers in rank order. */
+    private void directSum(int id, ByteBuffer data) {
+        int n = size();
+        int me = rank();
+        int floats = data.remaining() / 4;
+        List<Future<?>> sends = new ArrayList<>();
+        for (int p = 0; p < n; p++) {
+            if (p != me) {
+                sends.add(transport.sendAsync(p, id, 0, data.duplicate()));
+            }
+        }
+        float[][] parts = new float[n][];
+        FloatBuffer mine = data.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
+        parts[me] = new float[floats];
+        mine.get(parts[me]);
+        ByteBuffer scratch = ByteBuffer.allocateDirect(data.remaining()).order(ByteOrder.nativeOrder());
+        for (int p = 0; p < n; p++) {
+            if (p != me) {
+                scratch.clear();
+                transport.receive(p, id, 0, scratch);
+                scratch.flip();
+                parts[p] = new float[floats];
+                scratch.asFloatBuffer().get(parts[p]);
+            }
+        }
+        RingAllReduce.await(sends);
+        float[] sum = parts[0].clone();
+        for (int p = 1; p < n; p++) {
+            float[] q = parts[p];
+            for (int i = 0; i < floats; i++) {
+                sum[i] += q[i];
+            }
+        }
+        data.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer().put(sum);
+    }
+
+    @Override
+    public void close() {
+        transport.close();
+    }
+}

@@ -1,0 +1,355 @@
+package siameseim.collective;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * Authenticated TCP connections between every pair of ranks (rank r dials the ranks below it and
+ * accepts the ranks above it), with framed, deadline-bounded sends and receives. A peer that does
+ * not answer within the timeout has its connection closed by a watchdog, and the blocked call
+ * fails with an error naming the rank and host; a malformed or unexpected frame is rejected.
+ * Knows nothing about Spark: rendezvous (who listens where) is given to it.
+ */
+public final class Transport implements AutoCloseable {
+    static final int HEADER = 12;
+    static final int MAX_FRAME = 1 << 30;
+    private final int rank;
+    private final List<Peer> peers;
+    private final SocketChannel[] channels;
+    private final ServerSocketChannel listener;
+    private final long timeoutMillis;
+    private final Consumer<String> log;
+    private final ExecutorService sender;
+    private final Map<Long, Deadline> pending = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong();
+    private final Thread watchdog;
+    private final Thread refuser;
+    private volatile String failure;
+    private volatile boolean closed;
+
+    private record Deadline(int peer, long at, String what) {}
+
+    private Transport(int rank, List<Peer> peers, SocketChannel[] channels, ServerSocketChannel listener,
+            long timeoutMillis, Consumer<String> log) {
+        this.rank = rank;
+        this.peers = peers;
+        this.channels = channels;
+        this.listener = listener;
+        this.timeoutMillis = timeoutMillis;
+        this.log = log;
+        this.sender = Executors.newSingleThreadExecutor(r -> daemon(r, "siameseim-collective-send"));
+        this.watchdog = daemon(this::watch, "siameseim-collective-watchdog");
+        this.watchdog.start();
+        // after set-up the listener stays open only to refuse (and report) strangers
+        this.refuser = daemon(this::refuseLateComers, "siameseim-collective-refuse");
+        this.refuser.start();
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    /** Opens this rank's listener on {@code host} (an address of this machine), any free port. */
+    public static ServerSocketChannel listen(String host) throws IOException {
+        ServerSocketChannel s = ServerSocketChannel.open();
+        s.bind(new InetSocketAddress(host, 0), 64);
+        return s;
+    }
+
+    /**
+     * Connects this rank to all others. {@code peers} is indexed by rank and includes this one.
+     *
+     * @throws CollectiveException when a peer cannot be reached or authenticated in time
+     */
+    public static Transport connect(ServerSocketChannel listener, int rank, List<Peer> peers, byte[] secret,
+            long timeoutMillis, Consumer<String> log) {
+        int n = peers.size();
+        SocketChannel[] ch = new SocketChannel[n];
+        CountDownLatch accepted = new CountDownLatch(n - 1 - rank);
+        String[] acceptError = new String[1];
+        Thread acceptor = daemon(() -> {
+            long deadline = System.currentTimeMillis() + timeoutMillis;
+            while (accepted.getCount() > 0 && System.currentTimeMillis() < deadline) {
+                SocketChannel c = null;
+                try {
+                    listener.configureBlocking(true);
+                    c = listener.accept();
+                    SocketChannel conn = c;
+                    int peer = withDeadline(conn, timeoutMillis, () -> Handshake.server(conn, secret));
+                    if (peer <= rank || peer >= n || ch[peer] != null) {
+                        throw new IOException("unexpected rank " + peer);
+                    }
+                    tune(c);
+                    ch[peer] = c;
+                    accepted.countDown();
+                } catch (IOException e) {
+                    String from = describe(c);
+                    log.accept("collective: refused connection from " + from + ": " + e.getMessage());
+                    closeQuietly(c);
+                    if (listener.socket().isClosed()) {
+                        acceptError[0] = "listener closed";
+                        return;
+                    }
+                }
+            }
+        }, "siameseim-collective-accept");
+        acceptor.start();
+        try {
+            for (int peer = 0; peer < rank; peer++) {
+                ch[peer] = dial(peers.get(peer), rank, secret, timeoutMillis);
+            }
+            if (!accepted.await(timeoutMillis, TimeUnit.MILLISECONDS)) {
+                StringBuilder missing = new StringBuilder();
+                for (int p = rank + 1; p < n; p++) {
+                    if (ch[p] == null) {
+                        missing.append(missing.length() == 0 ? "" : ", ").append(peers.get(p));
+                    }
+                }
+                throw new CollectiveException("rank " + rank + ": no authenticated connection from " + missing
+                        + " within " + timeoutMillis / 1000 + " s" + (acceptError[0] == null ? "" : " (" + acceptError[0] + ")"));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CollectiveException("interrupted while connecting", e);
+        } catch (RuntimeException e) {
+            for (SocketChannel c : ch) {
+                closeQuietly(c);
+            }
+            throw e;
+        }
+        return new Transport(rank, peers, ch, listener, timeoutMillis, log);
+    }
+
+    private static SocketChannel dial(Peer p, int myRank, byte[] secret, long timeoutMillis) {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        IOException last = null;
+        while (System.currentTimeMillis() < deadline) {
+            SocketChannel c = null;
+            try {
+                c = SocketChannel.open();
+                c.socket().connect(new InetSocketAddress(p.host(), p.port()), (int) Math.max(1, timeoutMillis / 4));
+                SocketChannel conn = c;
+                withDeadline(conn, timeoutMillis, () -> {
+                    Handshake.client(conn, myRank, secret);
+                    return 0;
+                });
+                tune(c);
+                return c;
+            } catch (IOException e) {
+                last = e;
+                closeQuietly(c);
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        throw new CollectiveException("rank " + myRank + ": could not connect to " + p + " within "
+                + timeoutMillis / 1000 + " s: " + (last == null ? "timeout" : last.getMessage()));
+    }
+
+    private interface IoCall<T> {
+        T call() throws IOException;
+    }
+
+    /** Runs a handshake step, closing the channel if it takes longer than the timeout. */
+    private static <T> T withDeadline(SocketChannel c, long timeoutMillis, IoCall<T> call) throws IOException {
+        Thread t = daemon(() -> {
+            try {
+                Thread.sleep(timeoutMillis);
+                closeQuietly(c);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "siameseim-handshake-timeout");
+        t.start();
+        try {
+            return call.call();
+        } finally {
+            t.interrupt();
+        }
+    }
+
+    private static void tune(SocketChannel c) throws IOException {
+        c.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        c.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
+        c.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+        c.configureBlocking(true);
+    }
+
+    private void refuseLateComers() {
+        while (!closed) {
+            SocketChannel c = null;
+            try {
+                c = listener.accept();
+                log.accept("collective: refused connection from " + describe(c) + " after set-up");
+            } catch (IOException e) {
+                return;
+            } finally {
+                closeQuietly(c);
+            }
+        }
+    }
+
+    public int rank() {
+        return rank;
+    }
+
+    public int size() {
+        return peers.size();
+    }
+
+    public Peer peer(int r) {
+        return peers.get(r);
+    }
+
+    /** Sends one frame (header: op, seq, length) and its payload to {@code peer}. */
+    public void send(int peer, int op, int seq, ByteBuffer payload) {
+        long id = begin(peer, "sending to");
+        try {
+            ByteBuffer header = ByteBuffer.allocate(HEADER);
+            header.putInt(op).putInt(seq).putInt(payload.remaining()).flip();
+            ByteBuffer[] parts = {header, payload};
+            SocketChannel c = channel(peer);
+            while (header.hasRemaining() || payload.hasRemaining()) {
+                c.write(parts);
+            }
+        } catch (IOException e) {
+            throw failed(peer, "sending to", e);
+        } finally {
+            pending.remove(id);
+        }
+    }
+
+    /** Sends on the transport's sender thread (so a receive can run at the same time). */
+    public Future<?> sendAsync(int peer, int op, int seq, ByteBuffer payload) {
+        return sender.submit(() -> send(peer, op, seq, payload));
+    }
+
+    /**
+     * Receives one frame from {@code peer} into {@code into}; the frame must carry exactly this
+     * op, seq and {@code into.remaining()} bytes.
+     */
+    public void receive(int peer, int op, int seq, ByteBuffer into) {
+        long id = begin(peer, "waiting for");
+        try {
+            ByteBuffer header = ByteBuffer.allocate(HEADER);
+            SocketChannel c = channel(peer);
+            Io.readFully(c, header);
+            header.flip();
+            int gotOp = header.getInt();
+            int gotSeq = header.getInt();
+            int len = header.getInt();
+            if (gotOp != op || gotSeq != seq || len != into.remaining() || len < 0 || len > MAX_FRAME) {
+                close();
+                throw new CollectiveException("rank " + rank + ": malformed frame from " + peers.get(peer)
+                        + ": op " + gotOp + " seq " + gotSeq + " length " + len + ", expected op " + op + " seq " + seq
+                        + " length " + into.remaining());
+            }
+            Io.readFully(c, into);
+        } catch (IOException e) {
+            throw failed(peer, "waiting for", e);
+        } finally {
+            pending.remove(id);
+        }
+    }
+
+    private SocketChannel channel(int peer) throws IOException {
+        if (failure != null) {
+            throw new ClosedChannelException();
+        }
+        SocketChannel c = channels[peer];
+        if (c == null) {
+            throw new IllegalArgumentException("no connection to rank " + peer);
+        }
+        return c;
+    }
+
+    private long begin(int peer, String what) {
+        long id = ids.incrementAndGet();
+        pending.put(id, new Deadline(peer, System.currentTimeMillis() + timeoutMillis, what));
+        return id;
+    }
+
+    private CollectiveException failed(int peer, String what, IOException e) {
+        String reason = failure != null ? failure
+                : "rank " + rank + ": lost " + peers.get(peer) + " while " + what + " it: " + e.getMessage();
+        failure = reason;
+        close();
+        return new CollectiveException(reason, e);
+    }
+
+    private void watch() {
+        while (!closed) {
+            long now = System.currentTimeMillis();
+            for (Deadline d : pending.values()) {
+                if (now > d.at()) {
+                    failure = "rank " + rank + ": " + peers.get(d.peer()) + " did not answer within "
+                            + timeoutMillis / 1000 + " s (" + d.what() + " it)";
+                    closeChannels();
+                    return;
+                }
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private void closeChannels() {
+        for (SocketChannel c : channels) {
+            closeQuietly(c);
+        }
+    }
+
+    private static String describe(SocketChannel c) {
+        try {
+            return c == null ? "?" : String.valueOf(c.getRemoteAddress());
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    static void closeQuietly(java.io.Closeable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closeChannels();
+        closeQuietly(listener);
+        sender.shutdownNow();
+        watchdog.interrupt();
+    }
+}
