@@ -1,22 +1,29 @@
 package siameseim.collective;
 
+import java.io.EOFException;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.util.ArrayList;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
 /**
  * Bandwidth-optimal ring all-reduce (sum) of a float buffer: N-1 reduce-scatter steps then N-1
- * all-gather steps, each rank sending 2 (N-1)/N of the buffer. Segments are cut into chunks;
- * chunks are sent by the transport's sender thread while this thread receives and adds the
- * previous ones, so sending, receiving and adding overlap. Every segment is summed by one rank
- * in one order and then copied, so all ranks end with bit-identical results.
+ * all-gather steps, each rank sending 2 (N-1)/N of the buffer to its successor and receiving as
+ * much from its predecessor. One thread drives both connections with non-blocking I/O: it writes
+ * outgoing chunks whenever the socket takes them and reads and adds incoming chunks as they
+ * arrive, so sending, receiving and adding overlap without a second thread competing for the
+ * core. Every segment is summed by one rank in one order and then copied, so all ranks end with
+ * bit-identical results. Frames carry (op, seq, length) and are checked on arrival.
  */
 final class RingAllReduce {
-    static final int CHUNK_FLOATS = 1 << 17; // 512 KiB
+    static final int MAX_CHUNK_FLOATS = 1 << 19; // 2 MiB
+    static final int MIN_CHUNK_FLOATS = 1 << 14; // 64 KiB
 
     private RingAllReduce() {}
 
@@ -35,54 +42,160 @@ final class RingAllReduce {
         for (int i = 0; i <= n; i++) {
             segStart[i] = (int) ((long) floats * i / n);
         }
-        int chunksPerSeg = (segStart[1] - segStart[0] + CHUNK_FLOATS) / CHUNK_FLOATS + 1;
-        ByteBuffer scratch = ByteBuffer.allocateDirect(CHUNK_FLOATS * 4).order(ByteOrder.nativeOrder());
-        float[] a = new float[CHUNK_FLOATS];
-        float[] b = new float[CHUNK_FLOATS];
-        for (int step = 0; step < n - 1; step++) {
-            int sendSeg = (r - step + n) % n;
-            int recvSeg = (r - step - 1 + n) % n;
-            List<Future<?>> sends = sendSegment(t, next, op, step * chunksPerSeg, data, base, segStart, sendSeg);
-            int seq = step * chunksPerSeg;
-            for (int from = segStart[recvSeg]; from < segStart[recvSeg + 1]; from += CHUNK_FLOATS, seq++) {
-                int len = Math.min(CHUNK_FLOATS, segStart[recvSeg + 1] - from);
-                scratch.clear().limit(len * 4);
-                t.receive(prev, op, seq, scratch);
-                scratch.flip();
-                FloatBuffer in = scratch.asFloatBuffer();
-                FloatBuffer mine = slice(data, base, from, len).asFloatBuffer();
-                in.get(a, 0, len);
-                mine.get(b, 0, len);
-                for (int i = 0; i < len; i++) {
-                    b[i] += a[i];
-                }
-                slice(data, base, from, len).asFloatBuffer().put(b, 0, len);
+        // at least four chunks per segment, so receiving and adding overlap even for small buffers
+        int chunk = Math.max(MIN_CHUNK_FLOATS, Math.min(MAX_CHUNK_FLOATS, (segStart[1] - segStart[0]) / 4));
+        int chunksPerSeg = (segStart[1] - segStart[0] + chunk) / chunk + 1;
+        ByteBuffer scratch = t.scratch(MAX_CHUNK_FLOATS * 4);
+        float[] a = new float[1 << 14];
+        float[] b = new float[1 << 14];
+        try (Step io = new Step(t, next, prev)) {
+            for (int step = 0; step < 2 * (n - 1); step++) {
+                boolean reduce = step < n - 1;
+                int sendSeg = reduce ? (r - step + n) % n : (r - step + n + n) % n;
+                int recvSeg = reduce ? (r - step - 1 + n) % n : (r - step + n - 1 + n) % n;
+                io.run(op, step * chunksPerSeg, chunk, data, base, segStart, sendSeg, recvSeg, reduce ? scratch : null,
+                        a, b);
             }
-            await(sends);
-        }
-        for (int step = 0; step < n - 1; step++) {
-            int sendSeg = (r - step + 1 + n) % n;
-            int recvSeg = (r - step + n) % n;
-            int seqBase = (n - 1 + step) * chunksPerSeg;
-            List<Future<?>> sends = sendSegment(t, next, op, seqBase, data, base, segStart, sendSeg);
-            int seq = seqBase;
-            for (int from = segStart[recvSeg]; from < segStart[recvSeg + 1]; from += CHUNK_FLOATS, seq++) {
-                int len = Math.min(CHUNK_FLOATS, segStart[recvSeg + 1] - from);
-                t.receive(prev, op, seq, slice(data, base, from, len));
-            }
-            await(sends);
+        } catch (IOException e) {
+            throw t.fail("rank " + r + ": ring all-reduce with " + t.peer(next) + " / " + t.peer(prev) + " failed: "
+                    + e.getMessage(), e);
         }
     }
 
-    private static List<Future<?>> sendSegment(Transport t, int to, int op, int seqBase, ByteBuffer data, int base,
-            int[] segStart, int seg) {
-        List<Future<?>> out = new ArrayList<>();
-        int seq = seqBase;
-        for (int from = segStart[seg]; from < segStart[seg + 1]; from += CHUNK_FLOATS, seq++) {
-            int len = Math.min(CHUNK_FLOATS, segStart[seg + 1] - from);
-            out.add(t.sendAsync(to, op, seq, slice(data, base, from, len)));
+    /** One ring step's transfers on the two (or, for N = 2, one) connections. */
+    private static final class Step implements AutoCloseable {
+        private final Transport t;
+        private final int next;
+        private final int prev;
+        private final SocketChannel out;
+        private final SocketChannel in;
+        private final Selector selector;
+        private final SelectionKey outKey;
+        private final SelectionKey inKey;
+
+        Step(Transport t, int next, int prev) throws IOException {
+            this.t = t;
+            this.next = next;
+            this.prev = prev;
+            this.out = t.rawChannel(next);
+            this.in = t.rawChannel(prev);
+            this.selector = Selector.open();
+            out.configureBlocking(false);
+            in.configureBlocking(false);
+            if (out == in) {
+                outKey = out.register(selector, 0);
+                inKey = outKey;
+            } else {
+                outKey = out.register(selector, 0);
+                inKey = in.register(selector, 0);
+            }
         }
-        return out;
+
+        void run(int op, int seqBase, int chunk, ByteBuffer data, int base, int[] segStart, int sendSeg, int recvSeg,
+                ByteBuffer scratch, float[] a, float[] b) throws IOException {
+            ArrayDeque<ByteBuffer[]> sends = new ArrayDeque<>();
+            int seq = seqBase;
+            for (int from = segStart[sendSeg]; from < segStart[sendSeg + 1]; from += chunk, seq++) {
+                int len = Math.min(chunk, segStart[sendSeg + 1] - from);
+                ByteBuffer h = ByteBuffer.allocate(Transport.HEADER);
+                h.putInt(op).putInt(seq).putInt(len * 4).flip();
+                sends.add(new ByteBuffer[] {h, slice(data, base, from, len)});
+            }
+            int recvFrom = segStart[recvSeg];
+            int recvEnd = segStart[recvSeg + 1];
+            int recvSeq = seqBase;
+            ByteBuffer header = ByteBuffer.allocate(Transport.HEADER);
+            ByteBuffer payload = null;
+            int payloadFloats = 0;
+            long lastProgress = System.currentTimeMillis();
+            while (!sends.isEmpty() || recvFrom < recvEnd) {
+                boolean wantWrite = !sends.isEmpty();
+                boolean wantRead = recvFrom < recvEnd;
+                if (out == in) {
+                    outKey.interestOps((wantWrite ? SelectionKey.OP_WRITE : 0) | (wantRead ? SelectionKey.OP_READ : 0));
+                } else {
+                    outKey.interestOps(wantWrite ? SelectionKey.OP_WRITE : 0);
+                    inKey.interestOps(wantRead ? SelectionKey.OP_READ : 0);
+                }
+                selector.select(200);
+                selector.selectedKeys().clear();
+                boolean progress = false;
+                if (wantWrite) {
+                    ByteBuffer[] parts = sends.peek();
+                    if (out.write(parts) > 0) {
+                        progress = true;
+                    }
+                    if (!parts[1].hasRemaining() && !parts[0].hasRemaining()) {
+                        sends.poll();
+                    }
+                }
+                while (wantRead && recvFrom < recvEnd) {
+                    if (payload == null) {
+                        int got = in.read(header);
+                        if (got < 0) {
+                            throw new EOFException("connection closed by " + t.peer(prev));
+                        }
+                        if (got > 0) {
+                            progress = true;
+                        }
+                        if (header.hasRemaining()) {
+                            break;
+                        }
+                        header.flip();
+                        int gotOp = header.getInt();
+                        int gotSeq = header.getInt();
+                        int gotLen = header.getInt();
+                        payloadFloats = Math.min(chunk, recvEnd - recvFrom);
+                        if (gotOp != op || gotSeq != recvSeq || gotLen != payloadFloats * 4) {
+                            throw new IOException("malformed frame from " + t.peer(prev) + ": op " + gotOp + " seq "
+                                    + gotSeq + " length " + gotLen + ", expected op " + op + " seq " + recvSeq
+                                    + " length " + payloadFloats * 4);
+                        }
+                        header.clear();
+                        if (scratch != null) {
+                            scratch.clear().limit(payloadFloats * 4);
+                            payload = scratch;
+                        } else {
+                            payload = slice(data, base, recvFrom, payloadFloats);
+                        }
+                    }
+                    int got = in.read(payload);
+                    if (got < 0) {
+                        throw new EOFException("connection closed by " + t.peer(prev));
+                    }
+                    if (got > 0) {
+                        progress = true;
+                    }
+                    if (payload.hasRemaining()) {
+                        break;
+                    }
+                    if (scratch != null) {
+                        scratch.flip();
+                        FloatAdd.add(slice(data, base, recvFrom, payloadFloats), scratch, payloadFloats, a, b);
+                    }
+                    payload = null;
+                    recvFrom += payloadFloats;
+                    recvSeq++;
+                }
+                long now = System.currentTimeMillis();
+                if (progress) {
+                    lastProgress = now;
+                } else if (now - lastProgress > t.timeoutMillis()) {
+                    throw new IOException("no progress for " + t.timeoutMillis() / 1000 + " s: "
+                            + (recvFrom < recvEnd ? t.peer(prev) + " did not send" : t.peer(next) + " did not read"));
+                }
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            outKey.cancel();
+            inKey.cancel();
+            selector.selectNow();
+            selector.close();
+            out.configureBlocking(true);
+            in.configureBlocking(true);
+        }
     }
 
     static ByteBuffer slice(ByteBuffer data, int base, int fromFloat, int lenFloats) {

@@ -191,8 +191,8 @@ public final class Transport implements AutoCloseable {
 
     private static void tune(SocketChannel c) throws IOException {
         c.setOption(StandardSocketOptions.TCP_NODELAY, true);
-        c.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
-        c.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+        // buffer sizes are left to the kernel: setting SO_SNDBUF/SO_RCVBUF turns Linux's
+        // autotuning off and is capped by net.core.[rw]mem_max (about 200 KB by default)
         c.configureBlocking(true);
     }
 
@@ -271,6 +271,33 @@ public final class Transport implements AutoCloseable {
         } finally {
             pending.remove(id);
         }
+    }
+
+    /** The connection to {@code peer}, for algorithms that drive it themselves (non-blocking). */
+    SocketChannel rawChannel(int peer) throws IOException {
+        return channel(peer);
+    }
+
+    private java.nio.ByteBuffer scratch;
+
+    /** A reusable direct buffer of at least {@code bytes} (one collective runs at a time). */
+    ByteBuffer scratch(int bytes) {
+        if (scratch == null || scratch.capacity() < bytes) {
+            scratch = ByteBuffer.allocateDirect(bytes).order(java.nio.ByteOrder.nativeOrder());
+        }
+        scratch.clear();
+        return scratch;
+    }
+
+    long timeoutMillis() {
+        return timeoutMillis;
+    }
+
+    /** Records a failure of an algorithm-driven transfer and closes the transport. */
+    CollectiveException fail(String reason, Throwable cause) {
+        failure = failure != null ? failure : reason;
+        close();
+        return new CollectiveException(failure, cause);
     }
 
     private SocketChannel channel(int peer) throws IOException {

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import siameseim.collective.AllReduceBenchmark;
 import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.bench.DataBenchmark;
@@ -32,7 +33,7 @@ public final class BenchJob implements Job {
 
     @Override
     public String usage() {
-        return "[--threads N (2)] [--steps N (10)] [--only demo|tiny|data]";
+        return "[--threads N (2)] [--steps N (10)] [--only demo|tiny|data|allreduce]";
     }
 
     /** The ViT-Tiny/16 SiameseIM config of the benchmark (decoder width = encoder width). */
@@ -47,6 +48,14 @@ public final class BenchJob implements Job {
         int threads = a.intOption("threads", 2);
         int steps = a.intOption("steps", 10);
         String only = a.option("only", "all");
+        if (only.equals("all") || only.equals("allreduce")) {
+            for (AllReduceBenchmark.Result r : AllReduceBenchmark.run(2, new int[] {1, 4, 16, 64, 256}, 7)) {
+                System.out.println(r.line());
+            }
+            if (only.equals("allreduce")) {
+                return 0;
+            }
+        }
         if (only.equals("all") || only.equals("data")) {
             dataBenchmark(a);
             if (only.equals("data")) {
