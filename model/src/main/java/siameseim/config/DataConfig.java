@@ -1,7 +1,8 @@
 package siameseim.config;
 
 /** Where images come from and how they are fed to a replica. */
-public record DataConfig(Synthetic synthetic, int loaderThreads, int prefetchBatches) {
+public record DataConfig(String path, String split, String subset, int shuffleWindow, int readAhead, String decoder,
+        Synthetic synthetic, int loaderThreads, int prefetchBatches) {
 
     /** The built-in procedural dataset. */
     public record Synthetic(int classes, int imagesPerClass, int imageSize, long seed) {}
@@ -10,6 +11,17 @@ public record DataConfig(Synthetic synthetic, int loaderThreads, int prefetchBat
         Synthetic s = new Synthetic(r.intValue("data.synthetic.classes", 2, 1000),
                 r.intValue("data.synthetic.images-per-class", 1, 1 << 20),
                 r.intValue("data.synthetic.image-size", 8, 4096), r.longValue("data.synthetic.seed"));
-        return new DataConfig(s, r.intValue("data.loader-threads", 1, 256), r.intValue("data.prefetch-batches", 1, 64));
+        String split = r.stringValue("data.split");
+        if (!split.equals("train") && !split.equals("val")) {
+            throw r.invalid("data.split", "must be train or val");
+        }
+        String decoder = r.stringValue("data.decoder");
+        if (!decoder.equals("opencv") && !decoder.equals("imageio")) {
+            throw r.invalid("data.decoder", "must be opencv or imageio");
+        }
+        return new DataConfig(r.isNull("data.path") ? null : r.stringValue("data.path"), split,
+                r.isNull("data.subset") ? null : r.stringValue("data.subset"),
+                r.intValue("data.shuffle-window", 1, 1 << 24), r.intValue("data.read-ahead", 1, 64), decoder, s,
+                r.intValue("data.loader-threads", 1, 256), r.intValue("data.prefetch-batches", 1, 64));
     }
 }

@@ -11,14 +11,27 @@ public record PretrainConfig(
         OptimConfig optim,
         AugmentConfig augment,
         DataConfig data,
+        Distributed distributed,
+        Checkpoint checkpoint,
         Train train,
         Config source) {
 
     /** Target-network momentum m0 and its schedule (spec 2.8). */
     public record Ema(double momentum, boolean cosine) {}
 
-    /** Run-level settings. */
-    public record Train(long seed, int threads, double logEverySeconds, long maxSteps) {}
+    /** Run-level settings; {@code output} is null for runs that write nothing. */
+    public record Train(String output, long seed, int threads, double logEverySeconds, long maxSteps) {}
+
+    /** The replicas of the pretrain job. */
+    public record Distributed(int replicas, long timeoutMillis, String bindHost) {}
+
+    /** Checkpoint cadence and retention. */
+    public record Checkpoint(long everySteps, int keep) {}
+
+    /** Replicas: each gets global batch / replicas samples per micro-batch. */
+    public int localBatch() {
+        return optim.batchSize() / optim.accumSteps() / distributed.replicas();
+    }
 
     /** Validates a resolved config; every problem names its key. */
     public static PretrainConfig from(Config config) {
@@ -34,11 +47,22 @@ public record PretrainConfig(
         OptimConfig optim = OptimConfig.read(r);
         AugmentConfig augment = AugmentConfig.read(r);
         DataConfig data = DataConfig.read(r);
-        Train train = new Train(r.longValue("train.seed"), r.intValue("train.threads", 1, 1024),
+        Train train = new Train(r.isNull("train.output") ? null : r.stringValue("train.output"),
+                r.longValue("train.seed"), r.intValue("train.threads", 1, 1024),
                 r.doubleValue("train.log-every-seconds", 0, 1e6), r.longValue("train.max-steps"));
+        int replicas = r.intValue("distributed.replicas", 1, 1 << 16);
+        if (optim.batchSize() % (replicas * optim.accumSteps()) != 0) {
+            throw r.invalid("distributed.replicas", "times optim.accum-steps = " + optim.accumSteps()
+                    + " does not divide optim.batch-size = " + optim.batchSize());
+        }
+        Distributed distributed = new Distributed(replicas,
+                (long) (1000 * r.doubleValue("distributed.timeout-seconds", 0.1, 1e6)),
+                r.isNull("distributed.bind-host") ? null : r.stringValue("distributed.bind-host"));
+        Checkpoint checkpoint = new Checkpoint(r.intValue("checkpoint.every-steps", 1, Integer.MAX_VALUE),
+                r.intValue("checkpoint.keep", 1, 1000));
         if (train.maxSteps() < 0) {
             throw r.invalid("train.max-steps", "must be >= 0");
         }
-        return new PretrainConfig(model, mask, neg, ema, optim, augment, data, train, config);
+        return new PretrainConfig(model, mask, neg, ema, optim, augment, data, distributed, checkpoint, train, config);
     }
 }

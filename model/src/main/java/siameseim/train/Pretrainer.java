@@ -1,9 +1,7 @@
 package siameseim.train;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.training.GradientCollector;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -12,6 +10,7 @@ import java.util.Map;
 import siameseim.checkpoint.CheckpointFormat;
 import siameseim.config.OptimConfig;
 import siameseim.config.PretrainConfig;
+import siameseim.model.nn.Autograd;
 import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.nn.Torch;
 import siameseim.model.optim.AdamW;
@@ -54,12 +53,18 @@ public final class Pretrainer implements AutoCloseable {
      * @param replicas BatchNorm/correlation reduction ({@link CrossReplicaMean#SINGLE} for one)
      */
     public Pretrainer(PretrainConfig cfg, long stepsPerEpoch, GradientReducer reducer, CrossReplicaMean replicas) {
+        this(cfg, stepsPerEpoch, reducer, replicas, null);
+    }
+
+    /** @param device where the replica's tensors live (null: the engine's default, CPU here) */
+    public Pretrainer(PretrainConfig cfg, long stepsPerEpoch, GradientReducer reducer, CrossReplicaMean replicas,
+            ai.djl.Device device) {
         if (stepsPerEpoch < 1) {
             throw new IllegalArgumentException("an epoch must have at least one optimizer step, got " + stepsPerEpoch);
         }
         Torch.init(cfg.train().threads());
         this.cfg = cfg;
-        this.root = NDManager.newBaseManager();
+        this.root = device == null ? NDManager.newBaseManager() : NDManager.newBaseManager(device);
         this.model = new SiameseIM(root, cfg.model(), cfg.negWeight(), cfg.train().seed());
         model.setCrossReplica(replicas);
         OptimConfig o = cfg.optim();
@@ -117,7 +122,7 @@ public final class Pretrainer implements AutoCloseable {
             for (SiameseBatch b : micro) {
                 SiameseBatch.Tensors t = b.toTensors(sm);
                 NDArray target = model.targetTokens(t.view2());
-                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                try (Autograd gc = Autograd.record()) {
                     NDArray pred = model.predict(t.view1(), t.visible(), t.geometry(), true);
                     UniGradLoss.Result r = model.loss().compute(pred, target);
                     gc.backward(micro.size() == 1 ? r.loss() : r.loss().mul(share));
@@ -128,11 +133,10 @@ public final class Pretrainer implements AutoCloseable {
                 images += b.size();
             }
         }
-        Torch.disableGradOnThisThread();
         long t1 = System.nanoTime();
         if (flat != null) {
             flat.gather();
-            reducer.average(flat.buffer());
+            reducer.average(flat.bytes());
             flat.scatter();
         }
         long t2 = System.nanoTime();

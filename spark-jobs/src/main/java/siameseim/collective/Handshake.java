@@ -21,7 +21,7 @@ import javax.crypto.spec.SecretKeySpec;
  *   server -> client: 1 byte OK
  * </pre>
  */
-final class Handshake {
+public final class Handshake {
     static final int MAGIC = 0x53494D43; // "SIMC"
     static final byte VERSION = 1;
     private static final int NONCE = 32;
@@ -31,7 +31,7 @@ final class Handshake {
     private Handshake() {}
 
     /** Client side; returns normally only when the server proved the secret. */
-    static void client(SocketChannel ch, int myRank, byte[] secret) throws IOException {
+    public static void client(SocketChannel ch, int myRank, byte[] secret) throws IOException {
         byte[] cn = nonce();
         ByteBuffer hello = ByteBuffer.allocate(4 + 1 + 4 + NONCE);
         hello.putInt(MAGIC).put(VERSION).putInt(myRank).put(cn).flip();
@@ -51,7 +51,7 @@ final class Handshake {
     }
 
     /** Server side; returns the authenticated client's rank. */
-    static int server(SocketChannel ch, byte[] secret) throws IOException {
+    public static int server(SocketChannel ch, byte[] secret) throws IOException {
         ByteBuffer hello = Io.readFully(ch, 4 + 1 + 4 + NONCE);
         int magic = hello.getInt();
         byte version = hello.get();
@@ -99,7 +99,7 @@ final class Handshake {
     }
 
     /** A fresh 32-byte run secret. */
-    static byte[] newSecret() {
+    public static byte[] newSecret() {
         return nonce();
     }
 }

@@ -10,15 +10,15 @@ import java.util.concurrent.Future;
 import java.util.function.Function;
 
 /** N ranks as threads of this JVM on 127.0.0.1, for collective tests. */
-final class LocalGroup implements AutoCloseable {
-    final List<Collective> ranks = new ArrayList<>();
+public final class LocalGroup implements AutoCloseable {
+    public final List<Collective> ranks = new ArrayList<>();
     final List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
     final List<ServerSocketChannel> listeners = new ArrayList<>();
     final List<Peer> peers = new ArrayList<>();
     final byte[] secret = Handshake.newSecret();
     private final ExecutorService pool;
 
-    LocalGroup(int n, long timeoutMillis) throws Exception {
+    public LocalGroup(int n, long timeoutMillis) throws Exception {
         this(n, timeoutMillis, true);
     }
 
@@ -46,7 +46,7 @@ final class LocalGroup implements AutoCloseable {
         }
     }
 
-    <T> List<T> onAll(Function<Collective, T> work) throws Exception {
+    public <T> List<T> onAll(Function<Collective, T> work) throws Exception {
         List<Future<T>> fs = new ArrayList<>();
         for (Collective c : ranks) {
             Callable<T> call = () -> work.apply(c);

@@ -14,7 +14,7 @@ import ai.djl.ndarray.types.Shape;
  * <p>One replica: PyTorch's fused batch_norm on the (B*T, C) view, which is the same statistics
  * as BatchNorm1d on (B, C, T) without the two transposes. Several replicas: the statistics are
  * the global batch's (SyncBN forward), reduced through {@link CrossReplicaMean}; the backward
- * pass differentiates only through this replica's share of the statistics (see
+ * pass differentiates through them as if they were this replica's own statistics (see
  * docs/distributed.md for the measured gap to SyncBN's backward).
  */
 public final class TokenBatchNorm extends Module implements TokenNorm {
@@ -60,7 +60,6 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
 
     private NDArray globalBatchNorm(NDArray flat) {
         long localCount = flat.getShape().get(0);
-        int r = replicas.replicas();
         NDArray mean = flat.mean(new int[] {0});
         NDArray sq = flat.square().mean(new int[] {0});
         NDArray global;
@@ -69,12 +68,14 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
         }
         NDArray gMean = global.get(0);
         NDArray gSq = global.get(1);
-        // value = the global statistic; gradient = this replica's share (1/R of its local mean)
-        NDArray mu = mean.div(r).add(gMean.sub(mean.div(r)).stopGradient());
-        NDArray ex2 = sq.div(r).add(gSq.sub(sq.div(r)).stopGradient());
+        // value = the global statistic; gradient = as if the statistic were this replica's own
+        // (the local mean estimates the global one; SyncBN's exact backward would need the other
+        // replicas' gradient sums, which DJL's autograd cannot fetch mid-backward)
+        NDArray mu = mean.add(gMean.sub(mean).stopGradient());
+        NDArray ex2 = sq.add(gSq.sub(sq).stopGradient());
         NDArray var = ex2.sub(mu.square());
         NDArray y = flat.sub(mu).div(var.add(eps).sqrt()).mul(weight.array()).add(bias.array());
-        long n = localCount * r;
+        long n = localCount * replicas.replicas();
         try (NDArray gVar = gSq.sub(gMean.square())) {
             NDArray rm = runningMean.array();
             NDArray rv = runningVar.array();

@@ -17,6 +17,7 @@ import siameseim.model.nn.Param;
 public final class FlatGradients {
     private final List<Param> params = new ArrayList<>();
     private final long[] offsets;
+    private final ByteBuffer bytes;
     private final FloatBuffer flat;
     private Boolean aliasWorks;
 
@@ -26,8 +27,8 @@ public final class FlatGradients {
         for (int i = 0; i < params.size(); i++) {
             offsets[i + 1] = offsets[i] + params.get(i).array().size();
         }
-        flat = ByteBuffer.allocateDirect(Math.toIntExact(offsets[params.size()] * 4))
-                .order(ByteOrder.nativeOrder()).asFloatBuffer();
+        bytes = ByteBuffer.allocateDirect(Math.toIntExact(offsets[params.size()] * 4)).order(ByteOrder.nativeOrder());
+        flat = bytes.asFloatBuffer();
     }
 
     /** Number of floats. */
@@ -35,10 +36,16 @@ public final class FlatGradients {
         return flat.capacity();
     }
 
-    /** The buffer (position 0, full limit). */
+    /** The buffer as floats (position 0, full limit). */
     public FloatBuffer buffer() {
         flat.clear();
         return flat;
+    }
+
+    /** The same buffer as native-order bytes (position 0, full limit). */
+    public ByteBuffer bytes() {
+        bytes.clear();
+        return bytes;
     }
 
     /** Gradients -> buffer. */

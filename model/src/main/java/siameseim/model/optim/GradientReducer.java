@@ -1,6 +1,6 @@
 package siameseim.model.optim;
 
-import java.nio.FloatBuffer;
+import java.nio.ByteBuffer;
 
 /**
  * The step between backward and the update that makes gradients global: averages one flat
@@ -16,11 +16,11 @@ public interface GradientReducer {
         }
 
         @Override
-        public void average(FloatBuffer flat) {}
+        public void average(ByteBuffer flat) {}
     };
 
     int replicas();
 
-    /** Replaces {@code flat} (position 0, limit = length) with its mean over replicas. */
-    void average(FloatBuffer flat);
+    /** Replaces {@code flat} (native-order floats, position 0 to limit) with its mean over replicas. */
+    void average(ByteBuffer flat);
 }

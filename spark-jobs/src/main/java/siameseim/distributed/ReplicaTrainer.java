@@ -1,0 +1,268 @@
+package siameseim.distributed;
+
+import ai.djl.Device;
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.zip.CRC32C;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import siameseim.checkpoint.CheckpointFormat;
+import siameseim.checkpoint.CheckpointStore;
+import siameseim.collective.Collective;
+import siameseim.config.PretrainConfig;
+import siameseim.datasets.augment.TwoViewAugmenter;
+import siameseim.datasets.decode.ImageDecoder;
+import siameseim.datasets.loader.BatchLoader;
+import siameseim.datasets.loader.SampleSource;
+import siameseim.model.io.Safetensors;
+import siameseim.model.nn.CrossReplicaMean;
+import siameseim.model.nn.Param;
+import siameseim.model.nn.Torch;
+import siameseim.model.optim.GradientReducer;
+import siameseim.train.Pretrainer;
+import siameseim.train.StepResult;
+
+/**
+ * One replica of a pretraining run: identical start (checked by a parameter checksum across
+ * replicas), resume from the newest good checkpoint, a pre-flight measurement of the links, then
+ * the training loop. Rank 0 reports progress, writes checkpoints and metrics; all replicas stay
+ * bit-identical because every reduction returns the same bits everywhere. Independent of Spark:
+ * the caller supplies rank, collectives and data.
+ */
+public final class ReplicaTrainer {
+    private ReplicaTrainer() {}
+
+    /** Everything a replica needs; {@code collective} is null for a single replica. */
+    public record Context(PretrainConfig cfg, int rank, int replicas, Collective collective, Configuration hadoop,
+            String resume, Device device, Consumer<String> events, Consumer<String> log) {}
+
+    /** What a replica did. */
+    public record Summary(int rank, long steps, long resumedFrom, double finalLoss, String checkpoint,
+            long parameterChecksum, double seconds, double imagesPerSecond) implements Serializable {}
+
+    public static Summary run(Context ctx, SampleSource data) throws IOException {
+        long start = System.nanoTime();
+        PretrainConfig cfg = ctx.cfg();
+        Torch.init(cfg.train().threads());
+        Collective c = ctx.collective();
+        GradientReducer reducer = c == null ? GradientReducer.IDENTITY : CollectiveReduction.gradients(c);
+        CrossReplicaMean stats = c == null ? CrossReplicaMean.SINGLE : CollectiveReduction.statistics(c);
+        int globalBatch = cfg.optim().batchSize();
+        long stepsPerEpoch = data.size() / globalBatch;
+        if (stepsPerEpoch < 1) {
+            throw new IllegalArgumentException("the dataset has " + data.size() + " images, fewer than one global batch"
+                    + " (optim.batch-size = " + globalBatch + ")");
+        }
+        CheckpointStore store = cfg.train().output() == null ? null
+                : new CheckpointStore(ctx.hadoop(), new Path(cfg.train().output(), "checkpoints"),
+                        cfg.checkpoint().keep(), ctx.log());
+        try (Pretrainer trainer = new Pretrainer(cfg, stepsPerEpoch, reducer, stats, ctx.device())) {
+            long initial = checksum(trainer);
+            agree(c, initial, "the replicas' initial parameters differ (checksums %s): they must be built from"
+                    + " the same config and seed");
+            long resumedFrom = resume(ctx, store, trainer);
+            agree(c, trainer.step(), "the replicas resumed at different steps (%s)");
+            if (resumedFrom >= 0) {
+                event(ctx, "resumed", Map.of("step", trainer.step(), "from", resumedFrom));
+            }
+            if (c != null) {
+                preflight(ctx, c, trainer);
+            }
+            long total = trainer.totalSteps();
+            if (cfg.train().maxSteps() > 0) {
+                total = Math.min(total, cfg.train().maxSteps());
+            }
+            String lastCheckpoint = null;
+            double lastLoss = Double.NaN;
+            long imagesStart = trainer.step();
+            List<String> metrics = new ArrayList<>();
+            long metricsFrom = trainer.step();
+            TwoViewAugmenter augmenter = new TwoViewAugmenter(cfg);
+            double computeMs = 0;
+            double reduceMs = 0;
+            try (BatchLoader loader = new BatchLoader(data, augmenter, ImageDecoder.named(cfg.data().decoder()),
+                    globalBatch, cfg.optim().accumSteps(), ctx.rank(), ctx.replicas(), cfg.train().seed(),
+                    trainer.step(), cfg.data().loaderThreads(), cfg.data().prefetchBatches())) {
+                while (trainer.step() < total) {
+                    StepResult r = trainer.step(loader.next());
+                    lastLoss = r.loss();
+                    if (r.step() >= 2) {
+                        computeMs += r.forwardBackwardMs() + r.updateMs();
+                        reduceMs += r.reduceMs();
+                    }
+                    if (c != null && r.step() == 6 && ctx.rank() == 0) {
+                        event(ctx, "step-timing", Map.of("compute_ms", computeMs / 4, "allreduce_ms", reduceMs / 4));
+                    }
+                    if (ctx.rank() == 0) {
+                        String line = stepJson(r, ctx.replicas());
+                        ctx.events().accept(line);
+                        metrics.add(line);
+                    }
+                    boolean last = trainer.step() >= total;
+                    if (store != null && (trainer.step() % cfg.checkpoint().everySteps() == 0 || last)) {
+                        if (ctx.rank() == 0) {
+                            long step = trainer.step();
+                            Map<String, String> extra = Map.of("data.position", Long.toString(step), "replicas",
+                                    Integer.toString(ctx.replicas()), "global_batch", Integer.toString(globalBatch));
+                            lastCheckpoint = store.save(step, out -> trainer.save(out, extra)).toString();
+                            writeMetrics(ctx, metrics, metricsFrom, step);
+                            metrics.clear();
+                            metricsFrom = step;
+                            event(ctx, "checkpoint", Map.of("step", step, "path", lastCheckpoint));
+                        } else {
+                            lastCheckpoint = new Path(store.dir(), CheckpointStore.fileName(trainer.step())).toString();
+                        }
+                    }
+                }
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long images = (trainer.step() - imagesStart) * (long) globalBatch;
+            return new Summary(ctx.rank(), trainer.step(), resumedFrom, lastLoss, lastCheckpoint, checksum(trainer),
+                    seconds, images / seconds);
+        }
+    }
+
+    /** Loads the explicit checkpoint, or else the newest good one in the store; returns its step or -1. */
+    static long resume(Context ctx, CheckpointStore store, Pretrainer trainer) throws IOException {
+        if (ctx.resume() != null) {
+            Path p = new Path(ctx.resume());
+            FileSystem fs = p.getFileSystem(ctx.hadoop());
+            if (fs.getFileStatus(p).isDirectory()) {
+                CheckpointStore explicit = new CheckpointStore(ctx.hadoop(), p, Integer.MAX_VALUE, ctx.log());
+                List<Path> candidates = explicit.resumeCandidates();
+                if (candidates.isEmpty()) {
+                    throw new IOException("--resume " + p + ": no checkpoint in that folder");
+                }
+                p = candidates.get(0);
+            }
+            try (InputStream in = fs.open(p)) {
+                return trainer.restore(in, p.toString()).step();
+            }
+        }
+        if (store == null) {
+            return -1;
+        }
+        for (Path p : store.resumeCandidates()) {
+            try (InputStream in = p.getFileSystem(ctx.hadoop()).open(p)) {
+                long step = trainer.restore(in, p.toString()).step();
+                ctx.log().accept("rank " + ctx.rank() + ": resumed from " + p + " at step " + step);
+                return step;
+            } catch (IOException e) {
+                // a damaged or partial file: never loaded, the next older one is tried
+                ctx.log().accept("rank " + ctx.rank() + ": skipping checkpoint " + p + ": " + e.getMessage());
+            }
+        }
+        return -1;
+    }
+
+    /** All-reduces a buffer of the gradient's size and reports the bus bandwidth. */
+    static void preflight(Context ctx, Collective c, Pretrainer trainer) {
+        long floats = trainer.model().trainableSize();
+        ByteBuffer b = ByteBuffer.allocateDirect(Math.toIntExact(floats * 4)).order(ByteOrder.nativeOrder());
+        c.allReduceSum(b);
+        double[] t = new double[5];
+        for (int i = 0; i < t.length; i++) {
+            long s = System.nanoTime();
+            c.allReduceSum(b);
+            t[i] = (System.nanoTime() - s) / 1e9;
+        }
+        Arrays.sort(t);
+        double sec = t[t.length / 2];
+        int n = c.size();
+        double bus = floats * 4.0 * 2 * (n - 1) / n / sec / (1L << 30);
+        if (ctx.rank() == 0) {
+            event(ctx, "preflight", Map.of("bytes", floats * 4, "allreduce_ms", sec * 1000, "bus_gibps", bus,
+                    "replicas", n));
+        }
+    }
+
+    static void agree(Collective c, long value, String message) {
+        if (c == null) {
+            return;
+        }
+        long[] all = c.allGather(value);
+        for (long v : all) {
+            if (v != all[0]) {
+                throw new IllegalStateException(String.format(Locale.ROOT, message, Arrays.toString(all)));
+            }
+        }
+    }
+
+    /** CRC32C over every model tensor's bytes, in name order. */
+    static long checksum(Pretrainer t) {
+        CRC32C crc = new CRC32C();
+        for (Param p : t.model().namedParams().values()) {
+            crc.update(Safetensors.hostBytes(p.array()));
+        }
+        return crc.getValue();
+    }
+
+    static String stepJson(StepResult r, int replicas) {
+        JsonObject o = new JsonObject();
+        o.addProperty("type", "step");
+        o.addProperty("step", r.step() + 1);
+        o.addProperty("epoch", r.epoch());
+        o.addProperty("loss", r.loss());
+        o.addProperty("pos", r.pos());
+        o.addProperty("neg", r.neg());
+        o.addProperty("lr", r.lr());
+        o.addProperty("momentum", r.momentum());
+        o.addProperty("grad_norm", r.gradNorm());
+        o.addProperty("skipped", r.skipped());
+        o.addProperty("images", r.images() * replicas);
+        o.addProperty("compute_ms", r.forwardBackwardMs() + r.updateMs());
+        o.addProperty("allreduce_ms", r.reduceMs());
+        o.addProperty("time", System.currentTimeMillis() / 1000.0);
+        return o.toString();
+    }
+
+    static void event(Context ctx, String type, Map<String, ?> fields) {
+        if (ctx.rank() != 0) {
+            return;
+        }
+        JsonObject o = new JsonObject();
+        o.addProperty("type", type);
+        fields.forEach((k, v) -> {
+            if (v instanceof Number num) {
+                o.addProperty(k, num);
+            } else {
+                o.addProperty(k, String.valueOf(v));
+            }
+        });
+        ctx.events().accept(o.toString());
+    }
+
+    /** Metrics of steps (from, to] as one JSON-lines part file (no appends: S3 has none). */
+    static void writeMetrics(Context ctx, List<String> lines, long from, long to) {
+        Path p = new Path(ctx.cfg().train().output(), String.format(Locale.ROOT, "metrics/steps-%010d-%010d.jsonl",
+                from, to));
+        try (OutputStream out = p.getFileSystem(ctx.hadoop()).create(p, true)) {
+            for (String l : lines) {
+                out.write((l + "\n").getBytes(StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            ctx.log().accept("could not write metrics " + p + ": " + e.getMessage());
+        }
+    }
+
+    /** Exposed for tests: a checkpoint's progress without a model. */
+    static CheckpointFormat.Progress progressOf(Configuration conf, Path p) throws IOException {
+        try (InputStream in = p.getFileSystem(conf).open(p);
+                ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            return CheckpointFormat.read(in, m, p.toString()).progress();
+        }
+    }
+}
