@@ -51,7 +51,7 @@ public final class ReplicaTrainer {
 
     /** What a replica did. */
     public record Summary(int rank, long steps, long resumedFrom, double finalLoss, String checkpoint,
-            long parameterChecksum, double seconds, double imagesPerSecond) implements Serializable {}
+            long parameterChecksum, double seconds, double imagesPerSecond, long pid) implements Serializable {}
 
     public static Summary run(Context ctx, SampleSource data) throws IOException {
         long start = System.nanoTime();
@@ -131,7 +131,7 @@ public final class ReplicaTrainer {
             double seconds = (System.nanoTime() - start) / 1e9;
             long images = (trainer.step() - imagesStart) * (long) globalBatch;
             return new Summary(ctx.rank(), trainer.step(), resumedFrom, lastLoss, lastCheckpoint, checksum(trainer),
-                    seconds, images / seconds);
+                    seconds, images / seconds, ProcessHandle.current().pid());
         }
     }
 

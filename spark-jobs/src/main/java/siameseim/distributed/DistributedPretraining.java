@@ -1,0 +1,175 @@
+package siameseim.distributed;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import siameseim.collective.Handshake;
+import siameseim.config.ConfigError;
+import siameseim.config.ConfigLoader;
+import siameseim.config.PretrainConfig;
+import siameseim.datasets.shards.Manifest;
+import siameseim.datasets.shards.SubsetManifest;
+import siameseim.jobs.ProgressLine;
+import siameseim.spark.Barrier;
+import siameseim.spark.SparkSessions;
+import siameseim.train.StepResult;
+
+/**
+ * The driver of a pretraining run: validates inputs, starts the progress listener, runs one
+ * barrier stage of {@code distributed.replicas} tasks and reports. Spark retries the whole stage
+ * when a task fails (a lost executor, a lost peer); every replica then resumes from the newest
+ * good checkpoint.
+ */
+public final class DistributedPretraining {
+    private DistributedPretraining() {}
+
+    /** The outcome: one summary per replica. */
+    public record Result(List<ReplicaTrainer.Summary> replicas, double seconds) {
+        public ReplicaTrainer.Summary rank0() {
+            return replicas.get(0);
+        }
+    }
+
+    public static Result run(SparkSession spark, PretrainConfig cfg, String resume, Consumer<String> out)
+            throws IOException {
+        if (cfg.data().path() == null) {
+            throw new ConfigError("data.path", "is not set: give the prepared dataset (--dataset DIR)");
+        }
+        if (cfg.train().output() == null) {
+            throw new ConfigError("train.output", "is not set: give the run folder (--output DIR)");
+        }
+        long start = System.nanoTime();
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Manifest m = Manifest.read(conf, new Path(cfg.data().path()));
+        long size = cfg.data().subset() == null ? m.split(cfg.data().split()).images()
+                : SubsetManifest.read(conf, new Path(cfg.data().subset())).size();
+        int n = cfg.distributed().replicas();
+        long stepsPerEpoch = size / cfg.optim().batchSize();
+        if (stepsPerEpoch < 1) {
+            throw new ConfigError("optim.batch-size", "value " + cfg.optim().batchSize() + " exceeds the " + size
+                    + " images of " + cfg.data().path());
+        }
+        long total = (long) Math.ceil(cfg.optim().epochs() * stepsPerEpoch);
+        if (cfg.train().maxSteps() > 0) {
+            total = Math.min(total, cfg.train().maxSteps());
+        }
+        writeRunConfig(conf, cfg);
+        out.accept(String.format(Locale.ROOT, "[pretrain] %d replicas x %d images per step (global batch %d), %d"
+                + " images, %d steps per epoch, %d steps; output %s", n, cfg.localBatch(), cfg.optim().batchSize(), size,
+                stepsPerEpoch, total, cfg.train().output()));
+
+        byte[] secret = Handshake.newSecret();
+        String driverHost = spark.sparkContext().getConf().get("spark.driver.host", "127.0.0.1");
+        ProgressLine line = new ProgressLine("pretrain", total, stepsPerEpoch, cfg.train().logEverySeconds());
+        try (ProgressChannel.Server progress = new ProgressChannel.Server(driverHost, secret,
+                l -> onEvent(l, line, out), out)) {
+            JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+            jsc.setJobGroup("siameseim-pretrain", String.format(Locale.ROOT, "SiameseIM pretraining: %d replicas, %s"
+                    + " -> %s", n, cfg.data().path(), cfg.train().output()), true);
+            List<Integer> ranks = new ArrayList<>();
+            for (int r = 0; r < n; r++) {
+                ranks.add(r);
+            }
+            ReplicaTask task = new ReplicaTask(ConfigLoader.toJson(cfg.source()), SparkSessions.hadoopConf(spark),
+                    secret, progress.address(), resume);
+            List<ReplicaTrainer.Summary> summaries;
+            try {
+                summaries = Barrier.mapPartitions(jsc.parallelize(ranks, n), task, ReplicaTrainer.Summary.class)
+                        .collect();
+            } catch (Exception e) {
+                // Scala rethrows SparkException without declaring it
+                throw explain(e, n);
+            } finally {
+                jsc.clearJobGroup();
+            }
+            List<ReplicaTrainer.Summary> sorted = new ArrayList<>(summaries);
+            sorted.sort(java.util.Comparator.comparingInt(ReplicaTrainer.Summary::rank));
+            for (ReplicaTrainer.Summary s : sorted) {
+                if (s.parameterChecksum() != sorted.get(0).parameterChecksum()) {
+                    throw new IllegalStateException("replica " + s.rank() + " ended with other parameters than replica 0");
+                }
+            }
+            return new Result(sorted, (System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /** Too few slots and lost replicas get a message a user can act on. */
+    static RuntimeException explain(Exception e, int replicas) {
+        String msg = String.valueOf(e.getMessage());
+        if (msg.contains("BarrierJobSlotsNumberCheckFailed") || msg.contains("requires more slots")) {
+            return new IllegalStateException("pretraining needs " + replicas + " task slots at once (one per replica,"
+                    + " distributed.replicas = " + replicas + ") but the cluster has fewer: lower distributed.replicas"
+                    + " or add executors/cores (local[N] gives N slots)", e);
+        }
+        String cause = rootMessage(e);
+        return new IllegalStateException("pretraining failed: " + cause, e);
+    }
+
+    static String rootMessage(Throwable e) {
+        String best = e.getMessage();
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c.getMessage() != null && (c instanceof siameseim.collective.CollectiveException
+                    || c instanceof IOException || c instanceof IllegalStateException
+                    || c instanceof IllegalArgumentException)) {
+                best = c.getMessage();
+            }
+        }
+        return best;
+    }
+
+    static void onEvent(String json, ProgressLine line, Consumer<String> out) {
+        JsonObject o;
+        try {
+            o = JsonParser.parseString(json).getAsJsonObject();
+        } catch (RuntimeException e) {
+            return;
+        }
+        String type = o.has("type") ? o.get("type").getAsString() : "";
+        switch (type) {
+            case "step" -> {
+                StepResult r = new StepResult(o.get("step").getAsLong() - 1, o.get("epoch").getAsDouble(),
+                        o.get("loss").getAsDouble(), o.get("pos").getAsDouble(), o.get("neg").getAsDouble(),
+                        o.get("lr").getAsDouble(), o.get("momentum").getAsDouble(), o.get("grad_norm").getAsDouble(),
+                        o.get("skipped").getAsBoolean(), o.get("images").getAsInt(), o.get("compute_ms").getAsDouble(),
+                        o.get("allreduce_ms").getAsDouble(), 0);
+                String l = line.update(r, 1);
+                if (l != null) {
+                    out.accept(l);
+                }
+            }
+            case "preflight" -> out.accept(String.format(Locale.ROOT, "[pretrain] pre-flight: all-reduce of the %.1f MB"
+                    + " gradient across %d replicas takes %.2f ms (bus bandwidth %.2f GiB/s)",
+                    o.get("bytes").getAsDouble() / 1e6, o.get("replicas").getAsInt(), o.get("allreduce_ms").getAsDouble(),
+                    o.get("bus_gibps").getAsDouble()));
+            case "step-timing" -> {
+                double c = o.get("compute_ms").getAsDouble();
+                double a = o.get("allreduce_ms").getAsDouble();
+                out.accept(String.format(Locale.ROOT, "[pretrain] per step: compute %.0f ms, gradient all-reduce %.1f ms"
+                        + " (%.1f%% of the step)%s", c, a, 100 * a / (a + c),
+                        a > c ? ": the network dominates; use fewer, larger replicas or a faster network" : ""));
+            }
+            case "checkpoint" -> out.accept("[pretrain] checkpoint at step " + o.get("step").getAsLong() + ": "
+                    + o.get("path").getAsString());
+            case "resumed" -> out.accept("[pretrain] resumed at step " + o.get("step").getAsLong());
+            default -> { }
+        }
+    }
+
+    /** The resolved config beside the checkpoints (the run is reproducible from it). */
+    static void writeRunConfig(Configuration conf, PretrainConfig cfg) throws IOException {
+        Path p = new Path(cfg.train().output(), "config.json");
+        try (OutputStream os = p.getFileSystem(conf).create(p, true)) {
+            os.write((ConfigLoader.toJson(cfg.source()) + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+    }
+}

@@ -1,0 +1,55 @@
+package siameseim.jobs;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.apache.spark.sql.SparkSession;
+import siameseim.config.ConfigLoader;
+import siameseim.config.PretrainConfig;
+import siameseim.distributed.DistributedPretraining;
+import siameseim.distributed.ReplicaTrainer;
+import siameseim.spark.SparkSessions;
+
+/** bin/siameseim pretrain: SiameseIM on a prepared dataset, N replicas in one barrier stage. */
+public final class PretrainJob implements Job {
+
+    @Override
+    public String name() {
+        return "pretrain";
+    }
+
+    @Override
+    public String summary() {
+        return "distributed SiameseIM pretraining on a prepared dataset (resumes from the output's checkpoints)";
+    }
+
+    @Override
+    public String usage() {
+        return "--dataset DIR --output DIR [--replicas N] [--subset FILE] [--resume CHECKPOINT] [--master URL]";
+    }
+
+    @Override
+    public int run(JobArgs a) throws Exception {
+        a.allowOnly("dataset", "output", "replicas", "subset", "resume", "master");
+        List<String> sets = new ArrayList<>(a.overrides());
+        PrepareJob.mapOption(a, "dataset", "data.path", sets);
+        PrepareJob.mapOption(a, "output", "train.output", sets);
+        PrepareJob.mapOption(a, "subset", "data.subset", sets);
+        if (a.option("replicas", null) != null) {
+            sets.add("distributed.replicas=" + a.intOption("replicas", 2));
+        }
+        PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), sets);
+        SparkSession spark = SparkSessions.create("siameseim pretrain", a.option("master", null));
+        try {
+            DistributedPretraining.Result r = DistributedPretraining.run(spark, cfg, a.option("resume", null),
+                    System.out::println);
+            ReplicaTrainer.Summary s = r.rank0();
+            System.out.printf(Locale.ROOT, "[pretrain] done: %d steps (%s), final loss %.4f, %.1f images/s over %d"
+                    + " replicas; checkpoint %s%n", s.steps(), ProgressLine.duration(r.seconds()), s.finalLoss(),
+                    s.imagesPerSecond(), r.replicas().size(), s.checkpoint());
+        } finally {
+            spark.stop();
+        }
+        return 0;
+    }
+}

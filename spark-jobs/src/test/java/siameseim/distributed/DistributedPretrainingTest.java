@@ -1,0 +1,129 @@
+package siameseim.distributed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import siameseim.testing.LocalSpark;
+import siameseim.testing.MiniHdfs;
+import siameseim.testing.PretrainFixture;
+import siameseim.testing.S3Proxy;
+
+/** The pretrain job with 2 replicas in local[2]; resume on HDFS and on S3. */
+class DistributedPretrainingTest {
+    static SparkSession spark;
+    static String dataset;
+    @TempDir
+    static Path tmp;
+
+    @BeforeAll
+    static void start() throws Exception {
+        spark = LocalSpark.start();
+        dataset = PretrainFixture.dataset(spark, tmp);
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    static DistributedPretraining.Result run(String output, String... more) throws Exception {
+        List<String> lines = new ArrayList<>();
+        DistributedPretraining.Result r = DistributedPretraining.run(spark, PretrainFixture.config(dataset, output, more),
+                null, lines::add);
+        lines.forEach(System.out::println);
+        return r;
+    }
+
+    /** 6 steps straight equal 3 steps, stop, automatic resume, 3 more steps. */
+    static void resumeIsStepExact(String base) throws Exception {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        DistributedPretraining.Result straight = run(base + "/straight", "train.max-steps=6");
+        assertEquals(6, straight.rank0().steps());
+        DistributedPretraining.Result first = run(base + "/resumed", "train.max-steps=3");
+        assertEquals(3, first.rank0().steps());
+        Map<String, float[]> s3 = PretrainFixture.tensors(conf, base + "/straight/checkpoints/ckpt-0000000003.safetensors");
+        Map<String, float[]> r3 = PretrainFixture.tensors(conf, first.rank0().checkpoint());
+        double w3 = 0;
+        String where = "";
+        for (String k : s3.keySet()) {
+            for (int i = 0; i < s3.get(k).length; i++) {
+                double d = Math.abs(s3.get(k)[i] - r3.get(k)[i]);
+                if (d > w3) {
+                    w3 = d;
+                    where = k;
+                }
+            }
+        }
+        System.out.printf("step 3 of both runs on %s differs by %.2e at %s%n", base, w3, where);
+        DistributedPretraining.Result second = run(base + "/resumed", "train.max-steps=6");
+        assertEquals(3, second.rank0().resumedFrom());
+        assertEquals(6, second.rank0().steps());
+        Map<String, float[]> a = PretrainFixture.tensors(conf, straight.rank0().checkpoint());
+        Map<String, float[]> b = PretrainFixture.tensors(conf, second.rank0().checkpoint());
+        assertEquals(a.keySet(), b.keySet());
+        double worst = 0;
+        String at = "";
+        for (String k : a.keySet()) {
+            float[] x = a.get(k);
+            float[] y = b.get(k);
+            for (int i = 0; i < x.length; i++) {
+                if (Math.abs(x[i] - y[i]) > worst) {
+                    worst = Math.abs(x[i] - y[i]);
+                    at = k + "[" + i + "]";
+                }
+            }
+        }
+        System.out.printf("resume on %s: max difference to the uninterrupted run %.2e %s%n", base, worst, at);
+        assertTrue(worst <= 1e-6, "max difference " + worst);
+    }
+
+    @Test
+    void twoReplicasTrainCheckpointAndStayIdentical() throws Exception {
+        DistributedPretraining.Result r = run(tmp.resolve("run").toString(), "train.max-steps=4");
+        assertEquals(2, r.replicas().size());
+        assertEquals(r.replicas().get(0).parameterChecksum(), r.replicas().get(1).parameterChecksum());
+        assertTrue(r.rank0().checkpoint().endsWith("ckpt-0000000004.safetensors"), r.rank0().checkpoint());
+        assertTrue(java.nio.file.Files.exists(tmp.resolve("run/checkpoints/ckpt-0000000003.safetensors")));
+        assertTrue(java.nio.file.Files.readString(tmp.resolve("run/checkpoints/latest")).trim()
+                .equals("ckpt-0000000004.safetensors"));
+        assertTrue(java.nio.file.Files.exists(tmp.resolve("run/metrics/steps-0000000000-0000000003.jsonl")));
+        assertTrue(java.nio.file.Files.exists(tmp.resolve("run/config.json")));
+    }
+
+    @Test
+    void resumeOnHdfs() throws Exception {
+        try (MiniHdfs hdfs = new MiniHdfs(tmp.resolve("hdfs").toFile())) {
+            resumeIsStepExact(hdfs.uri() + "/runs");
+        }
+    }
+
+    @Test
+    void resumeOnS3() throws Exception {
+        java.nio.file.Files.createDirectories(tmp.resolve("s3"));
+        try (S3Proxy s3 = new S3Proxy(tmp.resolve("s3"), "runs")) {
+            s3.configure(spark.sparkContext().hadoopConfiguration());
+            resumeIsStepExact("s3a://runs/siameseim");
+        }
+    }
+
+    @Test
+    void tooFewSlotsFailsInSecondsWithTheCount() {
+        long t0 = System.nanoTime();
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> run(tmp.resolve("big").toString(), "distributed.replicas=4"));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertTrue(e.getMessage().contains("needs 4 task slots"), e.getMessage());
+        assertTrue(seconds < 30, "took " + seconds + " s");
+    }
+}
