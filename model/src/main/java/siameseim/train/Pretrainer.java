@@ -12,6 +12,7 @@ import siameseim.config.OptimConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.model.nn.Autograd;
 import siameseim.model.nn.CrossReplicaMean;
+import siameseim.model.nn.Scalars;
 import siameseim.model.nn.Torch;
 import siameseim.model.optim.AdamW;
 import siameseim.model.optim.FlatGradients;
@@ -125,7 +126,7 @@ public final class Pretrainer implements AutoCloseable {
                 try (Autograd gc = Autograd.record()) {
                     NDArray pred = model.predict(t.view1(), t.visible(), t.geometry(), true);
                     UniGradLoss.Result r = model.loss().compute(pred, target);
-                    gc.backward(micro.size() == 1 ? r.loss() : r.loss().mul(share));
+                    gc.backward(micro.size() == 1 ? r.loss() : Scalars.mul(r.loss(), share));
                     loss += r.loss().getFloat() * share;
                     pos += r.pos().getFloat() * share;
                     neg += r.neg().getFloat() * share;
@@ -143,11 +144,13 @@ public final class Pretrainer implements AutoCloseable {
         double norm = optimizer.gradNorm();
         boolean skip = !Double.isFinite(norm) || !Double.isFinite(loss);
         if (skip) {
+            List<String> bad = optimizer.nonFiniteGradients();
             optimizer.zeroGradients();
             if (++consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
                 throw new IllegalStateException("loss or gradient norm was not finite for " + consecutiveSkips
                         + " steps in a row (last step " + step + ", loss " + loss + ", grad norm " + norm
-                        + "); lower optim.lr or check the input data");
+                        + ", non-finite gradients of " + bad.size() + " tensors, e.g. "
+                        + bad.subList(0, Math.min(4, bad.size())) + "); lower optim.lr or check the input data");
             }
         } else {
             consecutiveSkips = 0;

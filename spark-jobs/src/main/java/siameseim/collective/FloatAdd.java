@@ -6,12 +6,13 @@ import java.nio.FloatBuffer;
 
 /**
  * dst += src on native-order float buffers. With the incubating Vector API available
- * ({@code --add-modules jdk.incubator.vector}, which Spark's and our launchers pass) the add
- * runs in SIMD registers directly on the direct buffers; otherwise it copies through heap arrays,
- * which the JIT vectorises (about 25 % slower).
+ * ({@code --add-modules jdk.incubator.vector}, which Spark's launcher and ours pass) the add runs
+ * in SIMD registers directly on the direct buffers; otherwise it goes through heap arrays, whose
+ * loop the JIT vectorises (one more copy each way; the 2-process all-reduce benchmark measured
+ * 5-30 % lower bus bandwidth that way, most at small sizes).
  */
 final class FloatAdd {
-    private static final boolean VECTOR = vectorAvailable();
+    private static final boolean VECTOR = !Boolean.getBoolean("siameseim.collective.no-simd") && vectorAvailable();
 
     private FloatAdd() {}
 
@@ -27,17 +28,21 @@ final class FloatAdd {
         return VECTOR;
     }
 
-    /** dst[0..len) += src[0..len), both positioned at their first float. */
+    /** dst[0..floats) += src[0..floats), both positioned at their first float. */
     static void add(ByteBuffer dst, ByteBuffer src, int floats, float[] tmpA, float[] tmpB) {
         if (VECTOR) {
             VectorAdd.add(dst, src, floats);
             return;
         }
+        addArrays(dst, src, floats, tmpA, tmpB);
+    }
+
+    static void addArrays(ByteBuffer dst, ByteBuffer src, int floats, float[] tmpA, float[] tmpB) {
         FloatBuffer in = src.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
         FloatBuffer mine = dst.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
         for (int off = 0; off < floats; off += tmpA.length) {
             int len = Math.min(tmpA.length, floats - off);
-            in.get(tmpA, 0, len);
+            in.get(off, tmpA, 0, len);
             mine.get(off, tmpB, 0, len);
             for (int i = 0; i < len; i++) {
                 tmpB[i] += tmpA[i];

@@ -50,6 +50,7 @@ public final class DistributedPretraining {
         }
         long start = System.nanoTime();
         Configuration conf = spark.sparkContext().hadoopConfiguration();
+        cfg = qualifyPaths(cfg, conf);
         Manifest m = Manifest.read(conf, new Path(cfg.data().path()));
         long size = cfg.data().subset() == null ? m.split(cfg.data().split()).images()
                 : SubsetManifest.read(conf, new Path(cfg.data().subset())).size();
@@ -101,6 +102,22 @@ public final class DistributedPretraining {
             }
             return new Result(sorted, (System.nanoTime() - start) / 1e9);
         }
+    }
+
+    /**
+     * Paths as fully qualified URIs: executors run in other working directories (and on other
+     * machines), where a relative path means something else.
+     */
+    static PretrainConfig qualifyPaths(PretrainConfig cfg, Configuration conf) throws IOException {
+        com.typesafe.config.Config c = cfg.source();
+        for (String key : List.of("data.path", "data.subset", "train.output")) {
+            if (!c.getIsNull(key)) {
+                Path p = new Path(c.getString(key));
+                String q = p.getFileSystem(conf).makeQualified(p).toString();
+                c = c.withValue(key, com.typesafe.config.ConfigValueFactory.fromAnyRef(q, "qualified " + key));
+            }
+        }
+        return PretrainConfig.from(c);
     }
 
     /** Too few slots and lost replicas get a message a user can act on. */

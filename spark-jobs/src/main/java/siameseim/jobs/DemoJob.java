@@ -1,34 +1,41 @@
 package siameseim.jobs;
 
 import ai.djl.ndarray.NDManager;
-import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+import siameseim.checkpoint.CheckpointFormat;
 import siameseim.config.ConfigLoader;
 import siameseim.config.DataConfig;
+import siameseim.config.PrepareConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.augment.EvalTransform;
 import siameseim.datasets.augment.Resampler;
-import siameseim.datasets.augment.TwoViewAugmenter;
+import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.image.PackedImages;
-import siameseim.datasets.loader.BatchLoader;
-import siameseim.datasets.loader.InMemorySource;
+import siameseim.datasets.loader.ShardImages;
+import siameseim.datasets.prepare.ImageFolderWriter;
+import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.synthetic.SyntheticShapes;
+import siameseim.distributed.DistributedPretraining;
 import siameseim.eval.FeatureExtractor;
 import siameseim.eval.FeaturePool;
 import siameseim.eval.Knn;
 import siameseim.evaluate.KnnProbe;
-import siameseim.model.nn.CrossReplicaMean;
-import siameseim.model.optim.GradientReducer;
-import siameseim.train.Pretrainer;
-import siameseim.train.StepResult;
+import siameseim.model.nn.Torch;
+import siameseim.model.siameseim.SiameseIM;
+import siameseim.prepare.DatasetPreparation;
+import siameseim.spark.SparkSessions;
 
 /**
- * The main job on the built-in data, on one replica: render the synthetic dataset, pretrain the
- * demo config, and show what pretraining bought with a kNN probe before and after.
+ * The main job on the built-in data: write the synthetic dataset as an ImageNet-layout tree,
+ * prepare it with Spark, pretrain the demo config with two replicas in local mode, and compare a
+ * kNN probe of the pretrained encoder with the same probe of a randomly initialised one.
  */
 public final class DemoJob implements Job {
 
@@ -39,83 +46,100 @@ public final class DemoJob implements Job {
 
     @Override
     public String summary() {
-        return "pretrain the demo config on the built-in synthetic dataset (one replica), kNN before/after";
+        return "built-in data -> prepare -> pretrain (2 replicas, local mode) -> kNN against random init";
     }
 
     @Override
     public String usage() {
-        return "[--output DIR (runs/demo)] [--test-per-class N (50)]";
+        return "[--output DIR (runs/demo)] [--replicas N (2)] [--master URL (local[2])]";
     }
 
     @Override
     public int run(JobArgs a) throws Exception {
-        a.allowOnly("output", "test-per-class");
-        PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), a.overrides());
-        Path out = Paths.get(a.option("output", "runs/demo"));
-        int testPerClass = a.intOption("test-per-class", 50);
-        DataConfig.Synthetic syn = cfg.data().synthetic();
-        System.out.printf(Locale.ROOT, "[demo] model: ViT %d px / patch %d, D %d x %d blocks, decoder %d (projector %d,"
-                + " predictor %d), %d of %d patches masked%n", cfg.model().imageSize(), cfg.model().patchSize(),
-                cfg.model().encoder().width(), cfg.model().encoder().depth(), cfg.model().decoder().width(),
-                cfg.model().decoder().projectorDepth(), cfg.model().decoder().predictorDepth(), cfg.mask().count(),
-                cfg.model().tokens());
-        long t0 = System.nanoTime();
-        PackedImages train = SyntheticShapes.dataset(syn.classes(), 0, syn.imagesPerClass(), syn.imageSize(), syn.seed());
-        PackedImages test = SyntheticShapes.dataset(syn.classes(), syn.imagesPerClass(), testPerClass, syn.imageSize(),
-                syn.seed());
-        System.out.printf(Locale.ROOT, "[demo] data: built-in synthetic shapes, %d classes, %d training + %d held-out"
-                + " images of %d px, rendered in %.1f s%n", syn.classes(), train.size(), test.size(), syn.imageSize(),
-                (System.nanoTime() - t0) / 1e9);
-
-        TwoViewAugmenter augmenter = new TwoViewAugmenter(cfg);
-        int batch = cfg.optim().batchSize();
-        long stepsPerEpoch = train.size() / batch;
-        EvalTransform evalTf = new EvalTransform(cfg.model().imageSize(), Resampler.Filter.BICUBIC,
-                cfg.augment().mean(), cfg.augment().std());
-        try (Pretrainer trainer = new Pretrainer(cfg, stepsPerEpoch, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE);
-                NDManager evalManager = NDManager.newBaseManager()) {
-            long total = trainer.totalSteps();
-            if (cfg.train().maxSteps() > 0) {
-                total = Math.min(total, cfg.train().maxSteps());
-            }
-            FeatureExtractor features = new FeatureExtractor(trainer.model().encoder(), FeaturePool.MEAN_PATCH);
-            Knn.Accuracy before = KnnProbe.run(features, evalTf, train, test, syn.classes(), 20, 0.07, evalManager);
-            System.out.printf(Locale.ROOT, "[demo] kNN (k 20, T 0.07) of the randomly initialised encoder: top-1 %.1f%%%n",
-                    100 * before.top1());
-            System.out.printf(Locale.ROOT, "[demo] pretraining: %d steps (%s epochs of %d steps), batch %d, peak lr %.1e,"
-                    + " %d intra-op threads%n", total, ProgressLine.trim(total / (double) stepsPerEpoch), stepsPerEpoch,
-                    batch, cfg.optim().peakLr(), cfg.train().threads());
-            ProgressLine progress = new ProgressLine("demo", total, stepsPerEpoch, cfg.train().logEverySeconds());
-            long trainStart = System.nanoTime();
-            double lastLoss = Double.NaN;
-            try (BatchLoader loader = new BatchLoader(new InMemorySource(train), augmenter, null, batch,
-                    cfg.optim().accumSteps(), 0, 1, cfg.train().seed(), 0, cfg.data().loaderThreads(),
-                    cfg.data().prefetchBatches())) {
-                for (long s = 0; s < total; s++) {
-                    StepResult r = trainer.step(loader.next());
-                    lastLoss = r.loss();
-                    String line = progress.update(r, 1);
-                    if (line != null) {
-                        System.out.println(line);
-                    }
-                }
-            }
-            double trainSeconds = (System.nanoTime() - trainStart) / 1e9;
-            Files.createDirectories(out);
-            Path ckpt = out.resolve("checkpoint-final.safetensors");
-            try (OutputStream os = Files.newOutputStream(ckpt)) {
-                trainer.save(os, Map.of());
-            }
-            Knn.Accuracy after = KnnProbe.run(features, evalTf, train, test, syn.classes(), 20, 0.07, evalManager);
-            System.out.println();
-            System.out.println("| encoder | kNN top-1 | kNN top-5 |");
-            System.out.println("|---|---|---|");
-            System.out.printf(Locale.ROOT, "| random init | %.1f%% | %.1f%% |%n", 100 * before.top1(), 100 * before.top5());
-            System.out.printf(Locale.ROOT, "| SiameseIM, %d steps | %.1f%% | %.1f%% |%n", total, 100 * after.top1(),
-                    100 * after.top5());
-            System.out.printf(Locale.ROOT, "%n[demo] final loss %.4f; trained %d steps in %s (%.1f img/s); checkpoint %s%n",
-                    lastLoss, total, ProgressLine.duration(trainSeconds), total * batch / trainSeconds, ckpt);
+        a.allowOnly("output", "replicas", "master");
+        String out = a.option("output", "runs/demo");
+        Path root = new Path(out);
+        List<String> sets = new ArrayList<>(List.of("train.threads=1", "data.path=" + new Path(root, "dataset"),
+                "train.output=" + new Path(root, "run"), "distributed.replicas=" + a.intOption("replicas", 2)));
+        sets.addAll(a.overrides());
+        PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), sets);
+        SparkSession spark = SparkSessions.create("siameseim demo", a.option("master", null));
+        try {
+            Configuration conf = spark.sparkContext().hadoopConfiguration();
+            prepareBuiltInData(spark, cfg, root);
+            FileSystem fs = root.getFileSystem(conf);
+            fs.delete(new Path(cfg.train().output()), true); // a demo run starts from scratch
+            DistributedPretraining.Result r = DistributedPretraining.run(spark, cfg, null, System.out::println);
+            System.out.printf(Locale.ROOT, "[demo] pretrained %d steps in %s (%.1f images/s, %d replicas)%n",
+                    r.rank0().steps(), ProgressLine.duration(r.seconds()), r.rank0().imagesPerSecond(),
+                    r.replicas().size());
+            knnReport(conf, cfg, r.rank0().checkpoint());
+        } finally {
+            spark.stop();
         }
         return 0;
+    }
+
+    /** Renders the synthetic shapes and prepares them, unless a prepared copy is already there. */
+    static void prepareBuiltInData(SparkSession spark, PretrainConfig cfg, Path root) throws Exception {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Path dataset = new Path(cfg.data().path());
+        FileSystem fs = dataset.getFileSystem(conf);
+        if (fs.exists(new Path(dataset, Manifest.FILE))) {
+            System.out.println("[demo] using the prepared built-in dataset in " + dataset);
+            return;
+        }
+        DataConfig.Synthetic syn = cfg.data().synthetic();
+        long t0 = System.nanoTime();
+        Path images = new Path(root, "images");
+        String[] names = new String[syn.classes()];
+        for (int c = 0; c < names.length; c++) {
+            names[c] = SyntheticShapes.className(c);
+        }
+        int val = Math.max(10, syn.imagesPerClass() / 8);
+        ImageFolderWriter.write(conf, images, "train",
+                SyntheticShapes.dataset(syn.classes(), 0, syn.imagesPerClass(), syn.imageSize(), syn.seed()), names, 95);
+        ImageFolderWriter.write(conf, images, "val",
+                SyntheticShapes.dataset(syn.classes(), syn.imagesPerClass(), val, syn.imageSize(), syn.seed()), names,
+                95);
+        System.out.printf(Locale.ROOT, "[demo] built-in data: %d classes of textured shapes, %d + %d images of %d px"
+                + " written as JPEG to %s in %.1f s%n", syn.classes(), syn.classes() * syn.imagesPerClass(),
+                syn.classes() * val, syn.imageSize(), images, (System.nanoTime() - t0) / 1e9);
+        DatasetPreparation.Report rep = DatasetPreparation.run(spark, PrepareConfig.from(ConfigLoader.load(null,
+                List.of("prepare.input=" + images, "prepare.output=" + dataset))));
+        PrepareJob.print(rep);
+    }
+
+    /** kNN (k 20, T 0.07) on mean-pooled patch tokens: val images against the training images. */
+    static void knnReport(Configuration conf, PretrainConfig cfg, String checkpoint) throws Exception {
+        Torch.init(2);
+        Path dataset = new Path(cfg.data().path());
+        Manifest m = Manifest.read(conf, dataset);
+        ImageDecoder dec = ImageDecoder.named(cfg.data().decoder());
+        PackedImages train = ShardImages.load(conf, dataset, m, "train", dec, 0);
+        PackedImages val = ShardImages.load(conf, dataset, m, "val", dec, 0);
+        EvalTransform tf = new EvalTransform(cfg.model().imageSize(), Resampler.Filter.BICUBIC, cfg.augment().mean(),
+                cfg.augment().std());
+        try (NDManager mgr = NDManager.newBaseManager()) {
+            SiameseIM random = new SiameseIM(mgr, cfg.model(), cfg.negWeight(), cfg.train().seed());
+            Knn.Accuracy before = KnnProbe.run(new FeatureExtractor(random.encoder(), FeaturePool.MEAN_PATCH), tf,
+                    train, val, m.classes().size(), 20, 0.07, mgr);
+            SiameseIM trained = new SiameseIM(mgr, cfg.model(), cfg.negWeight(), cfg.train().seed());
+            Path p = new Path(checkpoint);
+            try (InputStream in = p.getFileSystem(conf).open(p);
+                    NDManager tmp = mgr.newSubManager()) {
+                CheckpointFormat.restore(CheckpointFormat.read(in, tmp, checkpoint), trained, null);
+            }
+            Knn.Accuracy after = KnnProbe.run(new FeatureExtractor(trained.encoder(), FeaturePool.MEAN_PATCH), tf,
+                    train, val, m.classes().size(), 20, 0.07, mgr);
+            System.out.println();
+            System.out.printf(Locale.ROOT, "kNN (k 20, T 0.07) on %d held-out images, %d training images as neighbours:%n",
+                    val.size(), train.size());
+            System.out.println("| encoder | top-1 | top-5 |");
+            System.out.println("|---|---|---|");
+            System.out.printf(Locale.ROOT, "| random init | %.1f%% | %.1f%% |%n", 100 * before.top1(), 100 * before.top5());
+            System.out.printf(Locale.ROOT, "| SiameseIM pretrained | %.1f%% | %.1f%% |%n", 100 * after.top1(),
+                    100 * after.top5());
+        }
     }
 }

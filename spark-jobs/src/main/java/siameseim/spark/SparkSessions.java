@@ -25,6 +25,16 @@ public final class SparkSessions {
             conf.set("spark.driver.host", "127.0.0.1");
             conf.set("spark.driver.bindAddress", "127.0.0.1");
         }
+        if (m.startsWith("local-cluster")) {
+            // executors are separate JVMs on this machine: give them this JVM's classpath and flags
+            conf.setIfMissing("spark.executor.extraClassPath", System.getProperty("java.class.path"));
+            conf.setIfMissing("spark.executorEnv.SPARK_SCALA_VERSION", "2.13");
+            conf.setIfMissing("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1");
+            conf.setIfMissing("spark.executor.extraJavaOptions",
+                    "-Dai.djl.offline=true -DOPT_OUT_TRACKING=true -Dai.djl.pytorch.graph_optimizer=false"
+                            + " --add-modules=jdk.incubator.vector");
+            conf.setIfMissing("spark.scheduler.minRegisteredResourcesRatio", "1.0");
+        }
         conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures", "1");
         conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "1s");
         conf.setIfMissing("spark.ui.showConsoleProgress", "false");

@@ -29,7 +29,7 @@ public final class Attention extends Module {
         long c = x.getShape().get(2);
         // (B, N, 3C) -> (3, B, H, N, d)
         NDArray qkvOut = qkv.forward(x).reshape(b, n, 3, heads, headDim).transpose(2, 0, 3, 1, 4);
-        NDArray q = qkvOut.get(0).mul(scale);
+        NDArray q = Scalars.mul(qkvOut.get(0), scale);
         NDArray k = qkvOut.get(1);
         NDArray v = qkvOut.get(2);
         NDArray attn = q.matMul(k.transpose(0, 1, 3, 2)).softmax(-1);

@@ -60,28 +60,30 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
 
     private NDArray globalBatchNorm(NDArray flat) {
         long localCount = flat.getShape().get(0);
+        // two reductions, mean then squared deviations from the global mean: E[x^2] - E[x]^2 in
+        // float32 can come out negative and turn the backward pass into NaN
         NDArray mean = flat.mean(new int[] {0});
-        NDArray sq = flat.square().mean(new int[] {0});
-        NDArray global;
-        try (NDArray local = NDArrays.stack(new NDList(mean.stopGradient(), sq.stopGradient()))) {
-            global = replicas.average(local);
+        NDArray gMean;
+        try (NDArray m = mean.stopGradient()) {
+            gMean = replicas.average(m);
         }
-        NDArray gMean = global.get(0);
-        NDArray gSq = global.get(1);
+        NDArray dev = flat.sub(gMean).square().mean(new int[] {0});
+        NDArray gVar;
+        try (NDArray v = dev.stopGradient()) {
+            gVar = replicas.average(v);
+        }
         // value = the global statistic; gradient = as if the statistic were this replica's own
         // (the local mean estimates the global one; SyncBN's exact backward would need the other
         // replicas' gradient sums, which DJL's autograd cannot fetch mid-backward)
         NDArray mu = mean.add(gMean.sub(mean).stopGradient());
-        NDArray ex2 = sq.add(gSq.sub(sq).stopGradient());
-        NDArray var = ex2.sub(mu.square());
-        NDArray y = flat.sub(mu).div(var.add(eps).sqrt()).mul(weight.array()).add(bias.array());
+        NDArray localVar = flat.sub(mu).square().mean(new int[] {0});
+        NDArray var = localVar.add(gVar.sub(localVar).stopGradient());
+        NDArray y = flat.sub(mu).div(Scalars.add(var, eps).sqrt()).mul(weight.array()).add(bias.array());
         long n = localCount * replicas.replicas();
-        try (NDArray gVar = gSq.sub(gMean.square())) {
-            NDArray rm = runningMean.array();
-            NDArray rv = runningVar.array();
-            rm.muli(1 - MOMENTUM).addi(gMean.mul(MOMENTUM));
-            rv.muli(1 - MOMENTUM).addi(gVar.mul((float) (MOMENTUM * n / (double) Math.max(1, n - 1))));
-        }
+        NDArray rm = runningMean.array();
+        NDArray rv = runningVar.array();
+        rm.muli(1 - MOMENTUM).addi(gMean.mul(MOMENTUM));
+        rv.muli(1 - MOMENTUM).addi(gVar.mul((float) (MOMENTUM * n / (double) Math.max(1, n - 1))));
         return y;
     }
 }

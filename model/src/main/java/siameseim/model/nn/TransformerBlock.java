@@ -67,7 +67,8 @@ public final class TransformerBlock extends Module {
         }
         float keep = (float) (1 - dropPath);
         Shape s = new Shape(h.getShape().get(0), 1, 1);
-        NDArray mask = h.getManager().randomUniform(0f, 1f, s).lt(keep).toType(DataType.FLOAT32, false).div(keep);
+        NDArray mask = Scalars.div(h.getManager().randomUniform(0f, 1f, s).lt(keep).toType(DataType.FLOAT32, false),
+                keep);
         return h.mul(mask);
     }
 }

@@ -110,6 +110,21 @@ public final class AdamW {
         }
     }
 
+    /** Names of the tensors whose gradient holds NaN or infinity (for error reports). */
+    public List<String> nonFiniteGradients() {
+        List<String> out = new ArrayList<>();
+        for (Slot s : slots) {
+            try (NDArray g = s.param.array().getGradient();
+                    NDArray bad = g.isNaN().logicalOr(g.isInfinite());
+                    NDArray any = bad.any()) {
+                if (any.getBoolean()) {
+                    out.add(s.name);
+                }
+            }
+        }
+        return out;
+    }
+
     /** Zeroes every gradient (a skipped step). */
     public void zeroGradients() {
         for (Slot s : slots) {

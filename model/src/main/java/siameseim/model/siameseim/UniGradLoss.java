@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.nn.LayerNorm;
+import siameseim.model.nn.Scalars;
 
 /**
  * UniGrad loss (spec 3) over all M = B L view-2 tokens:
@@ -45,9 +46,9 @@ public final class UniGradLoss {
         NDArray tf = t.reshape(-1, width);
         long m = tf.getShape().get(0);
         NDArray pos = p.sub(tf).square().sum(new int[] {1}).mean();
-        NDArray corr = replicas.average(tf.transpose().matMul(tf).div((float) m));
+        NDArray corr = replicas.average(Scalars.div(tf.transpose().matMul(tf), m));
         NDArray neg = p.matMul(corr).mul(p).sum(new int[] {1}).mean();
-        NDArray loss = pos.add(neg.mul((float) negWeight)).div((float) width);
+        NDArray loss = Scalars.div(pos.add(Scalars.mul(neg, negWeight)), width);
         return new Result(loss, pos, neg, t);
     }
 }
