@@ -71,6 +71,55 @@ public final class Collective implements AutoCloseable {
         return out;
     }
 
+    /** Messages up to this size are written inline: they fit the smallest socket send buffer. */
+    static final int INLINE_BYTES = 8 << 10;
+
+    /** Every rank's float array (all of the same length), indexed by rank. */
+    public float[][] allGather(float[] values) {
+        int id = ++op;
+        int n = size();
+        float[][] out = new float[n][];
+        out[rank()] = values.clone();
+        if (n == 1) {
+            return out;
+        }
+        ByteBuffer mine = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.nativeOrder());
+        mine.asFloatBuffer().put(values);
+        List<Future<?>> sends = sendToAll(id, mine);
+        ByteBuffer scratch = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.nativeOrder());
+        for (int p = 0; p < n; p++) {
+            if (p != rank()) {
+                scratch.clear();
+                transport.receive(p, id, 0, scratch);
+                scratch.flip();
+                out[p] = new float[values.length];
+                scratch.asFloatBuffer().get(out[p]);
+            }
+        }
+        RingAllReduce.await(sends);
+        return out;
+    }
+
+    /**
+     * Sends {@code data} to every other rank: inline (this thread) when it is small enough to fit
+     * the socket buffers, which saves a thread hand-off on the many tiny exchanges of a training
+     * step; otherwise on the transport's sender thread, so receives can proceed meanwhile.
+     */
+    private List<Future<?>> sendToAll(int id, ByteBuffer data) {
+        List<Future<?>> sends = new ArrayList<>();
+        for (int p = 0; p < size(); p++) {
+            if (p == rank()) {
+                continue;
+            }
+            if (data.remaining() <= INLINE_BYTES) {
+                transport.send(p, id, 0, data.duplicate());
+            } else {
+                sends.add(transport.sendAsync(p, id, 0, data.duplicate()));
+            }
+        }
+        return sends;
+    }
+
     /** Every rank's value, indexed by rank. */
     public long[] allGather(long value) {
         int id = ++op;
@@ -80,13 +129,7 @@ public final class Collective implements AutoCloseable {
         if (n == 1) {
             return out;
         }
-        List<Future<?>> sends = new ArrayList<>();
-        for (int p = 0; p < n; p++) {
-            if (p != rank()) {
-                ByteBuffer b = ByteBuffer.allocate(8).putLong(value).flip();
-                sends.add(transport.sendAsync(p, id, 0, b));
-            }
-        }
+        List<Future<?>> sends = sendToAll(id, ByteBuffer.allocate(8).putLong(0, value));
         for (int p = 0; p < n; p++) {
             if (p != rank()) {
                 ByteBuffer b = ByteBuffer.allocate(8);
@@ -127,12 +170,7 @@ public final class Collective implements AutoCloseable {
         int n = size();
         int me = rank();
         int floats = data.remaining() / 4;
-        List<Future<?>> sends = new ArrayList<>();
-        for (int p = 0; p < n; p++) {
-            if (p != me) {
-                sends.add(transport.sendAsync(p, id, 0, data.duplicate()));
-            }
-        }
+        List<Future<?>> sends = sendToAll(id, data);
         float[][] parts = new float[n][];
         FloatBuffer mine = data.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
         parts[me] = new float[floats];

@@ -38,6 +38,34 @@ public final class CollectiveReduction {
                 float[] mean = c.allReduceMean(local.toFloatArray());
                 return local.getManager().create(mean, local.getShape());
             }
+
+            @Override
+            public NDArray[] moments(NDArray localMean, NDArray localVar) {
+                float[] mine = localMean.toFloatArray();
+                int ch = mine.length;
+                float[] both = java.util.Arrays.copyOf(mine, 2 * ch);
+                System.arraycopy(localVar.toFloatArray(), 0, both, ch, ch);
+                float[][] all = c.allGather(both);
+                float[] mean = new float[ch];
+                float[] var = new float[ch];
+                int r = all.length;
+                for (int k = 0; k < ch; k++) {
+                    double m = 0;
+                    for (float[] a : all) {
+                        m += a[k];
+                    }
+                    m /= r;
+                    double v = 0;
+                    for (float[] a : all) {
+                        double d = a[k] - m;
+                        v += a[ch + k] + d * d;
+                    }
+                    mean[k] = (float) m;
+                    var[k] = (float) (v / r);
+                }
+                return new NDArray[] {localMean.getManager().create(mean, localMean.getShape()),
+                    localMean.getManager().create(var, localVar.getShape())};
+            }
         };
     }
 }

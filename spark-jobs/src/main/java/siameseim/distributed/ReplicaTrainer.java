@@ -43,6 +43,9 @@ import siameseim.train.StepResult;
  * the caller supplies rank, collectives and data.
  */
 public final class ReplicaTrainer {
+    /** Steps excluded from the steady-state throughput (JIT, TCP windows, first allocations). */
+    static final int WARMUP_STEPS = 10;
+
     private ReplicaTrainer() {}
 
     /** Everything a replica needs; {@code collective} is null for a single replica. */
@@ -51,7 +54,8 @@ public final class ReplicaTrainer {
 
     /** What a replica did. */
     public record Summary(int rank, long steps, long resumedFrom, double finalLoss, String checkpoint,
-            long parameterChecksum, double seconds, double imagesPerSecond, long pid) implements Serializable {}
+            long parameterChecksum, double seconds, double imagesPerSecond, double steadyImagesPerSecond, long pid)
+            implements Serializable {}
 
     public static Summary run(Context ctx, SampleSource data) throws IOException {
         long start = System.nanoTime();
@@ -93,10 +97,15 @@ public final class ReplicaTrainer {
             TwoViewAugmenter augmenter = new TwoViewAugmenter(cfg);
             double computeMs = 0;
             double reduceMs = 0;
+            long steadyFrom = trainer.step() + WARMUP_STEPS;
+            long steadyStart = 0;
             try (BatchLoader loader = new BatchLoader(data, augmenter, ImageDecoder.named(cfg.data().decoder()),
                     globalBatch, cfg.optim().accumSteps(), ctx.rank(), ctx.replicas(), cfg.train().seed(),
                     trainer.step(), cfg.data().loaderThreads(), cfg.data().prefetchBatches())) {
                 while (trainer.step() < total) {
+                    if (trainer.step() == steadyFrom) {
+                        steadyStart = System.nanoTime();
+                    }
                     StepResult r = trainer.step(loader.next());
                     lastLoss = r.loss();
                     if (r.step() >= 2) {
@@ -128,10 +137,13 @@ public final class ReplicaTrainer {
                     }
                 }
             }
-            double seconds = (System.nanoTime() - start) / 1e9;
+            long end = System.nanoTime();
+            double seconds = (end - start) / 1e9;
             long images = (trainer.step() - imagesStart) * (long) globalBatch;
+            double steady = steadyStart == 0 ? Double.NaN
+                    : (trainer.step() - steadyFrom) * (double) globalBatch / ((end - steadyStart) / 1e9);
             return new Summary(ctx.rank(), trainer.step(), resumedFrom, lastLoss, lastCheckpoint, checksum(trainer),
-                    seconds, images / seconds, ProcessHandle.current().pid());
+                    seconds, images / seconds, steady, ProcessHandle.current().pid());
         }
     }
 

@@ -33,7 +33,7 @@ public final class BenchJob implements Job {
 
     @Override
     public String usage() {
-        return "[--threads N (2)] [--steps N (10)] [--only demo|tiny|data|allreduce]";
+        return "[--threads N (2)] [--steps N (10)] [--only demo|tiny|data|allreduce|scaling]";
     }
 
     /** The ViT-Tiny/16 SiameseIM config of the benchmark (decoder width = encoder width). */
@@ -44,10 +44,14 @@ public final class BenchJob implements Job {
 
     @Override
     public int run(JobArgs a) throws Exception {
-        a.allowOnly("threads", "steps", "only");
+        a.allowOnly("threads", "steps", "only", "output");
         int threads = a.intOption("threads", 2);
         int steps = a.intOption("steps", 10);
         String only = a.option("only", "all");
+        if (only.equals("scaling")) {
+            scaling(a);
+            return 0;
+        }
         if (only.equals("all") || only.equals("allreduce")) {
             for (AllReduceBenchmark.Result r : AllReduceBenchmark.run(2, new int[] {1, 4, 16, 64, 256}, 7)) {
                 System.out.println(r.line());
@@ -83,6 +87,42 @@ public final class BenchJob implements Job {
                     100 * r.gflopPerSecond() / sgemm);
         }
         return 0;
+    }
+
+    /**
+     * Pretraining throughput of the demo config on the built-in data: 1 replica x 1 thread
+     * (local[1]) against 2 replicas x 1 thread (local-cluster: two executor processes), steady
+     * state after the first steps. Scaling efficiency = throughput(2) / (2 x throughput(1)).
+     */
+    static void scaling(JobArgs a) throws Exception {
+        String root = a.option("output", "runs/bench");
+        int steps = a.intOption("steps", 80);
+        double[] ips = new double[2];
+        String[] masters = {"local[1]", "local-cluster[2,1,3072]"};
+        for (int n = 1; n <= 2; n++) {
+            List<String> sets = new ArrayList<>(List.of("train.threads=1", "distributed.replicas=" + n,
+                    "data.path=" + root + "/dataset", "train.output=" + root + "/run-" + n, "train.max-steps=" + steps,
+                    "checkpoint.every-steps=100000", "train.log-every-seconds=1000"));
+            sets.addAll(a.overrides());
+            PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), sets);
+            org.apache.spark.sql.SparkSession spark = siameseim.spark.SparkSessions.create("siameseim bench",
+                    masters[n - 1]);
+            try {
+                System.out.println("[bench] master " + spark.sparkContext().master() + ", default parallelism "
+                        + spark.sparkContext().defaultParallelism());
+                DemoJob.prepareBuiltInData(spark, cfg, new org.apache.hadoop.fs.Path(root));
+                org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(cfg.train().output());
+                out.getFileSystem(spark.sparkContext().hadoopConfiguration()).delete(out, true);
+                siameseim.distributed.DistributedPretraining.Result r =
+                        siameseim.distributed.DistributedPretraining.run(spark, cfg, null, l -> { });
+                ips[n - 1] = r.rank0().steadyImagesPerSecond();
+                System.out.printf(Locale.ROOT, "pretrain, demo config, %d replica(s) x 1 thread (%s): %.1f images/s"
+                        + " (steps %d-%d)%n", n, masters[n - 1], ips[n - 1], 10, steps);
+            } finally {
+                spark.stop();
+            }
+        }
+        System.out.printf(Locale.ROOT, "scaling efficiency 2 replicas vs 1: %.0f%%%n", 100 * ips[1] / (2 * ips[0]));
     }
 
     /** Decode and decode + two-view augmentation on one core, both decoders, both sizes. */

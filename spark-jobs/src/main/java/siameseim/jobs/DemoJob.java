@@ -81,7 +81,7 @@ public final class DemoJob implements Job {
     }
 
     /** Renders the synthetic shapes and prepares them, unless a prepared copy is already there. */
-    static void prepareBuiltInData(SparkSession spark, PretrainConfig cfg, Path root) throws Exception {
+    public static void prepareBuiltInData(SparkSession spark, PretrainConfig cfg, Path root) throws Exception {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path dataset = new Path(cfg.data().path());
         FileSystem fs = dataset.getFileSystem(conf);

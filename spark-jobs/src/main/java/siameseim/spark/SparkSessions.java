@@ -33,6 +33,14 @@ public final class SparkSessions {
             conf.setIfMissing("spark.executor.extraJavaOptions",
                     "-Dai.djl.offline=true -DOPT_OUT_TRACKING=true -Dai.djl.pytorch.graph_optimizer=false"
                             + " --add-modules=jdk.incubator.vector");
+            // wait for every executor before the first (barrier) job: the wait only applies when
+            // spark.cores.max is known
+            java.util.regex.Matcher lc = java.util.regex.Pattern
+                    .compile("local-cluster\\[\\s*(\\d+)\\s*,\\s*(\\d+)\\s*,.*").matcher(m);
+            if (lc.matches()) {
+                conf.setIfMissing("spark.cores.max",
+                        Integer.toString(Integer.parseInt(lc.group(1)) * Integer.parseInt(lc.group(2))));
+            }
             conf.setIfMissing("spark.scheduler.minRegisteredResourcesRatio", "1.0");
         }
         conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures", "1");

@@ -15,14 +15,16 @@ public final class ColorOps {
 
     /** PIL's luma, L = (19595 R + 38470 G + 7471 B + 2^15) >> 16. */
     static float luma(float r, float g, float b) {
-        return (float) Math.floor((19595 * (double) r + 38470 * (double) g + 7471 * (double) b + 32768) / 65536);
+        // pixels hold integers 0..255 after every operation
+        return (19595 * (int) r + 38470 * (int) g + 7471 * (int) b + 32768) >> 16;
     }
 
     /** ImageEnhance.Brightness: blend with black. */
     public static void brightness(RgbImage img, double factor) {
         float[] d = img.data();
+        float f = (float) factor;
         for (int i = 0; i < d.length; i++) {
-            d[i] = RgbImage.clampRound((float) (d[i] * factor));
+            d[i] = RgbImage.clampRound(d[i] * f);
         }
     }
 
@@ -34,9 +36,10 @@ public final class ColorOps {
         for (int i = 0; i < n; i++) {
             sum += luma(d[i], d[n + i], d[2 * n + i]);
         }
-        double mean = Math.floor(sum / n + 0.5);
+        float mean = (float) Math.floor(sum / n + 0.5);
+        float f = (float) factor;
         for (int i = 0; i < d.length; i++) {
-            d[i] = RgbImage.clampRound((float) (mean + factor * (d[i] - mean)));
+            d[i] = RgbImage.clampRound(mean + f * (d[i] - mean));
         }
     }
 
@@ -44,11 +47,12 @@ public final class ColorOps {
     public static void saturation(RgbImage img, double factor) {
         float[] d = img.data();
         int n = img.plane();
+        float f = (float) factor;
         for (int i = 0; i < n; i++) {
             float l = luma(d[i], d[n + i], d[2 * n + i]);
-            d[i] = RgbImage.clampRound((float) (l + factor * (d[i] - l)));
-            d[n + i] = RgbImage.clampRound((float) (l + factor * (d[n + i] - l)));
-            d[2 * n + i] = RgbImage.clampRound((float) (l + factor * (d[2 * n + i] - l)));
+            d[i] = RgbImage.clampRound(l + f * (d[i] - l));
+            d[n + i] = RgbImage.clampRound(l + f * (d[n + i] - l));
+            d[2 * n + i] = RgbImage.clampRound(l + f * (d[2 * n + i] - l));
         }
     }
 
@@ -128,14 +132,13 @@ public final class ColorOps {
             return;
         }
         int radius = Math.max(1, (int) Math.ceil(3 * sigma));
-        double[] k = new double[2 * radius + 1];
+        float[] k = new float[2 * radius + 1];
         double total = 0;
         for (int i = -radius; i <= radius; i++) {
-            k[i + radius] = Math.exp(-(i * i) / (2 * sigma * sigma));
-            total += k[i + radius];
+            total += Math.exp(-(i * i) / (2 * sigma * sigma));
         }
-        for (int i = 0; i < k.length; i++) {
-            k[i] /= total;
+        for (int i = -radius; i <= radius; i++) {
+            k[i + radius] = (float) (Math.exp(-(i * i) / (2 * sigma * sigma)) / total);
         }
         int w = img.width();
         int h = img.height();
@@ -145,22 +148,35 @@ public final class ColorOps {
             for (int y = 0; y < h; y++) {
                 int row = (c * h + y) * w;
                 for (int x = 0; x < w; x++) {
-                    double acc = 0;
-                    for (int t = -radius; t <= radius; t++) {
-                        int xx = Math.min(w - 1, Math.max(0, x + t));
-                        acc += k[t + radius] * d[row + xx];
+                    float acc = 0;
+                    if (x >= radius && x < w - radius) {
+                        int base = row + x - radius;
+                        for (int t = 0; t < k.length; t++) {
+                            acc += k[t] * d[base + t];
+                        }
+                    } else {
+                        for (int t = -radius; t <= radius; t++) {
+                            int xx = Math.min(w - 1, Math.max(0, x + t));
+                            acc += k[t + radius] * d[row + xx];
+                        }
                     }
-                    tmp[row + x] = (float) acc;
+                    tmp[row + x] = acc;
                 }
             }
+            float[] acc = new float[w];
             for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    double acc = 0;
-                    for (int t = -radius; t <= radius; t++) {
-                        int yy = Math.min(h - 1, Math.max(0, y + t));
-                        acc += k[t + radius] * tmp[(c * h + yy) * w + x];
+                java.util.Arrays.fill(acc, 0f);
+                for (int t = -radius; t <= radius; t++) {
+                    int yy = Math.min(h - 1, Math.max(0, y + t));
+                    float kv = k[t + radius];
+                    int src = (c * h + yy) * w;
+                    for (int x = 0; x < w; x++) {
+                        acc[x] += kv * tmp[src + x];
                     }
-                    d[(c * h + y) * w + x] = RgbImage.clampRound((float) acc);
+                }
+                int dst = (c * h + y) * w;
+                for (int x = 0; x < w; x++) {
+                    d[dst + x] = RgbImage.clampRound(acc[x]);
                 }
             }
         }
@@ -171,10 +187,11 @@ public final class ColorOps {
         float[] d = img.data();
         int n = img.plane();
         for (int c = 0; c < 3; c++) {
-            double m = mean[c];
-            double s = std[c];
+            float scale = (float) (1.0 / (255.0 * std[c]));
+            float shift = (float) (-mean[c] / std[c]);
+            int base = c * n;
             for (int i = 0; i < n; i++) {
-                out[offset + c * n + i] = (float) ((d[c * n + i] / 255.0 - m) / s);
+                out[offset + base + i] = d[base + i] * scale + shift;
             }
         }
     }

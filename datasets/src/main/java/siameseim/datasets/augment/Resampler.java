@@ -55,36 +55,41 @@ public final class Resampler {
                 int srcRow = (c * sh + y + rowMin) * sw;
                 int dstRow = (c * rows + y) * outW;
                 for (int x = 0; x < outW; x++) {
-                    int start = horizontal.start[x];
-                    double acc = 0;
-                    double[] k = horizontal.weights[x];
+                    int start = srcRow + horizontal.start[x];
+                    float acc = 0;
+                    float[] k = horizontal.weights[x];
                     for (int t = 0; t < k.length; t++) {
-                        acc += k[t] * s[srcRow + start + t];
+                        acc += k[t] * s[start + t];
                     }
-                    tmp[dstRow + x] = RgbImage.clampRound((float) acc);
+                    tmp[dstRow + x] = RgbImage.clampRound(acc);
                 }
             }
         }
         RgbImage out = new RgbImage(outW, outH);
         float[] o = out.data();
+        float[] acc = new float[outW];
         for (int c = 0; c < 3; c++) {
             for (int y = 0; y < outH; y++) {
                 int start = vertical.start[y] - rowMin;
-                double[] k = vertical.weights[y];
+                float[] k = vertical.weights[y];
+                java.util.Arrays.fill(acc, 0f);
+                for (int t = 0; t < k.length; t++) {
+                    float kv = k[t];
+                    int from = (c * rows + start + t) * outW;
+                    for (int x = 0; x < outW; x++) {
+                        acc[x] += kv * tmp[from + x];
+                    }
+                }
                 int dstRow = (c * outH + y) * outW;
                 for (int x = 0; x < outW; x++) {
-                    double acc = 0;
-                    for (int t = 0; t < k.length; t++) {
-                        acc += k[t] * tmp[(c * rows + start + t) * outW + x];
-                    }
-                    o[dstRow + x] = RgbImage.clampRound((float) acc);
+                    o[dstRow + x] = RgbImage.clampRound(acc[x]);
                 }
             }
         }
         return out;
     }
 
-    private record Coeffs(int[] start, double[][] weights) {
+    private record Coeffs(int[] start, float[][] weights) {
         int minIndex() {
             int m = Integer.MAX_VALUE;
             for (int s : start) {
@@ -108,7 +113,7 @@ public final class Resampler {
         double filterScale = Math.max(scale, 1.0);
         double support = f.support * filterScale;
         int[] start = new int[outSize];
-        double[][] w = new double[outSize][];
+        float[][] w = new float[outSize][];
         for (int xx = 0; xx < outSize; xx++) {
             double center = in0 + (xx + 0.5) * scale;
             double ss = 1.0 / filterScale;
@@ -126,7 +131,11 @@ public final class Resampler {
                 }
             }
             start[xx] = xmin;
-            w[xx] = k;
+            float[] kf = new float[k.length];
+            for (int x = 0; x < k.length; x++) {
+                kf[x] = (float) k[x];
+            }
+            w[xx] = kf;
         }
         return new Coeffs(start, w);
     }

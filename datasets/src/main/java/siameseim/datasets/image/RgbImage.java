@@ -84,7 +84,7 @@ public final class RgbImage {
         if (v >= 255) {
             return 255;
         }
-        return (float) Math.floor(v + 0.5f);
+        return (int) (v + 0.5f); // v > 0: truncation is floor
     }
 
     static int u8(float v) {

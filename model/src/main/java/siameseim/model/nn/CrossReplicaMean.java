@@ -29,4 +29,17 @@ public interface CrossReplicaMean {
      * shape). The result is a constant for autograd; it lives in {@code local}'s manager.
      */
     NDArray average(NDArray local);
+
+    /**
+     * Global per-channel mean and (biased) variance from every replica's local mean and variance
+     * over equal-sized local batches: mean = avg(mean_r), var = avg(var_r + (mean_r - mean)^2),
+     * combined in double precision (one exchange instead of two, and no E[x^2] - E[x]^2
+     * cancellation). Returns {mean, var} as constants in {@code localMean}'s manager.
+     */
+    default NDArray[] moments(NDArray localMean, NDArray localVar) {
+        NDArray m = average(localMean);
+        try (NDArray dev = localVar.add(localMean.sub(m).square())) {
+            return new NDArray[] {m, average(dev)};
+        }
+    }
 }

@@ -60,23 +60,19 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
 
     private NDArray globalBatchNorm(NDArray flat) {
         long localCount = flat.getShape().get(0);
-        // two reductions, mean then squared deviations from the global mean: E[x^2] - E[x]^2 in
-        // float32 can come out negative and turn the backward pass into NaN
         NDArray mean = flat.mean(new int[] {0});
-        NDArray gMean;
-        try (NDArray m = mean.stopGradient()) {
-            gMean = replicas.average(m);
+        NDArray localVar = flat.sub(mean).square().mean(new int[] {0});
+        NDArray[] global;
+        try (NDArray m = mean.stopGradient();
+                NDArray v = localVar.stopGradient()) {
+            global = replicas.moments(m, v);
         }
-        NDArray dev = flat.sub(gMean).square().mean(new int[] {0});
-        NDArray gVar;
-        try (NDArray v = dev.stopGradient()) {
-            gVar = replicas.average(v);
-        }
+        NDArray gMean = global[0];
+        NDArray gVar = global[1];
         // value = the global statistic; gradient = as if the statistic were this replica's own
         // (the local mean estimates the global one; SyncBN's exact backward would need the other
         // replicas' gradient sums, which DJL's autograd cannot fetch mid-backward)
         NDArray mu = mean.add(gMean.sub(mean).stopGradient());
-        NDArray localVar = flat.sub(mu).square().mean(new int[] {0});
         NDArray var = localVar.add(gVar.sub(localVar).stopGradient());
         NDArray y = flat.sub(mu).div(Scalars.add(var, eps).sqrt()).mul(weight.array()).add(bias.array());
         long n = localCount * replicas.replicas();
