@@ -3,11 +3,7 @@ package siameseim.distributed;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import java.io.Serializable;
-import java.nio.channels.ServerSocketChannel;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
@@ -16,8 +12,6 @@ import org.apache.spark.resource.ResourceInformation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import siameseim.collective.Collective;
-import siameseim.collective.Peer;
-import siameseim.collective.Transport;
 import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.loader.SampleSource;
@@ -57,29 +51,17 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
         int rank = ctx.partitionId();
         int n = ctx.getTaskInfos().length;
         PretrainConfig cfg = PretrainConfig.from(ConfigLoader.fromJson(configJson));
-        String host = cfg.distributed().bindHost() != null ? cfg.distributed().bindHost()
-                : hostOf(ctx.getTaskInfos()[rank].address());
-        ServerSocketChannel listener = Transport.listen(host);
-        Peer me = new Peer(rank, host, listener.socket().getLocalPort());
-        List<Peer> peers = new ArrayList<>();
-        for (String s : ctx.allGather(me.encode())) {
-            peers.add(Peer.decode(s));
-        }
-        peers.sort(Comparator.comparingInt(Peer::rank));
-        LOG.info("replica {} of {} on {}:{} (attempt {})", rank, n, host, me.port(), ctx.stageAttemptNumber());
+        LOG.info("replica {} of {} (stage attempt {})", rank, n, ctx.stageAttemptNumber());
         Configuration conf = SparkSessions.rebuild(hadoop);
-        try (Collective collective = n > 1 ? new Collective(Transport.connect(listener, rank, peers, secret,
-                cfg.distributed().timeoutMillis(), LOG::warn)) : null;
+        try (Collective collective = Rendezvous.connect(ctx, cfg.distributed().bindHost(), secret,
+                cfg.distributed().timeoutMillis(), LOG::warn);
                 ProgressChannel.Reporter reporter = rank == 0 ? new ProgressChannel.Reporter(progress, secret, LOG::warn)
                         : null) {
-            if (collective == null) {
-                listener.close();
-            }
             ReplicaTrainer.Context rc = new ReplicaTrainer.Context(cfg, rank, n, collective, conf, resume,
                     device(ctx), reporter == null ? line -> { } : reporter::send, LOG::warn);
             ReplicaTrainer.Summary s = ReplicaTrainer.run(rc, data(cfg, conf));
             ctx.barrier();
-            return List.of(s).iterator();
+            return java.util.List.of(s).iterator();
         }
     }
 
@@ -102,8 +84,4 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
         return Device.cpu();
     }
 
-    static String hostOf(String address) {
-        int colon = address.lastIndexOf(':');
-        return colon > 0 ? address.substring(0, colon) : address;
-    }
 }

@@ -27,7 +27,7 @@ public final class GenerateJob implements Job {
     @Override
     public String usage() {
         return "--output DIR [--source synthetic|fashion-mnist] [--classes 10] [--train-per-class 400]"
-                + " [--val-per-class 50] [--size 48] [--seed 7] [--fashion-mnist-dir DIR]";
+                + " [--val-per-class 50] [--size 48 (fashion-mnist: 28)] [--seed 7] [--fashion-mnist-dir DIR]";
     }
 
     @Override
@@ -67,8 +67,9 @@ public final class GenerateJob implements Job {
                 for (int c = 0; c < 10; c++) {
                     names[c] = String.format(Locale.ROOT, "f%d_%s", c, FashionMnist.CLASSES[c]);
                 }
-                ImageSource tr = FashionMnist.load(dir, "train", 28, 0);
-                ImageSource va = FashionMnist.load(dir, "t10k", 28, 0);
+                int size = a.intOption("size", 28);
+                ImageSource tr = FashionMnist.load(dir, "train", size, 0);
+                ImageSource va = FashionMnist.load(dir, "t10k", size, 0);
                 bytes = ImageFolderWriter.write(conf, root, "train", tr, names, 95)
                         + ImageFolderWriter.write(conf, root, "val", va, names, 95);
                 images = tr.size() + va.size();

@@ -1,0 +1,49 @@
+package siameseim.config;
+
+import com.typesafe.config.Config;
+import siameseim.eval.FeaturePool;
+
+/** Settings of the evaluation jobs (section {@code eval}), plus the architecture under test. */
+public record EvalConfig(ModelConfig model, AugmentConfig augment, String weights, String trainSplit, String testSplit,
+        int trainLimit, int batchSize, Knn knn, Linear linear, FewShot fewShot, long seed, String dataPath,
+        String decoder, Config source) {
+
+    /** kNN protocol (DINO): cosine similarity, temperature-weighted votes. */
+    public record Knn(int k, double temperature, FeaturePool pool) {}
+
+    /** Linear probe (spec 5.3). */
+    public record Linear(double epochs, int batchSize, double baseLr, double warmupEpochs, double weightDecay,
+            double momentum, double trust) implements java.io.Serializable {}
+
+    /** Few-shot logistic regression (spec 5.4). */
+    public record FewShot(int perClass, String subset, double lambdaN, int maxIter, double tol) {}
+
+    public static EvalConfig from(Config config) {
+        ConfigReader r = new ConfigReader(config);
+        ModelConfig model = ModelConfig.read(r);
+        AugmentConfig augment = AugmentConfig.read(r);
+        String pool = r.stringValue("eval.knn.pool");
+        if (!pool.equals("mean-patch") && !pool.equals("cls")) {
+            throw r.invalid("eval.knn.pool", "must be mean-patch or cls");
+        }
+        Knn knn = new Knn(r.intValue("eval.knn.k", 1, 100_000), r.doubleValue("eval.knn.temperature", 1e-6, 1e6),
+                pool.equals("cls") ? FeaturePool.CLS : FeaturePool.MEAN_PATCH);
+        Linear linear = new Linear(r.doubleValue("eval.linear.epochs", 1e-3, 1e6),
+                r.intValue("eval.linear.batch-size", 2, 1 << 24), r.doubleValue("eval.linear.base-lr", 0, 1e3),
+                r.doubleValue("eval.linear.warmup-epochs", 0, 1e6), r.doubleValue("eval.linear.weight-decay", 0, 10),
+                r.doubleValue("eval.linear.momentum", 0, 0.9999), r.doubleValue("eval.linear.trust", 0, 10));
+        if (linear.warmupEpochs() > linear.epochs()) {
+            throw r.invalid("eval.linear.warmup-epochs", "exceeds eval.linear.epochs = " + linear.epochs());
+        }
+        FewShot fewShot = new FewShot(r.intValue("eval.few-shot.per-class", 0, 1 << 20),
+                r.isNull("eval.few-shot.subset") ? null : r.stringValue("eval.few-shot.subset"),
+                r.doubleValue("eval.few-shot.lambda-n", 0, 1e6), r.intValue("eval.few-shot.max-iter", 1, 1 << 20),
+                r.doubleValue("eval.few-shot.tol", 0, 1));
+        String decoder = r.stringValue("data.decoder");
+        return new EvalConfig(model, augment, r.isNull("eval.weights") ? null : r.stringValue("eval.weights"),
+                r.stringValue("eval.train-split"), r.stringValue("eval.test-split"),
+                r.intValue("eval.train-limit", 0, Integer.MAX_VALUE), r.intValue("eval.batch-size", 1, 1 << 16), knn,
+                linear, fewShot, r.longValue("train.seed"), r.isNull("data.path") ? null : r.stringValue("data.path"),
+                decoder, config);
+    }
+}

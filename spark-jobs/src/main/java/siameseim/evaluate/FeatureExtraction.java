@@ -1,0 +1,115 @@
+package siameseim.evaluate;
+
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import siameseim.config.ConfigLoader;
+import siameseim.config.EvalConfig;
+import siameseim.datasets.augment.EvalTransform;
+import siameseim.datasets.augment.Resampler;
+import siameseim.datasets.decode.BadImageException;
+import siameseim.datasets.decode.ImageDecoder;
+import siameseim.datasets.shards.Manifest;
+import siameseim.datasets.shards.ShardInfo;
+import siameseim.datasets.shards.ShardReader;
+import siameseim.eval.FeatureExtractor;
+import siameseim.eval.FeaturePool;
+import siameseim.spark.SparkSessions;
+
+/**
+ * Frozen-encoder features of a split of a prepared dataset, computed in Spark tasks (one per
+ * shard): decode, evaluation transform (resize to size / 0.875, centre crop), encoder forward
+ * without autograd, pooling. Rows are selected by a predicate on (shard, row).
+ */
+public final class FeatureExtraction {
+    private FeatureExtraction() {}
+
+    /** Which rows of a shard to use. */
+    public interface RowFilter extends Serializable {
+        boolean keep(int shard, long row);
+    }
+
+    /** Features of {@code split}: every row, the first {@code limit} rows (dataset order) or a filter. */
+    public static JavaRDD<FeatureRow> run(SparkSession spark, EvalConfig cfg, String split, FeaturePool pool,
+            int limit, RowFilter filter, Resampler.Filter resize) throws IOException {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Path root = new Path(cfg.dataPath());
+        Manifest m = Manifest.read(conf, root);
+        List<ShardInfo> shards = m.split(split).shards();
+        List<long[]> work = new ArrayList<>(); // {shard, rows to take (-1 all)}
+        long left = limit > 0 ? limit : Long.MAX_VALUE;
+        for (int s = 0; s < shards.size() && left > 0; s++) {
+            long take = Math.min(left, shards.get(s).rows());
+            work.add(new long[] {s, take});
+            left -= take;
+        }
+        String rootUri = root.getFileSystem(conf).makeQualified(root).toString();
+        List<String> paths = shards.stream().map(ShardInfo::path).toList();
+        String configJson = ConfigLoader.toJson(cfg.source());
+        Map<String, String> hadoop = SparkSessions.hadoopConf(spark);
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        RowFilter keep = filter != null ? filter : (s, r) -> true;
+        return jsc.parallelize(work, Math.max(1, work.size())).mapPartitions((Iterator<long[]> it) -> {
+            EvalConfig c = EvalConfig.from(ConfigLoader.fromJson(configJson));
+            Configuration hc = SparkSessions.rebuild(hadoop);
+            List<FeatureRow> out = new ArrayList<>();
+            while (it.hasNext()) {
+                long[] w = it.next();
+                out.addAll(shardFeatures(c, hc, new Path(rootUri, paths.get((int) w[0])), (int) w[0], w[1], pool, keep,
+                        resize));
+            }
+            return out.iterator();
+        });
+    }
+
+    static List<FeatureRow> shardFeatures(EvalConfig c, Configuration conf, Path shard, int shardIndex, long take,
+            FeaturePool pool, RowFilter keep, Resampler.Filter resize) throws IOException {
+        FeatureExtractor fx = new FeatureExtractor(Encoders.cached(c.model(), c.weights(), c.seed(), conf), pool);
+        ImageDecoder decoder = ImageDecoder.named(c.decoder());
+        EvalTransform tf = new EvalTransform(c.model().imageSize(), resize, c.augment().mean(), c.augment().std());
+        int size = tf.size();
+        int pixels = 3 * size * size;
+        int batch = c.batchSize();
+        List<FeatureRow> out = new ArrayList<>();
+        float[] images = new float[batch * pixels];
+        int[] labels = new int[batch];
+        int[] n = {0};
+        try (NDManager m = NDManager.newBaseManager()) {
+            ShardReader.scan(conf, shard, row -> row < take && keep.keep(shardIndex, row), (row, rec) -> {
+                try {
+                    tf.apply(decoder.decode(rec.image(), Long.MAX_VALUE).image(), images, n[0] * pixels);
+                } catch (BadImageException e) {
+                    throw new IOException(shard + " row " + row + ": " + e.getMessage(), e);
+                }
+                labels[n[0]++] = rec.label();
+                if (n[0] == batch) {
+                    flush(fx, images, labels, n[0], size, m, out);
+                    n[0] = 0;
+                }
+                return row + 1 < take;
+            });
+            if (n[0] > 0) {
+                flush(fx, images, labels, n[0], size, m, out);
+            }
+        }
+        return out;
+    }
+
+    private static void flush(FeatureExtractor fx, float[] images, int[] labels, int count, int size, NDManager m,
+            List<FeatureRow> out) {
+        int d = fx.dimension();
+        float[] f = fx.extract(java.util.Arrays.copyOf(images, count * 3 * size * size), count, size, m);
+        for (int i = 0; i < count; i++) {
+            out.add(new FeatureRow(labels[i], java.util.Arrays.copyOfRange(f, i * d, (i + 1) * d)));
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package siameseim.evaluate;
+
+import java.io.IOException;
+import java.util.List;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import siameseim.config.EvalConfig;
+import siameseim.datasets.augment.Resampler;
+import siameseim.datasets.shards.Manifest;
+
+/**
+ * kNN evaluation (DINO's protocol): frozen features of the test split are collected and
+ * broadcast, every partition of the training split finds their k nearest training features, and
+ * the lists are merged; each test image's class is the temperature-weighted vote.
+ */
+public final class KnnEvaluation {
+    private KnnEvaluation() {}
+
+    /** Accuracy and what it was measured on. */
+    public record Result(double top1, double top5, long train, long test, int k, double temperature, String pool,
+            String weights) {}
+
+    public static Result run(SparkSession spark, EvalConfig cfg) throws IOException {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        jsc.setJobGroup("siameseim-knn", "kNN evaluation of " + (cfg.weights() == null ? "a random init" : cfg.weights()),
+                false);
+        Manifest m = Manifest.read(spark.sparkContext().hadoopConfiguration(), new Path(cfg.dataPath()));
+        List<FeatureRow> testRows = FeatureExtraction.run(spark, cfg, cfg.testSplit(), cfg.knn().pool(), 0, null,
+                Resampler.Filter.BICUBIC).collect();
+        int d = testRows.get(0).feature().length;
+        float[] test = new float[testRows.size() * d];
+        int[] truth = new int[testRows.size()];
+        for (int i = 0; i < testRows.size(); i++) {
+            System.arraycopy(testRows.get(i).feature(), 0, test, i * d, d);
+            truth[i] = testRows.get(i).label();
+        }
+        Neighbours.normalise(test, d);
+        Broadcast<float[]> queries = jsc.broadcast(test);
+        int k = cfg.knn().k();
+        long[] trainCount = {0};
+        Neighbours all = FeatureExtraction.run(spark, cfg, cfg.trainSplit(), cfg.knn().pool(), cfg.trainLimit(), null,
+                        Resampler.Filter.BICUBIC)
+                .mapPartitions(it -> {
+                    List<FeatureRow> part = new java.util.ArrayList<>();
+                    it.forEachRemaining(part::add);
+                    return List.of(new Counted(Neighbours.of(queries.value(), d, part, k), part.size())).iterator();
+                })
+                .treeReduce((a, b) -> new Counted(Neighbours.merge(a.n(), b.n()), a.count() + b.count()))
+                .n();
+        trainCount[0] = cfg.trainLimit() > 0 ? Math.min(cfg.trainLimit(), m.split(cfg.trainSplit()).images())
+                : m.split(cfg.trainSplit()).images();
+        queries.destroy();
+        double[] acc = all.accuracy(truth, m.classes().size(), cfg.knn().temperature());
+        jsc.clearJobGroup();
+        return new Result(acc[0], acc[1], trainCount[0], truth.length, k, cfg.knn().temperature(),
+                cfg.knn().pool().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
+                cfg.weights() == null ? "random init (seed " + cfg.seed() + ")" : cfg.weights());
+    }
+
+    /** A partial result and the number of training rows behind it. */
+    record Counted(Neighbours n, long count) implements java.io.Serializable {}
+}

@@ -1,0 +1,52 @@
+package siameseim.jobs;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import siameseim.config.EvalConfig;
+import siameseim.evaluate.LinearProbe;
+import siameseim.evaluate.ResultTable;
+import siameseim.spark.SparkSessions;
+
+/** bin/siameseim linear-probe: LN + BN + Linear on frozen features, LARS, replicas in a barrier stage. */
+public final class LinearProbeJob implements Job {
+
+    @Override
+    public String name() {
+        return "linear-probe";
+    }
+
+    @Override
+    public String summary() {
+        return "linear probe (spec 5.3) of a frozen encoder, trained with LARS across replicas";
+    }
+
+    @Override
+    public String usage() {
+        return EvalJobs.USAGE + " [--replicas N (2)]";
+    }
+
+    @Override
+    public int run(JobArgs a) throws Exception {
+        a.allowOnly("dataset", "weights", "output", "master", "replicas");
+        EvalConfig cfg = EvalJobs.config(a);
+        SparkSession spark = SparkSessions.create("siameseim linear-probe", a.option("master", null));
+        try {
+            LinearProbe.Result r = LinearProbe.run(spark, cfg, a.intOption("replicas", 2));
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("encoder", r.weights());
+            row.put("train images", r.train());
+            row.put("epochs", r.epochs());
+            row.put("batch", r.batch());
+            row.put("final train loss", r.finalLoss());
+            row.put("test images", r.test());
+            row.put("top-1", r.top1());
+            ResultTable t = new ResultTable("Linear probe").row(row);
+            System.out.print(t.markdown());
+            t.write(spark.sparkContext().hadoopConfiguration(), a.option("output", null), "linear-probe");
+        } finally {
+            spark.stop();
+        }
+        return 0;
+    }
+}
