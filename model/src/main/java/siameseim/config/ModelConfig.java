@@ -25,6 +25,13 @@ public record ModelConfig(int imageSize, int patchSize, Encoder encoder, Decoder
         return grid() * grid();
     }
 
+    /** The architecture given by {@code model.*} keys (as stored in checkpoints), defaults elsewhere. */
+    public static ModelConfig of(java.util.Map<String, String> keys) {
+        java.util.List<String> sets = new java.util.ArrayList<>();
+        keys.forEach((k, v) -> sets.add(k + "=" + v));
+        return read(new ConfigReader(ConfigLoader.load(null, sets)));
+    }
+
     static ModelConfig read(ConfigReader r) {
         int image = r.intValue("model.image-size", 1, 8192);
         int patch = r.intValue("model.patch-size", 1, 1024);

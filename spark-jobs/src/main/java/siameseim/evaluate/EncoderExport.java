@@ -1,0 +1,140 @@
+package siameseim.evaluate;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import siameseim.checkpoint.CheckpointFormat;
+import siameseim.config.ConfigLoader;
+import siameseim.config.ModelConfig;
+import siameseim.config.PretrainConfig;
+import siameseim.model.io.Safetensors;
+import siameseim.model.vit.VisionTransformer;
+
+/**
+ * Exports the online encoder of a pretrain checkpoint (spec 5.1: never the EMA copy) as a model
+ * directory: {@code encoder.safetensors} with the timm/MAE tensor names and shapes that
+ * detectron2 ViTDet, mmsegmentation and timm load, {@code config.json} with the architecture and
+ * input normalisation, and a README. {@link #load} reads such a directory back into a DJL
+ * encoder for inference.
+ */
+public final class EncoderExport {
+    public static final String WEIGHTS = "encoder.safetensors";
+    public static final String CONFIG = "config.json";
+
+    private EncoderExport() {}
+
+    /** What was exported. */
+    public record Result(Path directory, long step, int tensors, long parameters, ModelConfig model) {}
+
+    public static Result export(Configuration conf, String checkpoint, String output) throws IOException {
+        Path src = new Path(checkpoint);
+        Path dir = new Path(output);
+        try (InputStream in = src.getFileSystem(conf).open(src);
+                NDManager m = NDManager.newBaseManager()) {
+            CheckpointFormat.Loaded ckpt = CheckpointFormat.read(in, m, checkpoint);
+            ModelConfig arch = architecture(ckpt.architecture());
+            PretrainConfig trained = PretrainConfig.from(ConfigLoader.fromJson(ckpt.configJson()));
+            Map<String, NDArray> enc = new LinkedHashMap<>();
+            long params = 0;
+            for (Map.Entry<String, NDArray> e : ckpt.tensors().entrySet()) {
+                if (Encoders.isEncoderTensor(e.getKey())) {
+                    enc.put(e.getKey(), e.getValue());
+                    params += e.getValue().size();
+                }
+            }
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put("format", "siameseim-encoder");
+            meta.put("architecture", CheckpointFormat.architectureJson(arch));
+            meta.put("source", checkpoint);
+            meta.put("step", Long.toString(ckpt.progress().step()));
+            org.apache.hadoop.fs.FileSystem fs = dir.getFileSystem(conf);
+            fs.mkdirs(dir);
+            try (OutputStream out = fs.create(new Path(dir, WEIGHTS), true)) {
+                Safetensors.write(out, enc, meta);
+            }
+            write(conf, new Path(dir, CONFIG), config(arch, trained, checkpoint, ckpt.progress().step()));
+            write(conf, new Path(dir, "README.md"), readme(arch));
+            return new Result(dir, ckpt.progress().step(), enc.size(), params, arch);
+        }
+    }
+
+    /** The encoder of an exported directory, for inference (no gradients). */
+    public static VisionTransformer load(NDManager m, Configuration conf, String directory) throws IOException {
+        Path p = new Path(directory, WEIGHTS);
+        Safetensors.Header h;
+        try (InputStream in = p.getFileSystem(conf).open(p)) {
+            h = Safetensors.readHeader(in, p.toString());
+        }
+        String arch = h.metadata().get("architecture");
+        if (arch == null) {
+            throw new IOException(p + " has no architecture metadata (not written by bin/siameseim export)");
+        }
+        Map<String, String> a = new LinkedHashMap<>();
+        com.google.gson.JsonParser.parseString(arch).getAsJsonObject().entrySet()
+                .forEach(e -> a.put(e.getKey(), e.getValue().getAsString()));
+        return Encoders.load(m, architecture(a), p.toString(), 0, conf);
+    }
+
+    /** The architecture keys of a checkpoint as a model config. */
+    public static ModelConfig architecture(Map<String, String> arch) {
+        return ModelConfig.of(arch);
+    }
+
+    private static String config(ModelConfig arch, PretrainConfig trained, String source, long step) {
+        JsonObject o = new JsonObject();
+        o.addProperty("model_type", "vit");
+        o.addProperty("image_size", arch.imageSize());
+        o.addProperty("patch_size", arch.patchSize());
+        o.addProperty("embed_dim", arch.encoder().width());
+        o.addProperty("depth", arch.encoder().depth());
+        o.addProperty("num_heads", arch.encoder().heads());
+        o.addProperty("mlp_ratio", arch.encoder().mlpRatio());
+        o.addProperty("qkv_bias", true);
+        o.addProperty("layer_norm_eps", 1e-6);
+        o.addProperty("final_norm", false);
+        o.addProperty("pos_embed", "fixed 2-D sin-cos, row 0 (CLS) zero");
+        JsonArray mean = new JsonArray();
+        JsonArray std = new JsonArray();
+        for (int c = 0; c < 3; c++) {
+            mean.add(trained.augment().mean()[c]);
+            std.add(trained.augment().std()[c]);
+        }
+        o.add("normalize_mean", mean);
+        o.add("normalize_std", std);
+        o.addProperty("eval_resize", (int) (arch.imageSize() / 0.875));
+        o.addProperty("source_checkpoint", source);
+        o.addProperty("step", step);
+        return new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n";
+    }
+
+    private static String readme(ModelConfig a) {
+        return "# SiameseIM ViT encoder\n\n"
+                + "The online encoder of a SiameseIM pretraining run (" + a.imageSize() + " px, patch " + a.patchSize()
+                + ", width " + a.encoder().width() + ", depth " + a.encoder().depth() + ", heads " + a.encoder().heads()
+                + "). `encoder.safetensors` uses the timm/MAE names (`cls_token`, `pos_embed`,"
+                + " `patch_embed.proj.*`, `blocks.N.*`); there is no final norm, as in SiameseIM.\n\n"
+                + "- timm: `timm.create_model('vit_base_patch16_224', global_pool='avg', fc_norm=False,"
+                + " num_classes=0)` (sizes adjusted) and `load_state_dict(safetensors.torch.load_file(...),"
+                + " strict=False)`; its missing `norm.*`/`head.*` are expected.\n"
+                + "- DJL: `siameseim.evaluate.EncoderExport.load(manager, conf, dir)` returns the encoder;"
+                + " `FeatureExtractor` pools its tokens.\n"
+                + "- Inputs: RGB, resized to " + (int) (a.imageSize() / 0.875) + " px on the shorter side, centre-cropped to "
+                + a.imageSize() + ", normalised with `config.json`'s mean and std.\n";
+    }
+
+    private static void write(Configuration conf, Path p, String text) throws IOException {
+        try (OutputStream out = p.getFileSystem(conf).create(p, true)) {
+            out.write(text.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+}

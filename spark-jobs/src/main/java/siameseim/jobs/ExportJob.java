@@ -1,0 +1,41 @@
+package siameseim.jobs;
+
+import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
+import siameseim.evaluate.EncoderExport;
+import siameseim.model.nn.Torch;
+
+/** bin/siameseim export: the online encoder of a checkpoint as timm-named safetensors + model directory. */
+public final class ExportJob implements Job {
+
+    @Override
+    public String name() {
+        return "export";
+    }
+
+    @Override
+    public String summary() {
+        return "export a checkpoint's online encoder (timm/MAE-named safetensors, config, README)";
+    }
+
+    @Override
+    public String usage() {
+        return "--checkpoint FILE --output DIR";
+    }
+
+    @Override
+    public int run(JobArgs a) throws Exception {
+        a.allowOnly("checkpoint", "output");
+        String ckpt = a.option("checkpoint", null);
+        String out = a.option("output", null);
+        if (ckpt == null || out == null) {
+            throw new JobArgs.UsageError("--checkpoint FILE and --output DIR are required");
+        }
+        Torch.init();
+        EncoderExport.Result r = EncoderExport.export(new Configuration(), ckpt, out);
+        System.out.printf(Locale.ROOT, "[export] %s: encoder of step %d, %d tensors, %.2f M parameters (ViT %d px, patch %d,"
+                + " width %d, depth %d)%n", r.directory(), r.step(), r.tensors(), r.parameters() / 1e6,
+                r.model().imageSize(), r.model().patchSize(), r.model().encoder().width(), r.model().encoder().depth());
+        return 0;
+    }
+}

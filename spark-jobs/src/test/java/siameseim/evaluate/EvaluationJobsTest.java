@@ -1,0 +1,192 @@
+package siameseim.evaluate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import siameseim.config.ConfigLoader;
+import siameseim.config.EvalConfig;
+import siameseim.config.PrepareConfig;
+import siameseim.config.PretrainConfig;
+import siameseim.datasets.augment.Resampler;
+import siameseim.datasets.image.PackedImages;
+import siameseim.datasets.image.RgbImage;
+import siameseim.datasets.prepare.ImageFolderWriter;
+import siameseim.eval.FeatureExtractor;
+import siameseim.eval.FeaturePool;
+import siameseim.eval.Knn;
+import siameseim.model.io.Safetensors;
+import siameseim.model.nn.CrossReplicaMean;
+import siameseim.model.nn.Torch;
+import siameseim.model.optim.GradientReducer;
+import siameseim.model.vit.VisionTransformer;
+import siameseim.prepare.DatasetPreparation;
+import siameseim.testing.LocalSpark;
+import siameseim.train.Pretrainer;
+import siameseim.train.SyntheticBatches;
+
+/**
+ * The evaluation jobs on a dataset whose three classes differ in colour (so any encoder, even a
+ * random one, separates them), and export / import of the encoder.
+ */
+class EvaluationJobsTest {
+    static SparkSession spark;
+    @TempDir
+    static Path tmp;
+    static String dataset;
+    static final String[] UNIT = {"model.image-size=16", "model.patch-size=4", "model.encoder.width=32",
+        "model.encoder.depth=2", "model.encoder.heads=2", "model.decoder.width=32", "model.decoder.heads=2",
+        "model.decoder.projector-depth=1", "model.decoder.predictor-depth=1", "mask.count=10", "mask.min-block=2",
+        "optim.batch-size=8", "train.threads=1"};
+
+    /** 3 classes: mostly red, mostly green, mostly blue noisy images. */
+    static PackedImages colours(int perClass, long seed) {
+        PackedImages out = new PackedImages();
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (int i = 0; i < perClass; i++) {
+            for (int c = 0; c < 3; c++) {
+                RgbImage img = new RgbImage(20, 20);
+                for (int ch = 0; ch < 3; ch++) {
+                    for (int p = 0; p < 400; p++) {
+                        img.data()[ch * 400 + p] = (float) Math.floor((ch == c ? 150 : 60) + rng.nextDouble() * 60);
+                    }
+                }
+                out.add(img, c);
+            }
+        }
+        return out;
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        spark = LocalSpark.start();
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path(tmp.resolve("images").toString());
+        String[] names = {"n00000001", "n00000002", "n00000003"};
+        ImageFolderWriter.write(conf, in, "train", colours(20, 1), names, 95);
+        ImageFolderWriter.write(conf, in, "val", colours(6, 2), names, 95);
+        dataset = tmp.resolve("colours").toString();
+        DatasetPreparation.run(spark, PrepareConfig.from(ConfigLoader.load(null, List.of("prepare.input=" + in,
+                "prepare.output=" + dataset, "prepare.tasks=2"))));
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    static EvalConfig cfg(String... more) {
+        List<String> sets = new ArrayList<>(List.of(UNIT));
+        sets.add("data.path=" + dataset);
+        sets.addAll(List.of(more));
+        return EvalConfig.from(ConfigLoader.load(null, sets));
+    }
+
+    @Test
+    void distributedKnnEqualsTheInMemoryKnn() throws Exception {
+        EvalConfig c = cfg("eval.knn.k=5");
+        KnnEvaluation.Result r = KnnEvaluation.run(spark, c);
+        assertEquals(60, r.train());
+        assertEquals(18, r.test());
+        List<FeatureRow> tr = FeatureExtraction.run(spark, c, "train", FeaturePool.MEAN_PATCH, 0, null,
+                Resampler.Filter.BICUBIC).collect();
+        List<FeatureRow> te = FeatureExtraction.run(spark, c, "val", FeaturePool.MEAN_PATCH, 0, null,
+                Resampler.Filter.BICUBIC).collect();
+        Knn knn = new Knn(flat(tr), labels(tr), 32, 3);
+        Knn.Accuracy expect = knn.evaluate(flat(te), labels(te), 5, 0.07);
+        assertEquals(expect.top1(), r.top1(), 1e-9);
+        assertEquals(1.0, r.top1(), "colour classes are separable by any encoder");
+    }
+
+    @Test
+    void fewShotAndLinearProbeSeparateTheColourClasses() throws Exception {
+        FewShotEvaluation.Result f = FewShotEvaluation.run(spark, cfg("eval.few-shot.per-class=4"));
+        assertEquals(12, f.train());
+        assertEquals(0.1 / 12, f.lambda(), 1e-12);
+        assertTrue(f.top1() >= 0.9, "few-shot " + f.top1());
+        LinearProbe.Result l = LinearProbe.run(spark, cfg("eval.linear.batch-size=12", "eval.linear.epochs=20",
+                "eval.linear.warmup-epochs=2", "eval.linear.base-lr=100"), 2);
+        assertTrue(l.top1() >= 0.9, "linear probe " + l.top1() + " (final loss " + l.finalLoss() + ")");
+        assertTrue(l.finalLoss() < 1.0, "the head trained: loss " + l.finalLoss());
+    }
+
+    @Test
+    void exportThenImportGivesIdenticalFeatures() throws Exception {
+        Torch.init(1);
+        PretrainConfig pc = ConfigLoader.loadPretrain(null, List.of(UNIT));
+        Path ckpt = tmp.resolve("ckpt.safetensors");
+        try (Pretrainer t = new Pretrainer(pc, 4, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
+            t.step(List.of(SyntheticBatches.batch(pc, 8, 1)));
+            t.step(List.of(SyntheticBatches.batch(pc, 8, 2)));
+            try (OutputStream out = Files.newOutputStream(ckpt)) {
+                t.save(out, Map.of());
+            }
+        }
+        Configuration conf = new Configuration();
+        EncoderExport.Result r = EncoderExport.export(conf, ckpt.toString(), tmp.resolve("export").toString());
+        assertEquals(2 + 2 + 12 * 2, r.tensors(), "cls, pos, patch_embed.proj.{weight,bias}, 12 per block");
+        try (NDManager m = NDManager.newBaseManager()) {
+            VisionTransformer fromCkpt = Encoders.load(m, pc.model(), ckpt.toString(), 0, conf);
+            VisionTransformer fromExport = EncoderExport.load(m, conf, tmp.resolve("export").toString());
+            float[] images = new float[2 * 3 * 16 * 16];
+            SplittableRandom rng = new SplittableRandom(3);
+            for (int i = 0; i < images.length; i++) {
+                images[i] = (float) rng.nextGaussian();
+            }
+            for (FeaturePool pool : FeaturePool.values()) {
+                assertArrayEquals(new FeatureExtractor(fromCkpt, pool).extract(images, 2, 16, m),
+                        new FeatureExtractor(fromExport, pool).extract(images, 2, 16, m));
+            }
+            // the export holds the online encoder only, under timm names
+            try (var in = Files.newInputStream(tmp.resolve("export/encoder.safetensors"))) {
+                var names = Safetensors.readHeader(in, "export").entries().stream().map(e -> e.name()).toList();
+                assertTrue(names.contains("blocks.1.mlp.fc2.weight") && names.contains("patch_embed.proj.weight"));
+                assertTrue(names.stream().noneMatch(n -> n.startsWith("mm_") || n.startsWith("decoder")), names.toString());
+            }
+        }
+    }
+
+    @Test
+    void weightsWithoutEncoderTensorsAreRefusedWithTheirNames() throws Exception {
+        Path bad = tmp.resolve("other.safetensors");
+        try (NDManager m = NDManager.newBaseManager();
+                OutputStream out = Files.newOutputStream(bad)) {
+            Safetensors.write(out, Map.of("fc.weight", m.ones(new ai.djl.ndarray.types.Shape(2, 2))), Map.of());
+        }
+        PretrainConfig pc = ConfigLoader.loadPretrain(null, List.of(UNIT));
+        try (NDManager m = NDManager.newBaseManager()) {
+            Exception e = assertThrows(Exception.class, () -> Encoders.load(m, pc.model(), bad.toString(), 0,
+                    new Configuration()));
+            assertTrue(e.getMessage().contains("no encoder tensors") && e.getMessage().contains("fc.weight"),
+                    e.getMessage());
+        }
+    }
+
+    static float[] flat(List<FeatureRow> rows) {
+        int d = rows.get(0).feature().length;
+        float[] f = new float[rows.size() * d];
+        for (int i = 0; i < rows.size(); i++) {
+            System.arraycopy(rows.get(i).feature(), 0, f, i * d, d);
+        }
+        return f;
+    }
+
+    static int[] labels(List<FeatureRow> rows) {
+        return rows.stream().mapToInt(FeatureRow::label).toArray();
+    }
+}
