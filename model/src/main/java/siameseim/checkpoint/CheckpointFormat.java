@@ -20,6 +20,7 @@ import siameseim.config.ConfigLoader;
 import siameseim.config.ModelConfig;
 import siameseim.model.io.Safetensors;
 import siameseim.model.io.StateDict;
+import siameseim.model.nn.Module;
 import siameseim.model.optim.AdamW;
 import siameseim.model.siameseim.SiameseIM;
 
@@ -42,6 +43,9 @@ public final class CheckpointFormat {
     public static final String FORMAT = "siameseim-checkpoint";
     public static final int VERSION = 1;
     private static final String OPTIM = "optimizer.";
+    /** Architecture key naming the model kind; absent in pretraining checkpoints. */
+    public static final String KIND = "model.kind";
+    public static final String CLASSIFIER = "classifier";
 
     private CheckpointFormat() {}
 
@@ -58,6 +62,15 @@ public final class CheckpointFormat {
 
     public static void write(OutputStream out, SiameseIM model, AdamW optimizer, Progress progress, Config config)
             throws IOException {
+        write(out, model, architecture(model.config()), optimizer, progress, config);
+    }
+
+    /**
+     * Writes any model: its tensors, the optimizer's moments and {@code architecture} (the keys
+     * that fix the tensor shapes, compared on restore).
+     */
+    public static void write(OutputStream out, Module model, Map<String, String> architecture, AdamW optimizer,
+            Progress progress, Config config) throws IOException {
         Map<String, NDArray> tensors = new LinkedHashMap<>(StateDict.of(model, n -> true));
         optimizer.state().forEach((k, v) -> tensors.put(OPTIM + k, v));
         JsonObject sums = new JsonObject();
@@ -70,7 +83,9 @@ public final class CheckpointFormat {
         meta.put("step", Long.toString(progress.step()));
         meta.put("optimizer_steps", Long.toString(optimizer.steps()));
         meta.put("epoch", Double.toString(progress.epoch()));
-        meta.put("architecture", architectureJson(model.config()));
+        JsonObject arch = new JsonObject();
+        architecture.forEach(arch::addProperty);
+        meta.put("architecture", arch.toString());
         meta.put("config", ConfigLoader.toJson(config));
         meta.put("checksums", sums.toString());
         new TreeMap<>(progress.extra()).forEach((k, v) -> meta.put("progress." + k, v));
@@ -134,12 +149,18 @@ public final class CheckpointFormat {
      * architecture fails with the list of differing keys.
      */
     public static void restore(Loaded ckpt, SiameseIM model, AdamW optimizer) {
-        Map<String, String> ours = parseArchitectureUnchecked(architectureJson(model.config()));
+        restore(ckpt, model, architecture(model.config()), optimizer);
+    }
+
+    /** As above for any model whose shapes are fixed by {@code ours}. */
+    public static void restore(Loaded ckpt, Module model, Map<String, String> ours, AdamW optimizer) {
         List<String> diffs = new ArrayList<>();
-        for (Map.Entry<String, String> e : ours.entrySet()) {
-            String theirs = ckpt.architecture().get(e.getKey());
-            if (!e.getValue().equals(theirs)) {
-                diffs.add(e.getKey() + " = " + theirs + " in the checkpoint, " + e.getValue() + " in this run");
+        java.util.Set<String> keys = new java.util.LinkedHashSet<>(ours.keySet());
+        keys.addAll(ckpt.architecture().keySet());
+        for (String k : keys) {
+            String theirs = ckpt.architecture().get(k);
+            if (!java.util.Objects.equals(ours.get(k), theirs)) {
+                diffs.add(k + " = " + theirs + " in the checkpoint, " + ours.get(k) + " in this run");
             }
         }
         if (!diffs.isEmpty()) {
@@ -161,21 +182,41 @@ public final class CheckpointFormat {
         }
     }
 
-    /** The keys that fix tensor shapes, as a JSON object of strings. */
+    /** The keys that fix a SiameseIM model's tensor shapes, as a JSON object of strings. */
     public static String architectureJson(ModelConfig m) {
         JsonObject o = new JsonObject();
-        o.addProperty("model.image-size", Integer.toString(m.imageSize()));
-        o.addProperty("model.patch-size", Integer.toString(m.patchSize()));
-        o.addProperty("model.encoder.width", Integer.toString(m.encoder().width()));
-        o.addProperty("model.encoder.depth", Integer.toString(m.encoder().depth()));
-        o.addProperty("model.encoder.heads", Integer.toString(m.encoder().heads()));
-        o.addProperty("model.encoder.mlp-ratio", Integer.toString(m.encoder().mlpRatio()));
-        o.addProperty("model.decoder.width", Integer.toString(m.decoder().width()));
-        o.addProperty("model.decoder.heads", Integer.toString(m.decoder().heads()));
-        o.addProperty("model.decoder.projector-depth", Integer.toString(m.decoder().projectorDepth()));
-        o.addProperty("model.decoder.predictor-depth", Integer.toString(m.decoder().predictorDepth()));
-        o.addProperty("model.decoder.norm", m.decoder().norm().name().toLowerCase(java.util.Locale.ROOT));
+        architecture(m).forEach(o::addProperty);
         return o.toString();
+    }
+
+    /** The keys that fix a SiameseIM model's tensor shapes. */
+    public static Map<String, String> architecture(ModelConfig m) {
+        Map<String, String> o = encoderArchitecture(m);
+        o.put("model.decoder.width", Integer.toString(m.decoder().width()));
+        o.put("model.decoder.heads", Integer.toString(m.decoder().heads()));
+        o.put("model.decoder.projector-depth", Integer.toString(m.decoder().projectorDepth()));
+        o.put("model.decoder.predictor-depth", Integer.toString(m.decoder().predictorDepth()));
+        o.put("model.decoder.norm", m.decoder().norm().name().toLowerCase(java.util.Locale.ROOT));
+        return o;
+    }
+
+    /** The keys that fix a fine-tuned classifier's shapes: the encoder's, the kind and the class count. */
+    public static Map<String, String> classifierArchitecture(ModelConfig m, int classes) {
+        Map<String, String> o = encoderArchitecture(m);
+        o.put(KIND, CLASSIFIER);
+        o.put("model.classes", Integer.toString(classes));
+        return o;
+    }
+
+    private static Map<String, String> encoderArchitecture(ModelConfig m) {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("model.image-size", Integer.toString(m.imageSize()));
+        o.put("model.patch-size", Integer.toString(m.patchSize()));
+        o.put("model.encoder.width", Integer.toString(m.encoder().width()));
+        o.put("model.encoder.depth", Integer.toString(m.encoder().depth()));
+        o.put("model.encoder.heads", Integer.toString(m.encoder().heads()));
+        o.put("model.encoder.mlp-ratio", Integer.toString(m.encoder().mlpRatio()));
+        return o;
     }
 
     private static Map<String, String> parseArchitecture(String json, String source) throws IOException {

@@ -1,13 +1,16 @@
 package siameseim.config;
 
 /** Architecture of the encoder and of SiameseIM's decoder side (spec 2.2). */
-public record ModelConfig(int imageSize, int patchSize, Encoder encoder, Decoder decoder) {
+public record ModelConfig(int imageSize, int patchSize, Encoder encoder, Decoder decoder)
+        implements java.io.Serializable {
 
     /** The ViT kept for downstream tasks. */
-    public record Encoder(int width, int depth, int heads, int mlpRatio, double dropPath) {}
+    public record Encoder(int width, int depth, int heads, int mlpRatio, double dropPath)
+            implements java.io.Serializable {}
 
     /** Projector + predictor; {@code norm} is BATCH in the reference, LAYER for use_proj_ln. */
-    public record Decoder(int width, int heads, int projectorDepth, int predictorDepth, NormKind norm) {}
+    public record Decoder(int width, int heads, int projectorDepth, int predictorDepth, NormKind norm)
+            implements java.io.Serializable {}
 
     /** Normalisation of the projector and predictor blocks. */
     public enum NormKind {

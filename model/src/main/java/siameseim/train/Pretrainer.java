@@ -33,9 +33,7 @@ import siameseim.model.siameseim.UniGradLoss;
  * <p>Must be used from one thread (libtorch grad mode and DJL's GradientCollector are per thread
  * and per process respectively).
  */
-public final class Pretrainer implements AutoCloseable {
-    private static final int MAX_CONSECUTIVE_SKIPS = 10;
-
+public final class Pretrainer implements Trainer {
     private final PretrainConfig cfg;
     private final NDManager root;
     private final SiameseIM model;
@@ -45,8 +43,8 @@ public final class Pretrainer implements AutoCloseable {
     private final long stepsPerEpoch;
     private final GradientReducer reducer;
     private final FlatGradients flat;
+    private final GuardedUpdate update = new GuardedUpdate();
     private long step;
-    private int consecutiveSkips;
 
     /**
      * @param stepsPerEpoch optimizer steps per epoch (sets the fractional epoch of the schedules)
@@ -78,6 +76,7 @@ public final class Pretrainer implements AutoCloseable {
         this.flat = reducer.replicas() > 1 ? new FlatGradients(model.trainableParams()) : null;
     }
 
+    @Override
     public SiameseIM model() {
         return model;
     }
@@ -86,7 +85,7 @@ public final class Pretrainer implements AutoCloseable {
         return optimizer;
     }
 
-    /** Optimizer steps done. */
+    @Override
     public long step() {
         return step;
     }
@@ -95,7 +94,7 @@ public final class Pretrainer implements AutoCloseable {
         return (double) step / stepsPerEpoch;
     }
 
-    /** Total optimizer steps of the configured schedule. */
+    @Override
     public long totalSteps() {
         return (long) Math.ceil(cfg.optim().epochs() * stepsPerEpoch);
     }
@@ -103,7 +102,7 @@ public final class Pretrainer implements AutoCloseable {
     /**
      * One optimizer step over {@code micro} (accum-steps micro-batches of this replica).
      *
-     * @throws IllegalStateException after {@value #MAX_CONSECUTIVE_SKIPS} non-finite steps in a row
+     * @throws IllegalStateException after too many non-finite steps in a row
      */
     public StepResult step(List<SiameseBatch> micro) {
         Torch.disableGradOnThisThread();
@@ -142,22 +141,8 @@ public final class Pretrainer implements AutoCloseable {
         }
         long t2 = System.nanoTime();
         double norm = optimizer.gradNorm();
-        boolean skip = !Double.isFinite(norm) || !Double.isFinite(loss);
-        if (skip) {
-            List<String> bad = optimizer.nonFiniteGradients();
-            optimizer.zeroGradients();
-            if (++consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
-                throw new IllegalStateException("loss or gradient norm was not finite for " + consecutiveSkips
-                        + " steps in a row (last step " + step + ", loss " + loss + ", grad norm " + norm
-                        + ", non-finite gradients of " + bad.size() + " tensors, e.g. "
-                        + bad.subList(0, Math.min(4, bad.size())) + "); lower optim.lr or check the input data");
-            }
-        } else {
-            consecutiveSkips = 0;
-            double clip = cfg.optim().clipGrad();
-            double scale = clip > 0 ? Math.min(1.0, clip / (norm + 1e-6)) : 1.0;
-            optimizer.step(lrNow, scale);
-        }
+        boolean skip = update.apply(optimizer, norm, loss, lrNow, cfg.optim().clipGrad(), step,
+                "lower optim.lr or check the input data");
         long t3 = System.nanoTime();
         StepResult r = new StepResult(step, epoch, loss, pos, neg, lrNow, m, norm, skip, images,
                 (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
@@ -165,7 +150,7 @@ public final class Pretrainer implements AutoCloseable {
         return r;
     }
 
-    /** Writes a checkpoint of this replica's full state. */
+    @Override
     public void save(OutputStream out, Map<String, String> extra) throws IOException {
         CheckpointFormat.write(out, model, optimizer, new CheckpointFormat.Progress(step, epoch(), extra),
                 cfg.source());
@@ -176,6 +161,7 @@ public final class Pretrainer implements AutoCloseable {
      *
      * @return the checkpoint's progress (step, epoch and the trainer's extra entries)
      */
+    @Override
     public CheckpointFormat.Progress restore(InputStream in, String source) throws IOException {
         try (NDManager tmp = root.newSubManager()) {
             CheckpointFormat.Loaded ckpt = CheckpointFormat.read(in, tmp, source);

@@ -30,14 +30,16 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger("siameseim.distributed");
 
+    private final DistributedTraining.Kind kind;
     private final String configJson;
     private final Map<String, String> hadoop;
     private final byte[] secret;
     private final ProgressChannel.Address progress;
     private final String resume;
 
-    ReplicaTask(String configJson, Map<String, String> hadoop, byte[] secret, ProgressChannel.Address progress,
-            String resume) {
+    ReplicaTask(DistributedTraining.Kind kind, String configJson, Map<String, String> hadoop, byte[] secret,
+            ProgressChannel.Address progress, String resume) {
+        this.kind = kind;
         this.configJson = configJson;
         this.hadoop = hadoop;
         this.secret = secret;
@@ -59,20 +61,32 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
                         : null) {
             ReplicaTrainer.Context rc = new ReplicaTrainer.Context(cfg, rank, n, collective, conf, resume,
                     device(ctx), reporter == null ? line -> { } : reporter::send, LOG::warn);
-            ReplicaTrainer.Summary s = ReplicaTrainer.run(rc, data(cfg, conf));
+            ReplicaTrainer.Summary s;
+            if (kind == DistributedTraining.Kind.PRETRAIN) {
+                s = ReplicaTrainer.run(rc, data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset()));
+            } else {
+                String test = cfg.source().getString("eval.test-split");
+                s = FinetuneReplica.run(rc, data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset()),
+                        data(cfg, conf, test, null), Manifest.read(conf, new Path(cfg.data().path())).classes());
+            }
             ctx.barrier();
             return java.util.List.of(s).iterator();
         }
     }
 
-    /** The replica's data: the configured split (or subset) of the prepared dataset. */
-    static SampleSource data(PretrainConfig cfg, Configuration conf) throws java.io.IOException {
+    /** The split a run trains on: data.split for pretraining, eval.train-split for fine-tuning. */
+    static String trainSplit(PretrainConfig cfg, DistributedTraining.Kind kind) {
+        return kind == DistributedTraining.Kind.PRETRAIN ? cfg.data().split()
+                : cfg.source().getString("eval.train-split");
+    }
+
+    /** A split (or a subset manifest of it) of the prepared dataset. */
+    static SampleSource data(PretrainConfig cfg, Configuration conf, String split, String subset)
+            throws java.io.IOException {
         Path root = new Path(cfg.data().path());
         Manifest m = Manifest.read(conf, root);
-        long[][] rows = cfg.data().subset() == null ? null
-                : SubsetManifest.read(conf, new Path(cfg.data().subset())).rows();
-        return new ShardSource(conf, root, m, cfg.data().split(), rows, cfg.data().shuffleWindow(),
-                cfg.data().readAhead());
+        long[][] rows = subset == null ? null : SubsetManifest.read(conf, new Path(subset)).rows();
+        return new ShardSource(conf, root, m, split, rows, cfg.data().shuffleWindow(), cfg.data().readAhead());
     }
 
     /** The GPU Spark assigned to this task (spark.task.resource.gpu.amount), else the CPU. */

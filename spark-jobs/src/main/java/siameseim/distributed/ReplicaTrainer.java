@@ -26,6 +26,8 @@ import siameseim.config.PretrainConfig;
 import siameseim.datasets.augment.TwoViewAugmenter;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.loader.BatchLoader;
+import siameseim.datasets.loader.SiameseAssembler;
+import siameseim.model.siameseim.SiameseBatch;
 import siameseim.datasets.loader.SampleSource;
 import siameseim.model.io.Safetensors;
 import siameseim.model.nn.CrossReplicaMean;
@@ -34,6 +36,7 @@ import siameseim.model.nn.Torch;
 import siameseim.model.optim.GradientReducer;
 import siameseim.train.Pretrainer;
 import siameseim.train.StepResult;
+import siameseim.train.Trainer;
 
 /**
  * One replica of a pretraining run: identical start (checked by a parameter checksum across
@@ -70,9 +73,7 @@ public final class ReplicaTrainer {
             throw new IllegalArgumentException("the dataset has " + data.size() + " images, fewer than one global batch"
                     + " (optim.batch-size = " + globalBatch + ")");
         }
-        CheckpointStore store = cfg.train().output() == null ? null
-                : new CheckpointStore(ctx.hadoop(), new Path(cfg.train().output(), "checkpoints"),
-                        cfg.checkpoint().keep(), ctx.log());
+        CheckpointStore store = store(ctx);
         try (Pretrainer trainer = new Pretrainer(cfg, stepsPerEpoch, reducer, stats, ctx.device())) {
             long initial = checksum(trainer);
             agree(c, initial, "the replicas' initial parameters differ (checksums %s): they must be built from"
@@ -89,19 +90,22 @@ public final class ReplicaTrainer {
             if (cfg.train().maxSteps() > 0) {
                 total = Math.min(total, cfg.train().maxSteps());
             }
-            String lastCheckpoint = null;
+            String lastCheckpoint = resumedFrom >= 0 && store != null
+                    ? new Path(store.dir(), CheckpointStore.fileName(trainer.step())).toString() : null;
             double lastLoss = Double.NaN;
             long imagesStart = trainer.step();
-            List<String> metrics = new ArrayList<>();
-            long metricsFrom = trainer.step();
+            MetricsLog metrics = new MetricsLog(ctx, trainer.step());
+            Map<String, String> extra = Map.of("replicas", Integer.toString(ctx.replicas()), "global_batch",
+                    Integer.toString(globalBatch));
             TwoViewAugmenter augmenter = new TwoViewAugmenter(cfg);
             double computeMs = 0;
             double reduceMs = 0;
             long steadyFrom = trainer.step() + WARMUP_STEPS;
             long steadyStart = 0;
-            try (BatchLoader loader = new BatchLoader(data, augmenter, ImageDecoder.named(cfg.data().decoder()),
-                    globalBatch, cfg.optim().accumSteps(), ctx.rank(), ctx.replicas(), cfg.train().seed(),
-                    trainer.step(), cfg.data().loaderThreads(), cfg.data().prefetchBatches())) {
+            try (BatchLoader<SiameseBatch> loader = new BatchLoader<>(data, new SiameseAssembler(augmenter),
+                    ImageDecoder.named(cfg.data().decoder()), globalBatch, cfg.optim().accumSteps(), ctx.rank(),
+                    ctx.replicas(), cfg.train().seed(), trainer.step(), cfg.data().loaderThreads(),
+                    cfg.data().prefetchBatches())) {
                 while (trainer.step() < total) {
                     if (trainer.step() == steadyFrom) {
                         steadyStart = System.nanoTime();
@@ -115,26 +119,9 @@ public final class ReplicaTrainer {
                     if (c != null && r.step() == 6 && ctx.rank() == 0) {
                         event(ctx, "step-timing", Map.of("compute_ms", computeMs / 4, "allreduce_ms", reduceMs / 4));
                     }
-                    if (ctx.rank() == 0) {
-                        String line = stepJson(r, ctx.replicas());
-                        ctx.events().accept(line);
-                        metrics.add(line);
-                    }
-                    boolean last = trainer.step() >= total;
-                    if (store != null && (trainer.step() % cfg.checkpoint().everySteps() == 0 || last)) {
-                        if (ctx.rank() == 0) {
-                            long step = trainer.step();
-                            Map<String, String> extra = Map.of("data.position", Long.toString(step), "replicas",
-                                    Integer.toString(ctx.replicas()), "global_batch", Integer.toString(globalBatch));
-                            lastCheckpoint = store.save(step, out -> trainer.save(out, extra)).toString();
-                            writeMetrics(ctx, metrics, metricsFrom, step);
-                            metrics.clear();
-                            metricsFrom = step;
-                            event(ctx, "checkpoint", Map.of("step", step, "path", lastCheckpoint));
-                        } else {
-                            lastCheckpoint = new Path(store.dir(), CheckpointStore.fileName(trainer.step())).toString();
-                        }
-                    }
+                    metrics.step(r);
+                    String saved = checkpointIfDue(ctx, store, trainer, trainer.step() >= total, extra, metrics);
+                    lastCheckpoint = saved != null ? saved : lastCheckpoint;
                 }
             }
             long end = System.nanoTime();
@@ -147,8 +134,69 @@ public final class ReplicaTrainer {
         }
     }
 
+    /** The run's checkpoint folder, or null for a run without output. */
+    static CheckpointStore store(Context ctx) {
+        return ctx.cfg().train().output() == null ? null
+                : new CheckpointStore(ctx.hadoop(), new Path(ctx.cfg().train().output(), "checkpoints"),
+                        ctx.cfg().checkpoint().keep(), ctx.log());
+    }
+
+    /**
+     * Every checkpoint.every-steps steps and at the end: rank 0 writes the checkpoint (with the
+     * data position) and the metrics since the last one; every rank returns the checkpoint's path.
+     * Returns null when no checkpoint is due.
+     */
+    static String checkpointIfDue(Context ctx, CheckpointStore store, Trainer trainer, boolean last,
+            Map<String, String> extra, MetricsLog metrics) throws IOException {
+        long step = trainer.step();
+        if (store == null || (step % ctx.cfg().checkpoint().everySteps() != 0 && !last)) {
+            return null;
+        }
+        if (ctx.rank() != 0) {
+            return new Path(store.dir(), CheckpointStore.fileName(step)).toString();
+        }
+        Map<String, String> all = new java.util.HashMap<>(extra);
+        all.put("data.position", Long.toString(step));
+        String path = store.save(step, out -> trainer.save(out, all)).toString();
+        metrics.flush(step);
+        event(ctx, "checkpoint", Map.of("step", step, "path", path));
+        return path;
+    }
+
+    /** Rank 0's step and evaluation lines: sent to the driver at once, written with each checkpoint. */
+    static final class MetricsLog {
+        private final Context ctx;
+        private final List<String> lines = new ArrayList<>();
+        private long from;
+
+        MetricsLog(Context ctx, long from) {
+            this.ctx = ctx;
+            this.from = from;
+        }
+
+        void step(StepResult r) {
+            if (ctx.rank() == 0) {
+                String line = stepJson(r, ctx.replicas());
+                ctx.events().accept(line);
+                lines.add(line);
+            }
+        }
+
+        void event(String type, Map<String, ?> fields) {
+            if (ctx.rank() == 0) {
+                lines.add(eventJson(type, fields));
+            }
+        }
+
+        void flush(long to) {
+            writeMetrics(ctx, lines, from, to);
+            lines.clear();
+            from = to;
+        }
+    }
+
     /** Loads the explicit checkpoint, or else the newest good one in the store; returns its step or -1. */
-    static long resume(Context ctx, CheckpointStore store, Pretrainer trainer) throws IOException {
+    static long resume(Context ctx, CheckpointStore store, Trainer trainer) throws IOException {
         if (ctx.resume() != null) {
             Path p = new Path(ctx.resume());
             FileSystem fs = p.getFileSystem(ctx.hadoop());
@@ -181,8 +229,8 @@ public final class ReplicaTrainer {
     }
 
     /** All-reduces a buffer of the gradient's size and reports the bus bandwidth. */
-    static void preflight(Context ctx, Collective c, Pretrainer trainer) {
-        long floats = trainer.model().trainableSize();
+    static void preflight(Context ctx, Collective c, Trainer trainer) {
+        long floats = trainer.gradientSize();
         ByteBuffer b = ByteBuffer.allocateDirect(Math.toIntExact(floats * 4)).order(ByteOrder.nativeOrder());
         c.allReduceSum(b);
         double[] t = new double[5];
@@ -214,7 +262,7 @@ public final class ReplicaTrainer {
     }
 
     /** CRC32C over every model tensor's bytes, in name order. */
-    static long checksum(Pretrainer t) {
+    static long checksum(Trainer t) {
         CRC32C crc = new CRC32C();
         for (Param p : t.model().namedParams().values()) {
             crc.update(Safetensors.hostBytes(p.array()));
@@ -222,17 +270,18 @@ public final class ReplicaTrainer {
         return crc.getValue();
     }
 
+    /** A step as one JSON line; values a trainer does not have (NaN) are left out. */
     static String stepJson(StepResult r, int replicas) {
         JsonObject o = new JsonObject();
         o.addProperty("type", "step");
         o.addProperty("step", r.step() + 1);
         o.addProperty("epoch", r.epoch());
-        o.addProperty("loss", r.loss());
-        o.addProperty("pos", r.pos());
-        o.addProperty("neg", r.neg());
-        o.addProperty("lr", r.lr());
-        o.addProperty("momentum", r.momentum());
-        o.addProperty("grad_norm", r.gradNorm());
+        putFinite(o, "loss", r.loss());
+        putFinite(o, "pos", r.pos());
+        putFinite(o, "neg", r.neg());
+        putFinite(o, "lr", r.lr());
+        putFinite(o, "momentum", r.momentum());
+        putFinite(o, "grad_norm", r.gradNorm());
         o.addProperty("skipped", r.skipped());
         o.addProperty("images", r.images() * replicas);
         o.addProperty("compute_ms", r.forwardBackwardMs() + r.updateMs());
@@ -241,10 +290,19 @@ public final class ReplicaTrainer {
         return o.toString();
     }
 
-    static void event(Context ctx, String type, Map<String, ?> fields) {
-        if (ctx.rank() != 0) {
-            return;
+    private static void putFinite(JsonObject o, String key, double v) {
+        if (Double.isFinite(v)) {
+            o.addProperty(key, v);
         }
+    }
+
+    static void event(Context ctx, String type, Map<String, ?> fields) {
+        if (ctx.rank() == 0) {
+            ctx.events().accept(eventJson(type, fields));
+        }
+    }
+
+    static String eventJson(String type, Map<String, ?> fields) {
         JsonObject o = new JsonObject();
         o.addProperty("type", type);
         fields.forEach((k, v) -> {
@@ -254,7 +312,7 @@ public final class ReplicaTrainer {
                 o.addProperty(k, String.valueOf(v));
             }
         });
-        ctx.events().accept(o.toString());
+        return o.toString();
     }
 
     /** Metrics of steps (from, to] as one JSON-lines part file (no appends: S3 has none). */

@@ -52,17 +52,15 @@ public final class Encoders {
                 || name.startsWith("blocks.");
     }
 
-    public static VisionTransformer load(NDManager m, ModelConfig arch, String weights, long seed, Configuration conf)
-            throws IOException {
-        Torch.init();
-        // built exactly as SiameseIM builds its online encoder, so random inits agree with it
-        VisionTransformer enc = new VisionTransformer(m, new SplittableRandom(seed), arch, "", null);
-        if (weights == null) {
-            return enc;
-        }
+    /**
+     * Loads the encoder tensors of {@code weights} (a pretrain checkpoint's online encoder or a
+     * timm/MAE-named safetensors file) into {@code enc}; other tensors (decoder, mm_* target,
+     * head) are ignored, and missing or misshapen encoder tensors fail with their names.
+     */
+    public static void loadInto(VisionTransformer enc, String weights, Configuration conf) throws IOException {
         Path p = new Path(weights);
         try (InputStream in = p.getFileSystem(conf).open(p);
-                NDManager tmp = m.newSubManager()) {
+                NDManager tmp = enc.posTable().getManager().newSubManager()) {
             Safetensors.Contents c = Safetensors.read(in, tmp, weights);
             Map<String, NDArray> tensors = new LinkedHashMap<>();
             c.tensors().forEach((k, v) -> {
@@ -77,6 +75,17 @@ public final class Encoders {
             }
             StateDict.load(enc, tensors, n -> true, weights);
         }
+    }
+
+    public static VisionTransformer load(NDManager m, ModelConfig arch, String weights, long seed, Configuration conf)
+            throws IOException {
+        Torch.init();
+        // built exactly as SiameseIM builds its online encoder, so random inits agree with it
+        VisionTransformer enc = new VisionTransformer(m, new SplittableRandom(seed), arch, "", null);
+        if (weights == null) {
+            return enc;
+        }
+        loadInto(enc, weights, conf);
         enc.setTrainable(false);
         return enc;
     }

@@ -113,8 +113,8 @@ public final class BenchJob implements Job {
                 DemoJob.prepareBuiltInData(spark, cfg, new org.apache.hadoop.fs.Path(root));
                 org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(cfg.train().output());
                 out.getFileSystem(spark.sparkContext().hadoopConfiguration()).delete(out, true);
-                siameseim.distributed.DistributedPretraining.Result r =
-                        siameseim.distributed.DistributedPretraining.run(spark, cfg, null, l -> { });
+                siameseim.distributed.DistributedTraining.Result r =
+                        siameseim.distributed.DistributedTraining.run(spark, cfg, null, l -> { });
                 ips[n - 1] = r.rank0().steadyImagesPerSecond();
                 System.out.printf(Locale.ROOT, "pretrain, demo config, %d replica(s) x 1 thread (%s): %.1f images/s"
                         + " (steps %d-%d)%n", n, masters[n - 1], ips[n - 1], 10, steps);

@@ -22,7 +22,7 @@ import siameseim.datasets.loader.ShardImages;
 import siameseim.datasets.prepare.ImageFolderWriter;
 import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.synthetic.SyntheticShapes;
-import siameseim.distributed.DistributedPretraining;
+import siameseim.distributed.DistributedTraining;
 import siameseim.eval.FeatureExtractor;
 import siameseim.eval.FeaturePool;
 import siameseim.eval.Knn;
@@ -69,7 +69,7 @@ public final class DemoJob implements Job {
             prepareBuiltInData(spark, cfg, root);
             FileSystem fs = root.getFileSystem(conf);
             fs.delete(new Path(cfg.train().output()), true); // a demo run starts from scratch
-            DistributedPretraining.Result r = DistributedPretraining.run(spark, cfg, null, System.out::println);
+            DistributedTraining.Result r = DistributedTraining.run(spark, cfg, null, System.out::println);
             System.out.printf(Locale.ROOT, "[demo] pretrained %d steps in %s (%.1f images/s, %d replicas)%n",
                     r.rank0().steps(), ProgressLine.duration(r.seconds()), r.rank0().imagesPerSecond(),
                     r.replicas().size());

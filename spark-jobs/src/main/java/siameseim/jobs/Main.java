@@ -11,7 +11,7 @@ import siameseim.config.ConfigError;
  * [job options]}. Configuration and usage errors print one line and exit with status 2.
  */
 public final class Main {
-    private static final List<Job> JOBS = List.of(new DemoJob(), new GenerateJob(), new PrepareJob(), new SubsetJob(), new PretrainJob(), new KnnJob(), new LinearProbeJob(), new FewShotJob(), new ExportJob(), new BenchJob());
+    private static final List<Job> JOBS = List.of(new DemoJob(), new GenerateJob(), new PrepareJob(), new SubsetJob(), new PretrainJob(), new FinetuneJob(), new EvaluateJob(), new KnnJob(), new LinearProbeJob(), new FewShotJob(), new ExportJob(), new BenchJob());
 
     private Main() {}
 

@@ -6,7 +6,7 @@ import java.util.Locale;
 import org.apache.spark.sql.SparkSession;
 import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
-import siameseim.distributed.DistributedPretraining;
+import siameseim.distributed.DistributedTraining;
 import siameseim.distributed.ReplicaTrainer;
 import siameseim.spark.SparkSessions;
 
@@ -28,6 +28,19 @@ public final class PretrainJob implements Job {
         return "--dataset DIR --output DIR [--replicas N] [--subset FILE] [--resume CHECKPOINT] [--master URL]";
     }
 
+    /** The last line of a training job; says so when the output already held a finished run. */
+    static String doneLine(String tag, DistributedTraining.Result r, String epochsKey) {
+        ReplicaTrainer.Summary s = r.rank0();
+        if (s.resumedFrom() >= 0 && s.resumedFrom() == s.steps()) {
+            return String.format(Locale.ROOT, "[%s] nothing to do: the run is already complete at step %d (checkpoint"
+                    + " %s); give a new --output, or raise %s to train further", tag, s.steps(), s.checkpoint(),
+                    epochsKey);
+        }
+        return String.format(Locale.ROOT, "[%s] done: %d steps (%s), final loss %.4f, %.1f images/s over %d"
+                + " replicas; checkpoint %s", tag, s.steps(), ProgressLine.duration(r.seconds()), s.finalLoss(),
+                s.imagesPerSecond(), r.replicas().size(), s.checkpoint());
+    }
+
     @Override
     public int run(JobArgs a) throws Exception {
         a.allowOnly("dataset", "output", "replicas", "subset", "resume", "master");
@@ -41,12 +54,9 @@ public final class PretrainJob implements Job {
         PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), sets);
         SparkSession spark = SparkSessions.create("siameseim pretrain", a.option("master", null));
         try {
-            DistributedPretraining.Result r = DistributedPretraining.run(spark, cfg, a.option("resume", null),
+            DistributedTraining.Result r = DistributedTraining.run(spark, cfg, a.option("resume", null),
                     System.out::println);
-            ReplicaTrainer.Summary s = r.rank0();
-            System.out.printf(Locale.ROOT, "[pretrain] done: %d steps (%s), final loss %.4f, %.1f images/s over %d"
-                    + " replicas; checkpoint %s%n", s.steps(), ProgressLine.duration(r.seconds()), s.finalLoss(),
-                    s.imagesPerSecond(), r.replicas().size(), s.checkpoint());
+            System.out.println(doneLine("pretrain", r, "optim.epochs"));
         } finally {
             spark.stop();
         }

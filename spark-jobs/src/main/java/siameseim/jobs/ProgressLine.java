@@ -39,15 +39,17 @@ public final class ProgressLine {
         long done = r.step() + 1 - firstStep;
         double perStep = elapsed / Math.max(1, done);
         long left = Math.max(0, totalSteps - r.step() - 1);
+        String terms = Double.isNaN(r.pos()) ? ""
+                : String.format(Locale.ROOT, " (pos %.4f, neg %.3f)", r.pos(), r.neg());
+        String momentum = Double.isNaN(r.momentum()) ? "" : String.format(Locale.ROOT, "  m %.5f", r.momentum());
         return String.format(Locale.ROOT,
-                "[%s] epoch %6.2f/%s  step %6d/%d  loss %.4f (pos %.4f, neg %.3f)  lr %.2e  m %.5f  |g| %.3f  "
-                        + "%6.1f img/s  elapsed %s  ETA %s%s",
+                "[%s] epoch %6.2f/%s  step %6d/%d  loss %.4f%s  lr %.2e%s  |g| %.3f  %6.1f img/s  elapsed %s  ETA %s%s",
                 tag, (r.step() + 1) / (double) stepsPerEpoch, trim(totalSteps / (double) stepsPerEpoch), r.step() + 1,
-                totalSteps, r.loss(), r.pos(), r.neg(), r.lr(), r.momentum(), r.gradNorm(), ips, duration(elapsed),
+                totalSteps, r.loss(), terms, r.lr(), momentum, r.gradNorm(), ips, duration(elapsed),
                 duration(left * perStep), r.skipped() ? "  (step skipped: non-finite)" : "");
     }
 
-    static String trim(double d) {
+    public static String trim(double d) {
         return d == Math.rint(d) ? Long.toString((long) d) : String.format(Locale.ROOT, "%.2f", d);
     }
 

@@ -37,9 +37,9 @@ class DistributedPretrainingTest {
         spark.stop();
     }
 
-    static DistributedPretraining.Result run(String output, String... more) throws Exception {
+    static DistributedTraining.Result run(String output, String... more) throws Exception {
         List<String> lines = new ArrayList<>();
-        DistributedPretraining.Result r = DistributedPretraining.run(spark, PretrainFixture.config(dataset, output, more),
+        DistributedTraining.Result r = DistributedTraining.run(spark, PretrainFixture.config(dataset, output, more),
                 null, lines::add);
         lines.forEach(System.out::println);
         return r;
@@ -48,9 +48,9 @@ class DistributedPretrainingTest {
     /** 6 steps straight equal 3 steps, stop, automatic resume, 3 more steps. */
     static void resumeIsStepExact(String base) throws Exception {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
-        DistributedPretraining.Result straight = run(base + "/straight", "train.max-steps=6");
+        DistributedTraining.Result straight = run(base + "/straight", "train.max-steps=6");
         assertEquals(6, straight.rank0().steps());
-        DistributedPretraining.Result first = run(base + "/resumed", "train.max-steps=3");
+        DistributedTraining.Result first = run(base + "/resumed", "train.max-steps=3");
         assertEquals(3, first.rank0().steps());
         Map<String, float[]> s3 = PretrainFixture.tensors(conf, base + "/straight/checkpoints/ckpt-0000000003.safetensors");
         Map<String, float[]> r3 = PretrainFixture.tensors(conf, first.rank0().checkpoint());
@@ -66,7 +66,7 @@ class DistributedPretrainingTest {
             }
         }
         System.out.printf("step 3 of both runs on %s differs by %.2e at %s%n", base, w3, where);
-        DistributedPretraining.Result second = run(base + "/resumed", "train.max-steps=6");
+        DistributedTraining.Result second = run(base + "/resumed", "train.max-steps=6");
         assertEquals(3, second.rank0().resumedFrom());
         assertEquals(6, second.rank0().steps());
         Map<String, float[]> a = PretrainFixture.tensors(conf, straight.rank0().checkpoint());
@@ -90,7 +90,7 @@ class DistributedPretrainingTest {
 
     @Test
     void twoReplicasTrainCheckpointAndStayIdentical() throws Exception {
-        DistributedPretraining.Result r = run(tmp.resolve("run").toString(), "train.max-steps=4");
+        DistributedTraining.Result r = run(tmp.resolve("run").toString(), "train.max-steps=4");
         assertEquals(2, r.replicas().size());
         assertEquals(r.replicas().get(0).parameterChecksum(), r.replicas().get(1).parameterChecksum());
         assertTrue(r.rank0().checkpoint().endsWith("ckpt-0000000004.safetensors"), r.rank0().checkpoint());

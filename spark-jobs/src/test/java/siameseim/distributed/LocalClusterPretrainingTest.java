@@ -46,7 +46,7 @@ class LocalClusterPretrainingTest {
         try {
             String dataset = PretrainFixture.dataset(spark, tmp);
             List<String> lines = new ArrayList<>();
-            DistributedPretraining.Result r = DistributedPretraining.run(spark,
+            DistributedTraining.Result r = DistributedTraining.run(spark,
                     PretrainFixture.config(dataset, tmp.resolve("run").toString(), "train.max-steps=4"), null,
                     lines::add);
             lines.forEach(System.out::println);

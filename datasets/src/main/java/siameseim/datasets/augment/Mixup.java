@@ -32,7 +32,7 @@ public final class Mixup {
         int b = labels.length;
         double lam = 1;
         boolean cutmix = false;
-        if (rng.nextDouble() < prob) {
+        if (rng.nextDouble() < prob && (mixupAlpha > 0 || cutmixAlpha > 0)) {
             cutmix = cutmixAlpha > 0 && (mixupAlpha <= 0 || rng.nextDouble() < switchProb);
             lam = beta(cutmix ? cutmixAlpha : mixupAlpha, rng);
         }

@@ -9,22 +9,21 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import siameseim.datasets.augment.TwoViewAugmenter;
 import siameseim.datasets.decode.BadImageException;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.image.RgbImage;
-import siameseim.model.siameseim.SiameseBatch;
 
 /**
  * Feeds one replica. Each epoch has a global order of samples ({@link EpochOrder}); replica r of
  * N takes the r-th of N equal contiguous parts (drop-last to whole global batches), and its
  * optimizer step k of the epoch uses the next accum-steps x local-batch samples of that part.
  * Every sample's augmentation is seeded by (seed, epoch, its global position), so a step's data
- * does not depend on threads or timing. Worker threads decode and augment upcoming steps ahead.
+ * does not depend on threads or timing. Worker threads decode and augment upcoming steps ahead;
+ * the {@link BatchAssembler} decides what a micro-batch is (pretraining views or labelled images).
  */
-public final class BatchLoader implements AutoCloseable {
+public final class BatchLoader<B> implements AutoCloseable {
     private final SampleSource source;
-    private final TwoViewAugmenter augmenter;
+    private final BatchAssembler<B> assembler;
     private final ImageDecoder decoder;
     private final long maxPixels;
     private final int localBatch;
@@ -34,7 +33,7 @@ public final class BatchLoader implements AutoCloseable {
     private final long stepsPerEpoch;
     private final int prefetch;
     private final ExecutorService workers;
-    private final ArrayDeque<Future<List<SiameseBatch>>> queue = new ArrayDeque<>();
+    private final ArrayDeque<Future<List<B>>> queue = new ArrayDeque<>();
     private long nextToSchedule;
     private SampleSource.Feed feed;
     private long feedEpoch = -1;
@@ -42,7 +41,7 @@ public final class BatchLoader implements AutoCloseable {
     /**
      * @param startStep the optimizer step the next {@link #next()} returns (resume)
      */
-    public BatchLoader(SampleSource source, TwoViewAugmenter augmenter, ImageDecoder decoder, int globalBatch,
+    public BatchLoader(SampleSource source, BatchAssembler<B> assembler, ImageDecoder decoder, int globalBatch,
             int accumSteps, int rank, int replicas, long seed, long startStep, int threads, int prefetch) {
         if (globalBatch % (accumSteps * replicas) != 0) {
             throw new IllegalArgumentException("global batch " + globalBatch + " is not divisible by accum-steps "
@@ -53,7 +52,7 @@ public final class BatchLoader implements AutoCloseable {
                     + " images, fewer than one global batch of " + globalBatch);
         }
         this.source = source;
-        this.augmenter = augmenter;
+        this.assembler = assembler;
         this.decoder = decoder;
         this.maxPixels = Long.MAX_VALUE;
         this.localBatch = globalBatch / accumSteps / replicas;
@@ -81,7 +80,7 @@ public final class BatchLoader implements AutoCloseable {
     }
 
     /** The micro-batches of this replica for the next optimizer step. */
-    public List<SiameseBatch> next() {
+    public List<B> next() {
         try {
             while (queue.size() < prefetch) {
                 schedule(nextToSchedule++);
@@ -118,37 +117,23 @@ public final class BatchLoader implements AutoCloseable {
         queue.add(workers.submit(() -> build(raw, epoch, firstPosition)));
     }
 
-    private List<SiameseBatch> build(RawSample[] raw, long epoch, long firstPosition) throws BadImageException {
-        List<SiameseBatch> out = new ArrayList<>(accumSteps);
+    private List<B> build(RawSample[] raw, long epoch, long firstPosition) throws BadImageException {
+        List<B> out = new ArrayList<>(accumSteps);
         for (int a = 0; a < accumSteps; a++) {
-            out.add(batch(raw, a * localBatch, epoch, firstPosition));
+            int offset = a * localBatch;
+            RgbImage[] images = new RgbImage[localBatch];
+            int[] labels = new int[localBatch];
+            SplittableRandom[] rngs = new SplittableRandom[localBatch];
+            for (int i = 0; i < localBatch; i++) {
+                RawSample s = raw[offset + i];
+                rngs[i] = new SplittableRandom(EpochOrder.mix(seed, epoch, firstPosition + offset + i));
+                images[i] = s.image() != null ? s.image() : decoder.decode(s.encoded(), maxPixels).image();
+                labels[i] = s.label();
+            }
+            SplittableRandom batchRng = new SplittableRandom(EpochOrder.mix(~seed, epoch, firstPosition + offset));
+            out.add(assembler.assemble(images, labels, rngs, batchRng));
         }
         return out;
-    }
-
-    private SiameseBatch batch(RawSample[] raw, int offset, long epoch, long firstPosition) throws BadImageException {
-        int size = augmenter.imageSize();
-        int lv = augmenter.visibleCount();
-        int pixels = 3 * size * size;
-        int count = localBatch;
-        float[] v1 = new float[count * pixels];
-        float[] v2 = new float[count * pixels];
-        long[] vis = new long[count * lv];
-        float[] geo = new float[count * 6];
-        for (int i = 0; i < count; i++) {
-            RawSample s = raw[offset + i];
-            long position = firstPosition + offset + i;
-            SplittableRandom rng = new SplittableRandom(EpochOrder.mix(seed, epoch, position));
-            RgbImage img = s.image() != null ? s.image() : decoder.decode(s.encoded(), maxPixels).image();
-            TwoViewAugmenter.Sample t = augmenter.apply(img, rng);
-            System.arraycopy(t.view1(), 0, v1, i * pixels, pixels);
-            System.arraycopy(t.view2(), 0, v2, i * pixels, pixels);
-            for (int k = 0; k < lv; k++) {
-                vis[i * lv + k] = t.visible()[k];
-            }
-            t.geometry().writeTo(geo, i * 6);
-        }
-        return new SiameseBatch(count, size, v1, v2, vis, lv, geo);
     }
 
     @Override

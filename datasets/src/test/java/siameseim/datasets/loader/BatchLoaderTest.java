@@ -52,15 +52,15 @@ class BatchLoaderTest {
         }
     }
 
-    private static BatchLoader loader(SampleSource src, int batch, int accum, int rank, int replicas, long start,
+    private static BatchLoader<SiameseBatch> loader(SampleSource src, int batch, int accum, int rank, int replicas, long start,
             int threads) {
-        return new BatchLoader(src, new TwoViewAugmenter(CFG), null, batch, accum, rank, replicas, 9, start, threads, 2);
+        return new BatchLoader<>(src, new SiameseAssembler(new TwoViewAugmenter(CFG)), null, batch, accum, rank, replicas, 9, start, threads, 2);
     }
 
     @Test
     void sameSeedSameBatchesWhateverTheThreads() {
-        try (BatchLoader a = loader(new InMemorySource(DATA), 8, 1, 0, 1, 0, 1);
-                BatchLoader b = loader(new InMemorySource(DATA), 8, 1, 0, 1, 0, 3)) {
+        try (BatchLoader<SiameseBatch> a = loader(new InMemorySource(DATA), 8, 1, 0, 1, 0, 1);
+                BatchLoader<SiameseBatch> b = loader(new InMemorySource(DATA), 8, 1, 0, 1, 0, 3)) {
             for (int s = 0; s < 7; s++) {
                 SiameseBatch x = a.next().get(0);
                 SiameseBatch y = b.next().get(0);
@@ -75,8 +75,8 @@ class BatchLoaderTest {
     void replicasTakeDisjointEqualPartsOfTheEpoch() {
         Recording r0 = new Recording();
         Recording r1 = new Recording();
-        try (BatchLoader a = loader(r0, 8, 1, 0, 2, 0, 1);
-                BatchLoader b = loader(r1, 8, 1, 1, 2, 0, 1)) {
+        try (BatchLoader<SiameseBatch> a = loader(r0, 8, 1, 0, 2, 0, 1);
+                BatchLoader<SiameseBatch> b = loader(r1, 8, 1, 1, 2, 0, 1)) {
             // 40 images, global batch 8: 5 steps per epoch, 20 samples per replica and epoch
             for (int s = 0; s < 5; s++) {
                 assertEquals(4, a.next().get(0).size());
@@ -101,8 +101,8 @@ class BatchLoaderTest {
 
     @Test
     void resumingAtAStepContinuesTheSameSequence() {
-        try (BatchLoader full = loader(new InMemorySource(DATA), 8, 2, 0, 1, 0, 1);
-                BatchLoader resumed = loader(new InMemorySource(DATA), 8, 2, 0, 1, 7, 1)) {
+        try (BatchLoader<SiameseBatch> full = loader(new InMemorySource(DATA), 8, 2, 0, 1, 0, 1);
+                BatchLoader<SiameseBatch> resumed = loader(new InMemorySource(DATA), 8, 2, 0, 1, 7, 1)) {
             for (int s = 0; s < 7; s++) {
                 full.next();
             }

@@ -15,6 +15,12 @@ public final class Linear extends Module {
         bias = param("bias", m.zeros(new Shape(out)), Param.Kind.TRAINABLE);
     }
 
+    /** A layer with the given initial weight (out, in) and bias (out). */
+    public Linear(NDArray weight, NDArray bias) {
+        this.weight = param("weight", weight, Param.Kind.TRAINABLE);
+        this.bias = param("bias", bias, Param.Kind.TRAINABLE);
+    }
+
     public NDArray forward(NDArray x) {
         return x.getNDArrayInternal().linear(x, weight.array(), bias.array()).singletonOrThrow();
     }

@@ -80,6 +80,17 @@ public abstract class Module {
         }
     }
 
+    /** The trainable tensors by full name, in registration order (what the optimizer updates). */
+    public final Map<String, Param> trainableParams() {
+        Map<String, Param> out = new LinkedHashMap<>();
+        namedParams().forEach((k, p) -> {
+            if (p.trainable()) {
+                out.put(k, p);
+            }
+        });
+        return out;
+    }
+
     /** Number of elements in this subtree's trainable tensors. */
     public long trainableSize() {
         long n = 0;

@@ -23,6 +23,7 @@ public final class TransformerBlock extends Module {
     private final TokenNorm norm2;
     private final Mlp mlp;
     private double dropPath;
+    private SplittableRandom dropRng;
 
     public TransformerBlock(NDManager m, SplittableRandom rng, int dim, int heads, int mlpRatio, Norm norm,
             double dropPath) {
@@ -51,6 +52,14 @@ public final class TransformerBlock extends Module {
         this.dropPath = rate;
     }
 
+    /**
+     * Draws the drop-path masks from {@code rng} (deterministic, resumable training); null uses
+     * the engine's global generator.
+     */
+    public void setDropPathRandom(SplittableRandom rng) {
+        this.dropRng = rng;
+    }
+
     /** Sets the cross-replica reduction of this block's BatchNorms (no-op for LayerNorm). */
     public void setCrossReplica(CrossReplicaMean replicas) {
         if (norm1 instanceof TokenBatchNorm bn1) {
@@ -66,7 +75,15 @@ public final class TransformerBlock extends Module {
             return h;
         }
         float keep = (float) (1 - dropPath);
-        Shape s = new Shape(h.getShape().get(0), 1, 1);
+        int b = (int) h.getShape().get(0);
+        Shape s = new Shape(b, 1, 1);
+        if (dropRng != null) {
+            float[] m = new float[b];
+            for (int i = 0; i < b; i++) {
+                m[i] = dropRng.nextDouble() < keep ? 1 / keep : 0f;
+            }
+            return h.mul(h.getManager().create(m, s));
+        }
         NDArray mask = Scalars.div(h.getManager().randomUniform(0f, 1f, s).lt(keep).toType(DataType.FLOAT32, false),
                 keep);
         return h.mul(mask);

@@ -216,15 +216,4 @@ public final class SiameseIM extends Module {
             }
         }
     }
-
-    /** Online trainable tensors by name, in a fixed order (the optimiser's flat layout). */
-    public Map<String, Param> trainableParams() {
-        Map<String, Param> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Param> e : namedParams().entrySet()) {
-            if (e.getValue().trainable()) {
-                out.put(e.getKey(), e.getValue());
-            }
-        }
-        return out;
-    }
 }

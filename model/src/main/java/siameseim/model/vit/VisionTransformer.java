@@ -46,10 +46,24 @@ public final class VisionTransformer extends Module {
         this.posEmbed = sharedPos != null ? sharedPos
                 : param("pos_embed", SinCos.table2d(m, width, cfg.grid()), Param.Kind.FROZEN);
         for (int i = 0; i < e.depth(); i++) {
-            // drop path rises linearly over depth (timm); 0 everywhere in pretraining
-            double dp = e.depth() == 1 ? e.dropPath() : e.dropPath() * i / (e.depth() - 1);
             blocks.add(child(prefix + "blocks." + i, new TransformerBlock(m, rng, width, e.heads(), e.mlpRatio(),
-                    TransformerBlock.Norm.LAYER, dp)));
+                    TransformerBlock.Norm.LAYER, 0)));
+        }
+        setDropPath(e.dropPath());
+    }
+
+    /** Sets where every block draws its drop-path masks (see {@link TransformerBlock#setDropPathRandom}). */
+    public void setDropPathRandom(SplittableRandom rng) {
+        for (TransformerBlock blk : blocks) {
+            blk.setDropPathRandom(rng);
+        }
+    }
+
+    /** Stochastic depth rising linearly from 0 (first block) to {@code max} (last), as timm; 0 in pretraining. */
+    public void setDropPath(double max) {
+        int n = blocks.size();
+        for (int i = 0; i < n; i++) {
+            blocks.get(i).setDropPath(n == 1 ? max : max * i / (n - 1));
         }
     }
 

@@ -16,6 +16,7 @@ import org.apache.spark.sql.SparkSession;
 import siameseim.collective.Handshake;
 import siameseim.config.ConfigError;
 import siameseim.config.ConfigLoader;
+import siameseim.config.FinetuneConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.shards.SubsetManifest;
@@ -25,22 +26,44 @@ import siameseim.spark.SparkSessions;
 import siameseim.train.StepResult;
 
 /**
- * The driver of a pretraining run: validates inputs, starts the progress listener, runs one
- * barrier stage of {@code distributed.replicas} tasks and reports. Spark retries the whole stage
- * when a task fails (a lost executor, a lost peer); every replica then resumes from the newest
- * good checkpoint.
+ * The driver of a training run (pretraining or fine-tuning): validates inputs, starts the
+ * progress listener, runs one barrier stage of {@code distributed.replicas} tasks and reports.
+ * Spark retries the whole stage when a task fails (a lost executor, a lost peer); every replica
+ * then resumes from the newest good checkpoint.
  */
-public final class DistributedPretraining {
-    private DistributedPretraining() {}
+public final class DistributedTraining {
+    private DistributedTraining() {}
 
-    /** The outcome: one summary per replica. */
-    public record Result(List<ReplicaTrainer.Summary> replicas, double seconds) {
+    /** What is trained. */
+    public enum Kind {
+        PRETRAIN("pretrain", "SiameseIM pretraining"),
+        FINETUNE("finetune", "fine-tuning");
+
+        final String tag;
+        final String title;
+
+        Kind(String tag, String title) {
+            this.tag = tag;
+            this.title = title;
+        }
+    }
+
+    /** A top-1/top-5 measurement on the test split during fine-tuning. */
+    public record Evaluation(double epoch, long step, double top1, double top5, long images) {}
+
+    /** The outcome: one summary per replica, and the evaluations rank 0 reported. */
+    public record Result(List<ReplicaTrainer.Summary> replicas, double seconds, List<Evaluation> evaluations) {
         public ReplicaTrainer.Summary rank0() {
             return replicas.get(0);
         }
     }
 
     public static Result run(SparkSession spark, PretrainConfig cfg, String resume, Consumer<String> out)
+            throws IOException {
+        return run(spark, cfg, resume, out, Kind.PRETRAIN);
+    }
+
+    public static Result run(SparkSession spark, PretrainConfig cfg, String resume, Consumer<String> out, Kind kind)
             throws IOException {
         if (cfg.data().path() == null) {
             throw new ConfigError("data.path", "is not set: give the prepared dataset (--dataset DIR)");
@@ -52,36 +75,41 @@ public final class DistributedPretraining {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         cfg = qualifyPaths(cfg, conf);
         Manifest m = Manifest.read(conf, new Path(cfg.data().path()));
-        long size = cfg.data().subset() == null ? m.split(cfg.data().split()).images()
+        String split = ReplicaTask.trainSplit(cfg, kind);
+        long size = cfg.data().subset() == null ? m.split(split).images()
                 : SubsetManifest.read(conf, new Path(cfg.data().subset())).size();
         int n = cfg.distributed().replicas();
-        long stepsPerEpoch = size / cfg.optim().batchSize();
+        FinetuneConfig ft = kind == Kind.FINETUNE ? FinetuneConfig.from(cfg.source()) : null;
+        int batch = ft == null ? cfg.optim().batchSize() : ft.batchSize();
+        double epochs = ft == null ? cfg.optim().epochs() : ft.epochs();
+        long stepsPerEpoch = size / batch;
         if (stepsPerEpoch < 1) {
-            throw new ConfigError("optim.batch-size", "value " + cfg.optim().batchSize() + " exceeds the " + size
-                    + " images of " + cfg.data().path());
+            throw new ConfigError(ft == null ? "optim.batch-size" : "finetune.batch-size", "value " + batch
+                    + " exceeds the " + size + " images of split '" + split + "' of " + cfg.data().path());
         }
-        long total = (long) Math.ceil(cfg.optim().epochs() * stepsPerEpoch);
+        long total = (long) Math.ceil(epochs * stepsPerEpoch);
         if (cfg.train().maxSteps() > 0) {
             total = Math.min(total, cfg.train().maxSteps());
         }
         writeRunConfig(conf, cfg);
-        out.accept(String.format(Locale.ROOT, "[pretrain] %d replicas x %d images per step (global batch %d), %d"
-                + " images, %d steps per epoch, %d steps; output %s", n, cfg.localBatch(), cfg.optim().batchSize(), size,
+        out.accept(String.format(Locale.ROOT, "[%s] %d replicas x %d images per step (global batch %d), %d"
+                + " images, %d steps per epoch, %d steps; output %s", kind.tag, n, batch / n, batch, size,
                 stepsPerEpoch, total, cfg.train().output()));
 
         byte[] secret = Handshake.newSecret();
         String driverHost = spark.sparkContext().getConf().get("spark.driver.host", "127.0.0.1");
-        ProgressLine line = new ProgressLine("pretrain", total, stepsPerEpoch, cfg.train().logEverySeconds());
+        ProgressLine line = new ProgressLine(kind.tag, total, stepsPerEpoch, cfg.train().logEverySeconds());
+        List<Evaluation> evaluations = java.util.Collections.synchronizedList(new ArrayList<>());
         try (ProgressChannel.Server progress = new ProgressChannel.Server(driverHost, secret,
-                l -> onEvent(l, line, out), out)) {
+                l -> onEvent(l, line, kind.tag, evaluations, out), out)) {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-            jsc.setJobGroup("siameseim-pretrain", String.format(Locale.ROOT, "SiameseIM pretraining: %d replicas, %s"
-                    + " -> %s", n, cfg.data().path(), cfg.train().output()), true);
+            jsc.setJobGroup("siameseim-" + kind.tag, String.format(Locale.ROOT, "%s: %d replicas, %s -> %s",
+                    kind.title, n, cfg.data().path(), cfg.train().output()), true);
             List<Integer> ranks = new ArrayList<>();
             for (int r = 0; r < n; r++) {
                 ranks.add(r);
             }
-            ReplicaTask task = new ReplicaTask(ConfigLoader.toJson(cfg.source()), SparkSessions.hadoopConf(spark),
+            ReplicaTask task = new ReplicaTask(kind, ConfigLoader.toJson(cfg.source()), SparkSessions.hadoopConf(spark),
                     secret, progress.address(), resume);
             List<ReplicaTrainer.Summary> summaries;
             try {
@@ -89,7 +117,7 @@ public final class DistributedPretraining {
                         .collect();
             } catch (Exception e) {
                 // Scala rethrows SparkException without declaring it
-                throw explain(e, n);
+                throw explain(e, n, kind.tag);
             } finally {
                 jsc.clearJobGroup();
             }
@@ -100,7 +128,7 @@ public final class DistributedPretraining {
                     throw new IllegalStateException("replica " + s.rank() + " ended with other parameters than replica 0");
                 }
             }
-            return new Result(sorted, (System.nanoTime() - start) / 1e9);
+            return new Result(sorted, (System.nanoTime() - start) / 1e9, List.copyOf(evaluations));
         }
     }
 
@@ -110,7 +138,7 @@ public final class DistributedPretraining {
      */
     static PretrainConfig qualifyPaths(PretrainConfig cfg, Configuration conf) throws IOException {
         com.typesafe.config.Config c = cfg.source();
-        for (String key : List.of("data.path", "data.subset", "train.output")) {
+        for (String key : List.of("data.path", "data.subset", "train.output", "eval.weights")) {
             if (!c.getIsNull(key)) {
                 Path p = new Path(c.getString(key));
                 String q = p.getFileSystem(conf).makeQualified(p).toString();
@@ -121,15 +149,15 @@ public final class DistributedPretraining {
     }
 
     /** Too few slots and lost replicas get a message a user can act on. */
-    static RuntimeException explain(Exception e, int replicas) {
+    static RuntimeException explain(Exception e, int replicas, String job) {
         String msg = String.valueOf(e.getMessage());
         if (msg.contains("BarrierJobSlotsNumberCheckFailed") || msg.contains("requires more slots")) {
-            return new IllegalStateException("pretraining needs " + replicas + " task slots at once (one per replica,"
+            return new IllegalStateException(job + " needs " + replicas + " task slots at once (one per replica,"
                     + " distributed.replicas = " + replicas + ") but the cluster has fewer: lower distributed.replicas"
                     + " or add executors/cores (local[N] gives N slots)", e);
         }
         String cause = rootMessage(e);
-        return new IllegalStateException("pretraining failed: " + cause, e);
+        return new IllegalStateException(job + " failed: " + cause, e);
     }
 
     static String rootMessage(Throwable e) {
@@ -144,7 +172,8 @@ public final class DistributedPretraining {
         return best;
     }
 
-    static void onEvent(String json, ProgressLine line, Consumer<String> out) {
+    static void onEvent(String json, ProgressLine line, String tag, List<Evaluation> evaluations,
+            Consumer<String> out) {
         JsonObject o;
         try {
             o = JsonParser.parseString(json).getAsJsonObject();
@@ -155,31 +184,42 @@ public final class DistributedPretraining {
         switch (type) {
             case "step" -> {
                 StepResult r = new StepResult(o.get("step").getAsLong() - 1, o.get("epoch").getAsDouble(),
-                        o.get("loss").getAsDouble(), o.get("pos").getAsDouble(), o.get("neg").getAsDouble(),
-                        o.get("lr").getAsDouble(), o.get("momentum").getAsDouble(), o.get("grad_norm").getAsDouble(),
-                        o.get("skipped").getAsBoolean(), o.get("images").getAsInt(), o.get("compute_ms").getAsDouble(),
-                        o.get("allreduce_ms").getAsDouble(), 0);
+                        num(o, "loss"), num(o, "pos"), num(o, "neg"), num(o, "lr"), num(o, "momentum"),
+                        num(o, "grad_norm"), o.get("skipped").getAsBoolean(), o.get("images").getAsInt(),
+                        num(o, "compute_ms"), num(o, "allreduce_ms"), 0);
                 String l = line.update(r, 1);
                 if (l != null) {
                     out.accept(l);
                 }
             }
-            case "preflight" -> out.accept(String.format(Locale.ROOT, "[pretrain] pre-flight: all-reduce of the %.1f MB"
-                    + " gradient across %d replicas takes %.2f ms (bus bandwidth %.2f GiB/s)",
+            case "preflight" -> out.accept(String.format(Locale.ROOT, "[%s] pre-flight: all-reduce of the %.1f MB"
+                    + " gradient across %d replicas takes %.2f ms (bus bandwidth %.2f GiB/s)", tag,
                     o.get("bytes").getAsDouble() / 1e6, o.get("replicas").getAsInt(), o.get("allreduce_ms").getAsDouble(),
                     o.get("bus_gibps").getAsDouble()));
             case "step-timing" -> {
                 double c = o.get("compute_ms").getAsDouble();
                 double a = o.get("allreduce_ms").getAsDouble();
-                out.accept(String.format(Locale.ROOT, "[pretrain] per step: compute %.0f ms, gradient all-reduce %.1f ms"
-                        + " (%.1f%% of the step)%s", c, a, 100 * a / (a + c),
+                out.accept(String.format(Locale.ROOT, "[%s] per step: compute %.0f ms, gradient all-reduce %.1f ms"
+                        + " (%.1f%% of the step)%s", tag, c, a, 100 * a / (a + c),
                         a > c ? ": the network dominates; use fewer, larger replicas or a faster network" : ""));
             }
-            case "checkpoint" -> out.accept("[pretrain] checkpoint at step " + o.get("step").getAsLong() + ": "
+            case "eval" -> {
+                Evaluation ev = new Evaluation(num(o, "epoch"), o.get("step").getAsLong(), num(o, "top1"),
+                        num(o, "top5"), o.get("images").getAsLong());
+                evaluations.add(ev);
+                out.accept(String.format(Locale.ROOT, "[%s] epoch %s: top-1 %.2f%%, top-5 %.2f%% on %d test images",
+                        tag, ProgressLine.trim(Math.round(ev.epoch() * 100) / 100.0), 100 * ev.top1(),
+                        100 * ev.top5(), ev.images()));
+            }
+            case "checkpoint" -> out.accept("[" + tag + "] checkpoint at step " + o.get("step").getAsLong() + ": "
                     + o.get("path").getAsString());
-            case "resumed" -> out.accept("[pretrain] resumed at step " + o.get("step").getAsLong());
+            case "resumed" -> out.accept("[" + tag + "] resumed at step " + o.get("step").getAsLong());
             default -> { }
         }
+    }
+
+    private static double num(JsonObject o, String key) {
+        return o.has(key) && !o.get(key).isJsonNull() ? o.get(key).getAsDouble() : Double.NaN;
     }
 
     /** The resolved config beside the checkpoints (the run is reproducible from it). */

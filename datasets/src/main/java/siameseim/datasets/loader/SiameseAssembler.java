@@ -1,0 +1,37 @@
+package siameseim.datasets.loader;
+
+import java.util.SplittableRandom;
+import siameseim.datasets.augment.TwoViewAugmenter;
+import siameseim.datasets.image.RgbImage;
+import siameseim.model.siameseim.SiameseBatch;
+
+/** Pretraining batches: two augmented views, the visible tokens of view 1 and the relative geometry. */
+public final class SiameseAssembler implements BatchAssembler<SiameseBatch> {
+    private final TwoViewAugmenter augmenter;
+
+    public SiameseAssembler(TwoViewAugmenter augmenter) {
+        this.augmenter = augmenter;
+    }
+
+    @Override
+    public SiameseBatch assemble(RgbImage[] images, int[] labels, SplittableRandom[] rngs, SplittableRandom batchRng) {
+        int size = augmenter.imageSize();
+        int lv = augmenter.visibleCount();
+        int pixels = 3 * size * size;
+        int count = images.length;
+        float[] v1 = new float[count * pixels];
+        float[] v2 = new float[count * pixels];
+        long[] vis = new long[count * lv];
+        float[] geo = new float[count * 6];
+        for (int i = 0; i < count; i++) {
+            TwoViewAugmenter.Sample t = augmenter.apply(images[i], rngs[i]);
+            System.arraycopy(t.view1(), 0, v1, i * pixels, pixels);
+            System.arraycopy(t.view2(), 0, v2, i * pixels, pixels);
+            for (int k = 0; k < lv; k++) {
+                vis[i * lv + k] = t.visible()[k];
+            }
+            t.geometry().writeTo(geo, i * 6);
+        }
+        return new SiameseBatch(count, size, v1, v2, vis, lv, geo);
+    }
+}

@@ -1,0 +1,70 @@
+package siameseim.jobs;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import siameseim.config.ConfigLoader;
+import siameseim.config.EvalConfig;
+import siameseim.evaluate.FolderEvaluation;
+import siameseim.evaluate.ResultTable;
+import siameseim.spark.SparkSessions;
+
+/**
+ * bin/siameseim evaluate: top-1/top-5 of a fine-tuned classifier on a labelled image folder
+ * (robustness sets such as ImageNet-A/-R/-Sketch, or any DIR/&lt;class&gt;/&lt;image&gt; tree).
+ */
+public final class EvaluateJob implements Job {
+
+    @Override
+    public String name() {
+        return "evaluate";
+    }
+
+    @Override
+    public String summary() {
+        return "top-1/top-5 of a fine-tuned classifier on a labelled image folder (robustness sets)";
+    }
+
+    @Override
+    public String usage() {
+        return "--weights FINETUNE-CHECKPOINT|SAFETENSORS --images DIR [--class-map FILE] [--all-classes]"
+                + " [--output DIR] [--master URL]";
+    }
+
+    @Override
+    public int run(JobArgs a) throws Exception {
+        a.allowOnly("weights", "images", "class-map", "all-classes", "output", "master");
+        String weights = a.option("weights", null);
+        String images = a.option("images", null);
+        if (weights == null || images == null) {
+            throw new JobArgs.UsageError("--weights (a finetune checkpoint) and --images DIR are required");
+        }
+        List<String> sets = new ArrayList<>(a.overrides());
+        EvalConfig cfg = EvalConfig.from(ConfigLoader.load(a.confFile("pretrain-demo.conf"), sets));
+        SparkSession spark = SparkSessions.create("siameseim evaluate", a.option("master", null));
+        try {
+            FolderEvaluation.Result r = FolderEvaluation.run(spark, cfg, weights, images, a.option("class-map", null),
+                    !a.flag("all-classes"));
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("classifier", r.weights());
+            row.put("images folder", r.folder());
+            row.put("images", r.images());
+            row.put("unreadable", r.unreadable().size());
+            row.put("classes", r.folderClasses() + " of " + r.modelClasses()
+                    + (r.restricted() ? " (predictions restricted to these)" : ""));
+            row.put("top-1", r.top1());
+            row.put("top-5", r.top5());
+            ResultTable t = new ResultTable("Evaluation").row(row);
+            System.out.print(t.markdown());
+            for (String bad : r.unreadable().subList(0, Math.min(10, r.unreadable().size()))) {
+                System.out.println("[evaluate] unreadable: " + bad);
+            }
+            t.write(spark.sparkContext().hadoopConfiguration(), a.option("output", null), "evaluate");
+        } finally {
+            spark.stop();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,74 @@
+package siameseim.jobs;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import siameseim.config.ConfigLoader;
+import siameseim.config.PretrainConfig;
+import siameseim.distributed.DistributedTraining;
+import siameseim.evaluate.ResultTable;
+import siameseim.spark.SparkSessions;
+
+/**
+ * bin/siameseim finetune: end-to-end fine-tuning of the encoder with a new head (spec 5.2),
+ * distributed like pretraining, checkpointed and resumable, top-1/top-5 on the test split each
+ * epoch.
+ */
+public final class FinetuneJob implements Job {
+
+    @Override
+    public String name() {
+        return "finetune";
+    }
+
+    @Override
+    public String summary() {
+        return "fine-tune the encoder with a classification head (layer decay, mixup, RandAugment), top-1/top-5 per"
+                + " epoch";
+    }
+
+    @Override
+    public String usage() {
+        return "--dataset DIR --output DIR [--weights CHECKPOINT|SAFETENSORS (none: random init)] [--replicas N]"
+                + " [--subset FILE] [--resume CHECKPOINT] [--master URL]";
+    }
+
+    @Override
+    public int run(JobArgs a) throws Exception {
+        a.allowOnly("dataset", "output", "weights", "replicas", "subset", "resume", "master");
+        List<String> sets = new ArrayList<>(a.overrides());
+        PrepareJob.mapOption(a, "dataset", "data.path", sets);
+        PrepareJob.mapOption(a, "output", "train.output", sets);
+        PrepareJob.mapOption(a, "subset", "data.subset", sets);
+        PrepareJob.mapOption(a, "weights", "eval.weights", sets);
+        if (a.option("replicas", null) != null) {
+            sets.add("distributed.replicas=" + a.intOption("replicas", 2));
+        }
+        PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), sets);
+        SparkSession spark = SparkSessions.create("siameseim finetune", a.option("master", null));
+        try {
+            DistributedTraining.Result r = DistributedTraining.run(spark, cfg, a.option("resume", null),
+                    System.out::println, DistributedTraining.Kind.FINETUNE);
+            String weights = cfg.source().getIsNull("eval.weights") ? "random init (seed " + cfg.train().seed() + ")"
+                    : cfg.source().getString("eval.weights");
+            ResultTable t = new ResultTable("Fine-tuning: " + weights);
+            for (DistributedTraining.Evaluation e : r.evaluations()) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("epoch", Math.round(e.epoch() * 100) / 100.0);
+                row.put("step", e.step());
+                row.put("top-1", e.top1());
+                row.put("top-5", e.top5());
+                row.put("test images", e.images());
+                t.row(row);
+            }
+            System.out.print(t.markdown());
+            t.write(spark.sparkContext().hadoopConfiguration(), cfg.train().output(), "finetune");
+            System.out.println(PretrainJob.doneLine("finetune", r, "finetune.epochs"));
+        } finally {
+            spark.stop();
+        }
+        return 0;
+    }
+}
