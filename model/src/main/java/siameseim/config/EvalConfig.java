@@ -9,7 +9,8 @@ public record EvalConfig(ModelConfig model, AugmentConfig augment, String weight
         String decoder, Config source) {
 
     /** kNN protocol (DINO): cosine similarity, temperature-weighted votes. */
-    public record Knn(int k, double temperature, FeaturePool pool) {}
+    public record Knn(int k, double temperature, FeaturePool pool, long everySteps, int monitorBank,
+            int monitorTest) {}
 
     /** Linear probe (spec 5.3). */
     public record Linear(double epochs, int batchSize, double baseLr, double warmupEpochs, double weightDecay,
@@ -27,7 +28,12 @@ public record EvalConfig(ModelConfig model, AugmentConfig augment, String weight
             throw r.invalid("eval.knn.pool", "must be mean-patch or cls");
         }
         Knn knn = new Knn(r.intValue("eval.knn.k", 1, 100_000), r.doubleValue("eval.knn.temperature", 1e-6, 1e6),
-                pool.equals("cls") ? FeaturePool.CLS : FeaturePool.MEAN_PATCH);
+                pool.equals("cls") ? FeaturePool.CLS : FeaturePool.MEAN_PATCH, r.longValue("eval.knn.every-steps"),
+                r.intValue("eval.knn.monitor-bank", 1, Integer.MAX_VALUE),
+                r.intValue("eval.knn.monitor-test", 1, Integer.MAX_VALUE));
+        if (knn.everySteps() < 0) {
+            throw r.invalid("eval.knn.every-steps", "must be >= 0");
+        }
         Linear linear = new Linear(r.doubleValue("eval.linear.epochs", 1e-3, 1e6),
                 r.intValue("eval.linear.batch-size", 2, 1 << 24), r.doubleValue("eval.linear.base-lr", 0, 1e3),
                 r.doubleValue("eval.linear.warmup-epochs", 0, 1e6), r.doubleValue("eval.linear.weight-decay", 0, 10),

@@ -211,6 +211,13 @@ public final class DistributedTraining {
                         tag, ProgressLine.trim(Math.round(ev.epoch() * 100) / 100.0), 100 * ev.top1(),
                         100 * ev.top5(), ev.images()));
             }
+            case "knn" -> {
+                Evaluation ev = new Evaluation(num(o, "epoch"), o.get("step").getAsLong(), num(o, "top1"),
+                        num(o, "top5"), o.get("images").getAsLong());
+                evaluations.add(ev);
+                out.accept(String.format(Locale.ROOT, "[%s] step %d: kNN top-1 %.2f%%, top-5 %.2f%% on %d held-out"
+                        + " images", tag, ev.step(), 100 * ev.top1(), 100 * ev.top5(), ev.images()));
+            }
             case "checkpoint" -> out.accept("[" + tag + "] checkpoint at step " + o.get("step").getAsLong() + ": "
                     + o.get("path").getAsString());
             case "resumed" -> out.accept("[" + tag + "] resumed at step " + o.get("step").getAsLong());

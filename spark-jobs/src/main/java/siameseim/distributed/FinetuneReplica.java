@@ -15,11 +15,9 @@ import siameseim.datasets.augment.FinetuneTransform;
 import siameseim.datasets.augment.Mixup;
 import siameseim.datasets.augment.RandAugment;
 import siameseim.datasets.augment.Resampler;
-import siameseim.datasets.decode.BadImageException;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.loader.BatchLoader;
 import siameseim.datasets.loader.ClassifierAssembler;
-import siameseim.datasets.loader.RawSample;
 import siameseim.datasets.loader.SampleSource;
 import siameseim.evaluate.Encoders;
 import siameseim.model.nn.Torch;
@@ -126,35 +124,9 @@ public final class FinetuneReplica {
      */
     static long[] evaluate(ReplicaTrainer.Context ctx, Finetuner trainer, SampleSource test, EvalTransform tf,
             ImageDecoder decoder, int batch) throws IOException {
-        long n = test.size();
-        long from = n * ctx.rank() / ctx.replicas();
-        long to = n * (ctx.rank() + 1) / ctx.replicas();
-        int size = tf.size();
-        int pixels = 3 * size * size;
-        float[] images = new float[batch * pixels];
-        int[] labels = new int[batch];
         long[] local = new long[3];
-        int k = 0;
-        try (SampleSource.Feed feed = test.open(0, ctx.cfg().train().seed(), from, to)) {
-            while (feed.hasNext()) {
-                RawSample s = feed.next();
-                try {
-                    tf.apply(s.image() != null ? s.image() : decoder.decode(s.encoded(), Long.MAX_VALUE).image(),
-                            images, k * pixels);
-                } catch (BadImageException e) {
-                    throw new IOException("test image " + s.id() + ": " + e.getMessage(), e);
-                }
-                labels[k++] = s.label();
-                if (k == batch) {
-                    add(local, trainer.evaluate(images, size, labels), k);
-                    k = 0;
-                }
-            }
-        }
-        if (k > 0) {
-            add(local, trainer.evaluate(java.util.Arrays.copyOf(images, k * pixels), size,
-                    java.util.Arrays.copyOf(labels, k)), k);
-        }
+        EvalBatches.forShare(test, 0, ctx.rank(), ctx.replicas(), ctx.cfg().train().seed(), tf, decoder, batch,
+                (images, labels, n) -> add(local, trainer.evaluate(images, tf.size(), labels), n));
         Collective c = ctx.collective();
         if (c == null) {
             return local;

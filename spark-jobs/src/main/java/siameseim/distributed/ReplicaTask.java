@@ -13,7 +13,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import siameseim.collective.Collective;
 import siameseim.config.ConfigLoader;
+import siameseim.config.EvalConfig;
 import siameseim.config.PretrainConfig;
+import siameseim.datasets.augment.EvalTransform;
+import siameseim.datasets.augment.Resampler;
+import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.loader.SampleSource;
 import siameseim.datasets.loader.ShardSource;
 import siameseim.datasets.shards.Manifest;
@@ -63,7 +67,8 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
                     device(ctx), reporter == null ? line -> { } : reporter::send, LOG::warn);
             ReplicaTrainer.Summary s;
             if (kind == DistributedTraining.Kind.PRETRAIN) {
-                s = ReplicaTrainer.run(rc, data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset()));
+                s = ReplicaTrainer.run(rc, data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset()),
+                        knnMonitor(cfg, conf));
             } else {
                 String test = cfg.source().getString("eval.test-split");
                 s = FinetuneReplica.run(rc, data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset()),
@@ -72,6 +77,20 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
             ctx.barrier();
             return java.util.List.of(s).iterator();
         }
+    }
+
+    /** The kNN monitor of a pretraining run, or null when eval.knn.every-steps is 0. */
+    static KnnMonitor knnMonitor(PretrainConfig cfg, Configuration conf) throws java.io.IOException {
+        EvalConfig ev = EvalConfig.from(cfg.source());
+        if (ev.knn().everySteps() == 0) {
+            return null;
+        }
+        Manifest m = Manifest.read(conf, new Path(cfg.data().path()));
+        return new KnnMonitor(data(cfg, conf, ev.trainSplit(), null), data(cfg, conf, ev.testSplit(), null),
+                ev.knn().monitorBank(), ev.knn().monitorTest(), ev.knn().k(), ev.knn().temperature(), ev.knn().pool(),
+                new EvalTransform(cfg.model().imageSize(), Resampler.Filter.BICUBIC, cfg.augment().mean(),
+                        cfg.augment().std()), ImageDecoder.named(cfg.data().decoder()), ev.batchSize(),
+                m.classes().size());
     }
 
     /** The split a run trains on: data.split for pretraining, eval.train-split for fine-tuning. */

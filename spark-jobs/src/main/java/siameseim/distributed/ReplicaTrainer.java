@@ -22,7 +22,9 @@ import org.apache.hadoop.fs.Path;
 import siameseim.checkpoint.CheckpointFormat;
 import siameseim.checkpoint.CheckpointStore;
 import siameseim.collective.Collective;
+import siameseim.config.EvalConfig;
 import siameseim.config.PretrainConfig;
+import siameseim.eval.Knn;
 import siameseim.datasets.augment.TwoViewAugmenter;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.loader.BatchLoader;
@@ -61,6 +63,11 @@ public final class ReplicaTrainer {
             implements Serializable {}
 
     public static Summary run(Context ctx, SampleSource data) throws IOException {
+        return run(ctx, data, null);
+    }
+
+    /** @param monitor kNN of the online encoder every eval.knn.every-steps steps, or null */
+    static Summary run(Context ctx, SampleSource data, KnnMonitor monitor) throws IOException {
         long start = System.nanoTime();
         PretrainConfig cfg = ctx.cfg();
         Torch.init(cfg.train().threads());
@@ -98,6 +105,7 @@ public final class ReplicaTrainer {
             Map<String, String> extra = Map.of("replicas", Integer.toString(ctx.replicas()), "global_batch",
                     Integer.toString(globalBatch));
             TwoViewAugmenter augmenter = new TwoViewAugmenter(cfg);
+            long knnEvery = monitor == null ? 0 : EvalConfig.from(cfg.source()).knn().everySteps();
             double computeMs = 0;
             double reduceMs = 0;
             long steadyFrom = trainer.step() + WARMUP_STEPS;
@@ -120,6 +128,15 @@ public final class ReplicaTrainer {
                         event(ctx, "step-timing", Map.of("compute_ms", computeMs / 4, "allreduce_ms", reduceMs / 4));
                     }
                     metrics.step(r);
+                    if (knnEvery > 0 && (trainer.step() % knnEvery == 0 || trainer.step() >= total)) {
+                        Knn.Accuracy a = monitor.run(ctx, trainer.model().encoder());
+                        if (a != null) {
+                            Map<String, Object> e = Map.of("step", trainer.step(), "epoch", trainer.epoch(), "top1",
+                                    a.top1(), "top5", a.top5(), "images", (long) a.count());
+                            event(ctx, "knn", e);
+                            metrics.event("knn", e);
+                        }
+                    }
                     String saved = checkpointIfDue(ctx, store, trainer, trainer.step() >= total, extra, metrics);
                     lastCheckpoint = saved != null ? saved : lastCheckpoint;
                 }

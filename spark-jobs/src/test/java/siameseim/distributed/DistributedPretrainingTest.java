@@ -14,6 +14,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import siameseim.config.EvalConfig;
+import siameseim.config.PretrainConfig;
+import siameseim.evaluate.KnnEvaluation;
 import siameseim.testing.LocalSpark;
 import siameseim.testing.MiniHdfs;
 import siameseim.testing.PretrainFixture;
@@ -90,7 +93,8 @@ class DistributedPretrainingTest {
 
     @Test
     void twoReplicasTrainCheckpointAndStayIdentical() throws Exception {
-        DistributedTraining.Result r = run(tmp.resolve("run").toString(), "train.max-steps=4");
+        DistributedTraining.Result r = run(tmp.resolve("run").toString(), "train.max-steps=4",
+                "eval.knn.every-steps=2", "eval.knn.k=5");
         assertEquals(2, r.replicas().size());
         assertEquals(r.replicas().get(0).parameterChecksum(), r.replicas().get(1).parameterChecksum());
         assertTrue(r.rank0().checkpoint().endsWith("ckpt-0000000004.safetensors"), r.rank0().checkpoint());
@@ -99,6 +103,16 @@ class DistributedPretrainingTest {
                 .equals("ckpt-0000000004.safetensors"));
         assertTrue(java.nio.file.Files.exists(tmp.resolve("run/metrics/steps-0000000000-0000000003.jsonl")));
         assertTrue(java.nio.file.Files.exists(tmp.resolve("run/config.json")));
+
+        // the kNN monitor ran at steps 2 and 4 and agrees with the knn job on the final checkpoint
+        assertEquals(List.of(2L, 4L), r.evaluations().stream().map(DistributedTraining.Evaluation::step).toList());
+        assertEquals(3, r.evaluations().get(1).images(), "the whole (3-image) held-out split");
+        assertTrue(java.nio.file.Files.readString(tmp.resolve("run/metrics/steps-0000000003-0000000004.jsonl"))
+                .contains("\"type\":\"knn\""));
+        PretrainConfig pc = PretrainFixture.config(dataset, tmp.resolve("run").toString(), "eval.knn.k=5",
+                "eval.weights=" + r.rank0().checkpoint());
+        KnnEvaluation.Result job = KnnEvaluation.run(spark, EvalConfig.from(pc.source()));
+        assertEquals(job.top1(), r.evaluations().get(1).top1(), 1e-9);
     }
 
     @Test
