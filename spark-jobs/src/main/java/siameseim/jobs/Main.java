@@ -11,7 +11,9 @@ import siameseim.config.ConfigError;
  * [job options]}. Configuration and usage errors print one line and exit with status 2.
  */
 public final class Main {
-    private static final List<Job> JOBS = List.of(new DemoJob(), new GenerateJob(), new PrepareJob(), new SubsetJob(), new PretrainJob(), new FinetuneJob(), new EvaluateJob(), new KnnJob(), new LinearProbeJob(), new FewShotJob(), new ExportJob(), new BenchJob());
+    private static final List<Job> JOBS = List.of(new DemoJob(), new GenerateJob(), new PrepareJob(), new SubsetJob(),
+            new PretrainJob(), new FinetuneJob(), new EvaluateJob(), new KnnJob(), new LinearProbeJob(), new FewShotJob(),
+            new ExportJob(), new BenchJob());
 
     private Main() {}
 
@@ -73,13 +75,15 @@ public final class Main {
 
     static String help() {
         StringBuilder sb = new StringBuilder();
-        sb.append("usage: bin/siameseim <job> [--conf FILE] [--set key=value ...] [job options]\n\n");
+        sb.append("usage: bin/siameseim <job> [--conf FILE] [--set key=value ...] [job options] [spark options]\n\n");
         sb.append("jobs:\n");
         for (Job j : JOBS) {
             sb.append(String.format("  %-12s %s%n", j.name(), j.summary()));
         }
         sb.append("\n--conf takes a file or a bundled config (pretrain-demo.conf, pretrain-vit-b16.conf);\n");
-        sb.append("--set overrides one key of conf/reference.conf. bin/siameseim <job> --help lists a job's options.");
+        sb.append("--set overrides one key of conf/reference.conf. bin/siameseim <job> --help lists a job's options.\n");
+        sb.append("Spark options (passed to SparkSubmit): --master URL (default local[2]), --spark-conf key=value,\n");
+        sb.append("--executor-memory, --executor-cores, --total-executor-cores, --num-executors, --jars, --files.");
         return sb.toString();
     }
 }

@@ -13,6 +13,12 @@ import org.apache.spark.sql.SparkSession;
  * local runs bind to 127.0.0.1.
  */
 public final class SparkSessions {
+    /**
+     * Set by the launcher when no Spark distribution is installed: executors of a standalone
+     * cluster on this machine then take the driver's classpath (as local-cluster executors do).
+     */
+    public static final String SHARE_CLASSPATH = "siameseim.shareDriverClasspath";
+
     private SparkSessions() {}
 
     public static SparkSession create(String appName, String master) {
@@ -25,8 +31,9 @@ public final class SparkSessions {
             conf.set("spark.driver.host", "127.0.0.1");
             conf.set("spark.driver.bindAddress", "127.0.0.1");
         }
-        if (m.startsWith("local-cluster")) {
-            // executors are separate JVMs on this machine: give them this JVM's classpath and flags
+        if (m.startsWith("local-cluster") || (m.startsWith("spark://") && Boolean.getBoolean(SHARE_CLASSPATH))) {
+            // executors are separate JVMs on this machine started without a Spark distribution:
+            // give them this JVM's classpath and flags
             conf.setIfMissing("spark.executor.extraClassPath", System.getProperty("java.class.path"));
             conf.setIfMissing("spark.executorEnv.SPARK_SCALA_VERSION", "2.13");
             conf.setIfMissing("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1");
@@ -43,7 +50,11 @@ public final class SparkSessions {
             }
             conf.setIfMissing("spark.scheduler.minRegisteredResourcesRatio", "1.0");
         }
-        conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures", "1");
+        // a barrier stage needs all its slots at once: in local mode the slots are fixed, so fail
+        // at once with a clear message; on a cluster executors may still be starting, so wait up
+        // to two minutes (Spark's default is 40 checks 15 s apart)
+        conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures",
+                m.startsWith("local[") || m.equals("local") ? "1" : "120");
         conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "1s");
         conf.setIfMissing("spark.ui.showConsoleProgress", "false");
         return SparkSession.builder().config(conf).getOrCreate();
