@@ -86,7 +86,7 @@ public final class FinetuneReplica {
             ImageDecoder decoder = ImageDecoder.named(cfg.data().decoder());
             Map<String, String> extra = Map.of("classes", new Gson().toJson(classNames), "global_batch",
                     Integer.toString(ft.batchSize()), "replicas", Integer.toString(ctx.replicas()));
-            ReplicaTrainer.MetricsLog metrics = new ReplicaTrainer.MetricsLog(ctx, trainer.step());
+            ReplicaTrainer.MetricsLog metrics = new ReplicaTrainer.MetricsLog(ctx, trainer.step(), "finetune");
             String lastCheckpoint = resumedFrom >= 0 && store != null
                     ? new Path(store.dir(), CheckpointStore.fileName(trainer.step())).toString() : null;
             double lastLoss = Double.NaN;

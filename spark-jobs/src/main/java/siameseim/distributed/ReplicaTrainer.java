@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import siameseim.checkpoint.CheckpointFormat;
@@ -37,6 +38,9 @@ import siameseim.model.nn.Param;
 import siameseim.model.nn.Torch;
 import siameseim.model.optim.GradientReducer;
 import siameseim.train.Pretrainer;
+import siameseim.metrics.MetricsHistory;
+import siameseim.metrics.TensorBoardEvents;
+import siameseim.metrics.TrainingPlots;
 import siameseim.train.StepResult;
 import siameseim.train.Trainer;
 
@@ -101,7 +105,7 @@ public final class ReplicaTrainer {
                     ? new Path(store.dir(), CheckpointStore.fileName(trainer.step())).toString() : null;
             double lastLoss = Double.NaN;
             long imagesStart = trainer.step();
-            MetricsLog metrics = new MetricsLog(ctx, trainer.step());
+            MetricsLog metrics = new MetricsLog(ctx, trainer.step(), "pretrain");
             Map<String, String> extra = Map.of("replicas", Integer.toString(ctx.replicas()), "global_batch",
                     Integer.toString(globalBatch));
             TwoViewAugmenter augmenter = new TwoViewAugmenter(cfg);
@@ -180,36 +184,101 @@ public final class ReplicaTrainer {
         return path;
     }
 
-    /** Rank 0's step and evaluation lines: sent to the driver at once, written with each checkpoint. */
+    /**
+     * Rank 0's step and evaluation lines: sent to the driver at once; at each checkpoint written
+     * as a JSON-lines file, a TensorBoard event file of the same interval, and the PNG plots of
+     * the whole run so far (rebuilt from the earlier metrics files after a resume).
+     */
     static final class MetricsLog {
         private final Context ctx;
+        private final String title;
         private final List<String> lines = new ArrayList<>();
+        private final List<TensorBoardEvents.Scalar> scalars = new ArrayList<>();
+        private final MetricsHistory history = new MetricsHistory();
         private long from;
 
-        MetricsLog(Context ctx, long from) {
+        MetricsLog(Context ctx, long from, String title) {
             this.ctx = ctx;
             this.from = from;
+            this.title = title;
+            if (ctx.rank() == 0 && from > 0 && ctx.cfg().train().output() != null) {
+                for (String line : readMetrics(ctx, from)) {
+                    history.add(line);
+                }
+            }
         }
 
         void step(StepResult r) {
             if (ctx.rank() == 0) {
-                String line = stepJson(r, ctx.replicas());
-                ctx.events().accept(line);
-                lines.add(line);
+                add(stepJson(r, ctx.replicas()));
+                ctx.events().accept(lines.get(lines.size() - 1));
             }
         }
 
         void event(String type, Map<String, ?> fields) {
             if (ctx.rank() == 0) {
-                lines.add(eventJson(type, fields));
+                add(eventJson(type, fields));
             }
+        }
+
+        private void add(String line) {
+            lines.add(line);
+            scalars.addAll(history.add(line));
         }
 
         void flush(long to) {
             writeMetrics(ctx, lines, from, to);
+            Path out = new Path(ctx.cfg().train().output());
+            try {
+                Path events = new Path(out, String.format(Locale.ROOT, "tensorboard/events.out.tfevents.%010d.siameseim",
+                        from));
+                // not through the local file system's checksum layer: TensorBoard would also read
+                // its ".crc" side file, whose name contains "tfevents" too
+                FileSystem fs = events.getFileSystem(ctx.hadoop());
+                if (fs instanceof ChecksumFileSystem checksummed) {
+                    fs = checksummed.getRawFileSystem();
+                }
+                try (OutputStream os = fs.create(events, true)) {
+                    os.write(TensorBoardEvents.file(scalars, System.currentTimeMillis() / 1000.0));
+                }
+                TrainingPlots.write(history, ctx.hadoop(), new Path(out, "plots"), title);
+            } catch (IOException | RuntimeException e) {
+                ctx.log().accept("could not write TensorBoard events or plots under " + out + ": " + e.getMessage());
+            }
             lines.clear();
+            scalars.clear();
             from = to;
         }
+    }
+
+    /** The lines of the run's metrics files that end at or before {@code upTo}, in step order. */
+    static List<String> readMetrics(Context ctx, long upTo) {
+        List<String> out = new ArrayList<>();
+        Path dir = new Path(ctx.cfg().train().output(), "metrics");
+        try {
+            FileSystem fs = dir.getFileSystem(ctx.hadoop());
+            if (!fs.exists(dir)) {
+                return out;
+            }
+            List<Path> files = new ArrayList<>();
+            for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(dir)) {
+                String n = st.getPath().getName();
+                java.util.regex.Matcher mt = java.util.regex.Pattern.compile("steps-(\\d+)-(\\d+)\\.jsonl").matcher(n);
+                if (mt.matches() && Long.parseLong(mt.group(2)) <= upTo) {
+                    files.add(st.getPath());
+                }
+            }
+            files.sort(java.util.Comparator.comparing(Path::getName));
+            for (Path f : files) {
+                try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(fs.open(f),
+                        StandardCharsets.UTF_8))) {
+                    r.lines().forEach(out::add);
+                }
+            }
+        } catch (IOException e) {
+            ctx.log().accept("could not read earlier metrics under " + dir + ": " + e.getMessage());
+        }
+        return out;
     }
 
     /** Loads the explicit checkpoint, or else the newest good one in the store; returns its step or -1. */

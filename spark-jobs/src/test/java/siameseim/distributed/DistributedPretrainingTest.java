@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import siameseim.config.EvalConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.evaluate.KnnEvaluation;
+import siameseim.metrics.TensorBoardEventsTest;
 import siameseim.testing.LocalSpark;
 import siameseim.testing.MiniHdfs;
 import siameseim.testing.PretrainFixture;
@@ -113,6 +114,24 @@ class DistributedPretrainingTest {
                 "eval.weights=" + r.rank0().checkpoint());
         KnnEvaluation.Result job = KnnEvaluation.run(spark, EvalConfig.from(pc.source()));
         assertEquals(job.top1(), r.evaluations().get(1).top1(), 1e-9);
+
+        // TensorBoard event files (one per checkpoint interval) hold the losses of the metrics lines
+        java.util.List<TensorBoardEventsTest.Event> events = new java.util.ArrayList<>();
+        try (var files = java.nio.file.Files.list(tmp.resolve("run/tensorboard"))) {
+            for (Path f : files.sorted().toList()) {
+                assertTrue(f.getFileName().toString().contains("tfevents"), f.toString());
+                events.addAll(TensorBoardEventsTest.read(java.nio.file.Files.readAllBytes(f)));
+            }
+        }
+        String metrics = java.nio.file.Files.readString(tmp.resolve("run/metrics/steps-0000000000-0000000003.jsonl"));
+        double loss1 = com.google.gson.JsonParser.parseString(metrics.lines().findFirst().orElseThrow())
+                .getAsJsonObject().get("loss").getAsDouble();
+        assertEquals((float) loss1, events.stream().filter(e -> "train/loss".equals(e.tag()) && e.step() == 1)
+                .findFirst().orElseThrow().value());
+        assertEquals(4, events.stream().filter(e -> "train/loss".equals(e.tag())).count());
+        assertEquals(2, events.stream().filter(e -> "eval/knn_top1".equals(e.tag())).count());
+        assertTrue(java.nio.file.Files.size(tmp.resolve("run/plots/loss.png")) > 1000);
+        assertTrue(java.nio.file.Files.exists(tmp.resolve("run/plots/eval.png")));
     }
 
     @Test
