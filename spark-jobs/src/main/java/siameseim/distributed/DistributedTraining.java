@@ -15,6 +15,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import siameseim.collective.Handshake;
 import siameseim.config.ConfigError;
+import siameseim.config.EvalConfig;
 import siameseim.config.ConfigLoader;
 import siameseim.config.FinetuneConfig;
 import siameseim.config.PretrainConfig;
@@ -68,6 +69,7 @@ public final class DistributedTraining {
         if (cfg.data().path() == null) {
             throw new ConfigError("data.path", "is not set: give the prepared dataset (--dataset DIR)");
         }
+        EvalConfig.from(cfg.source()); // the replicas read eval.* (kNN monitor, fine-tuning evaluation)
         if (cfg.train().output() == null) {
             throw new ConfigError("train.output", "is not set: give the run folder (--output DIR)");
         }

@@ -32,22 +32,26 @@ public final class KnnJob implements Job {
         EvalConfig cfg = EvalJobs.config(a);
         SparkSession spark = SparkSessions.create("siameseim knn", a.option("master", null));
         try {
-            KnnEvaluation.Result r = KnnEvaluation.run(spark, cfg);
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("encoder", r.weights());
-            row.put("k", r.k());
-            row.put("temperature", r.temperature());
-            row.put("features", r.pool());
-            row.put("train images", r.train());
-            row.put("test images", r.test());
-            row.put("top-1", r.top1());
-            row.put("top-5", r.top5());
-            ResultTable t = new ResultTable("kNN").row(row);
+            ResultTable t = table(KnnEvaluation.run(spark, cfg));
             System.out.print(t.markdown());
             t.write(spark.sparkContext().hadoopConfiguration(), a.option("output", null), "knn");
         } finally {
             spark.stop();
         }
         return 0;
+    }
+
+    /** The job's result table (also written by the pipeline). */
+    public static ResultTable table(KnnEvaluation.Result r) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("encoder", r.weights());
+        row.put("k", r.k());
+        row.put("temperature", r.temperature());
+        row.put("features", r.pool());
+        row.put("train images", r.train());
+        row.put("test images", r.test());
+        row.put("top-1", r.top1());
+        row.put("top-5", r.top5());
+        return new ResultTable("kNN").row(row);
     }
 }

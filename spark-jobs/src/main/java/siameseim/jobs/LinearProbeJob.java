@@ -32,21 +32,25 @@ public final class LinearProbeJob implements Job {
         EvalConfig cfg = EvalJobs.config(a);
         SparkSession spark = SparkSessions.create("siameseim linear-probe", a.option("master", null));
         try {
-            LinearProbe.Result r = LinearProbe.run(spark, cfg, a.intOption("replicas", 2));
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("encoder", r.weights());
-            row.put("train images", r.train());
-            row.put("epochs", r.epochs());
-            row.put("batch", r.batch());
-            row.put("final train loss", r.finalLoss());
-            row.put("test images", r.test());
-            row.put("top-1", r.top1());
-            ResultTable t = new ResultTable("Linear probe").row(row);
+            ResultTable t = table(LinearProbe.run(spark, cfg, a.intOption("replicas", 2)));
             System.out.print(t.markdown());
             t.write(spark.sparkContext().hadoopConfiguration(), a.option("output", null), "linear-probe");
         } finally {
             spark.stop();
         }
         return 0;
+    }
+
+    /** The job's result table (also written by the pipeline). */
+    public static ResultTable table(LinearProbe.Result r) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("encoder", r.weights());
+        row.put("train images", r.train());
+        row.put("epochs", r.epochs());
+        row.put("batch", r.batch());
+        row.put("final train loss", r.finalLoss());
+        row.put("test images", r.test());
+        row.put("top-1", r.top1());
+        return new ResultTable("Linear probe").row(row);
     }
 }

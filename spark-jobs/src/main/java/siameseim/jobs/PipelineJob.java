@@ -1,0 +1,47 @@
+package siameseim.jobs;
+
+import com.typesafe.config.Config;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.SparkSession;
+import siameseim.config.ConfigLoader;
+import siameseim.pipeline.Pipeline;
+import siameseim.spark.SparkSessions;
+
+/** bin/siameseim pipeline: prepare, pretrain, knn, linear-probe, export; idempotent, for schedules. */
+public final class PipelineJob implements Job {
+
+    @Override
+    public String name() {
+        return "pipeline";
+    }
+
+    @Override
+    public String summary() {
+        return "prepare -> pretrain -> knn -> linear-probe -> export, idempotent (for cron / systemd timers)";
+    }
+
+    @Override
+    public String usage() {
+        return "--output DIR [--input RAW_DIR | --dataset PREPARED_DIR] [--master URL]"
+                + " (conf: pipeline-demo.conf; keys pipeline.*)";
+    }
+
+    @Override
+    public int run(JobArgs a) throws Exception {
+        a.allowOnly("output", "input", "dataset", "master");
+        List<String> sets = new ArrayList<>(a.overrides());
+        PrepareJob.mapOption(a, "output", "pipeline.output", sets);
+        PrepareJob.mapOption(a, "input", "pipeline.input", sets);
+        PrepareJob.mapOption(a, "dataset", "data.path", sets);
+        Config config = ConfigLoader.load(a.confFile("pipeline-demo.conf"), sets);
+        Pipeline.check(config);
+        SparkSession spark = SparkSessions.create("siameseim pipeline", a.option("master", null));
+        try {
+            Pipeline.run(spark, config, System.out::println);
+        } finally {
+            spark.stop();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,393 @@
+package siameseim.pipeline;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigValueFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+import siameseim.config.ConfigError;
+import siameseim.config.ConfigLoader;
+import siameseim.config.EvalConfig;
+import siameseim.config.PrepareConfig;
+import siameseim.config.PretrainConfig;
+import siameseim.distributed.DistributedTraining;
+import siameseim.distributed.ReplicaTrainer;
+import siameseim.evaluate.EncoderExport;
+import siameseim.evaluate.KnnEvaluation;
+import siameseim.evaluate.LinearProbe;
+import siameseim.evaluate.ResultTable;
+import siameseim.prepare.DatasetPreparation;
+
+/**
+ * The scheduled pipeline: prepare, pretrain, kNN, linear probe and export in one Spark
+ * application, idempotent. Each finished stage is recorded in {@code pipeline-state.json} with a
+ * fingerprint of everything it depends on (its config and the fingerprint of the stage it reads);
+ * a stage whose record matches and whose output still exists is skipped, so a rerun after a
+ * success starts no Spark job, and a rerun after a failure continues at the failed stage
+ * (pretraining itself resumes from its newest checkpoint). One run at a time: a lock file beside
+ * the state, taken over when it was left by a process of this host that no longer exists.
+ */
+public final class Pipeline {
+    public static final String STATE = "pipeline-state.json";
+    public static final String LOCK = "pipeline.lock";
+    /** Stages in the order they run. */
+    public static final List<String> STAGES = List.of("prepare", "pretrain", "knn", "linear-probe", "export");
+
+    private Pipeline() {}
+
+    /** What one stage did: ran or was up to date, with a one-line summary. */
+    public record StageRun(String stage, boolean ran, String summary, double seconds) {}
+
+    public record Report(List<StageRun> stages, Path state) {
+        public long ran() {
+            return stages.stream().filter(StageRun::ran).count();
+        }
+    }
+
+    public static Report run(SparkSession spark, Config config, Consumer<String> out) throws IOException {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Layout l = Layout.of(config);
+        check(config);
+        List<String> stages = stages(config);
+        FileSystem fs = l.root.getFileSystem(conf);
+        fs.mkdirs(l.root);
+        Path lock = new Path(l.root, LOCK);
+        acquire(fs, lock);
+        try {
+            State state = State.read(fs, new Path(l.root, STATE));
+            List<StageRun> runs = new ArrayList<>();
+            java.util.Map<String, String> fingerprints = new java.util.HashMap<>();
+            String checkpoint = state.string("pretrain", "checkpoint");
+            for (int i = 0; i < stages.size(); i++) {
+                String stage = stages.get(i);
+                Config c = l.config(stage, checkpoint);
+                String up = upstream(stage);
+                String upFp = up == null ? "" : fingerprints.getOrDefault(up, state.string(up, "fingerprint"));
+                String fp = fingerprint(upFp, stage, c, checkpoint, config);
+                String tag = String.format(Locale.ROOT, "[pipeline] %d/%d %s", i + 1, stages.size(), stage);
+                JsonObject rec = state.stage(stage);
+                if (rec != null && fp.equals(rec.get("fingerprint").getAsString()) && outputExists(fs, l, stage, rec)) {
+                    String summary = rec.get("summary").getAsString();
+                    out.accept(tag + ": up to date (" + rec.get("finished").getAsString() + "): " + summary);
+                    runs.add(new StageRun(stage, false, summary, 0));
+                } else {
+                    out.accept(tag + ": running" + (rec == null ? "" : " (its inputs changed or its output is gone)"));
+                    long t0 = System.nanoTime();
+                    JsonObject result = runStage(spark, stage, c, l, checkpoint, out);
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    result.addProperty("fingerprint", fp);
+                    result.addProperty("finished", Instant.now().toString());
+                    result.addProperty("seconds", Math.round(seconds * 10) / 10.0);
+                    state.put(stage, result);
+                    state.write(fs);
+                    out.accept(tag + ": done in " + Math.round(seconds) + " s: " + result.get("summary").getAsString());
+                    runs.add(new StageRun(stage, true, result.get("summary").getAsString(), seconds));
+                }
+                if (stage.equals("pretrain")) {
+                    checkpoint = state.string("pretrain", "checkpoint");
+                }
+                fingerprints.put(stage, fp);
+            }
+            long ran = runs.stream().filter(StageRun::ran).count();
+            out.accept(String.format(Locale.ROOT, "[pipeline] %s: %d of %d stages ran, %d up to date; state in %s",
+                    ran == 0 ? "nothing to do" : "done", ran, runs.size(), runs.size() - ran, state.path));
+            return new Report(runs, state.path);
+        } finally {
+            fs.delete(lock, false);
+        }
+    }
+
+    /** Checks pipeline.* before a Spark session starts; errors name the key. */
+    public static void check(Config config) {
+        Layout l = Layout.of(config);
+        for (String stage : stages(config)) {
+            Config c = l.config(stage, "checkpoint");
+            switch (stage) {
+                case "prepare" -> PrepareConfig.from(c);
+                case "pretrain" -> PretrainConfig.from(c);
+                default -> EvalConfig.from(c);
+            }
+        }
+    }
+
+    /** pipeline.stages, checked, in run order. */
+    static List<String> stages(Config config) {
+        List<String> given;
+        try {
+            given = config.getStringList("pipeline.stages");
+        } catch (ConfigException e) {
+            throw new ConfigError("pipeline.stages", "must be a list of stage names: " + e.getMessage());
+        }
+        for (String s : given) {
+            if (!STAGES.contains(s)) {
+                throw new ConfigError("pipeline.stages", "has unknown stage '" + s + "'; stages: " + STAGES);
+            }
+        }
+        if (given.isEmpty()) {
+            throw new ConfigError("pipeline.stages", "is empty");
+        }
+        return STAGES.stream().filter(given::contains).toList();
+    }
+
+    /** The stage whose output a stage reads: none, prepare, or pretrain for the rest. */
+    static String upstream(String stage) {
+        return switch (stage) {
+            case "prepare" -> null;
+            case "pretrain" -> "prepare";
+            default -> "pretrain";
+        };
+    }
+
+    /** Where each stage reads and writes. */
+    record Layout(Path root, Path dataset, Path run, Path eval, Path export, Config config0, String input) {
+        static Layout of(Config c) {
+            if (c.getIsNull("pipeline.output")) {
+                throw new ConfigError("pipeline.output", "is not set: give the pipeline's folder"
+                        + " (--set pipeline.output=DIR)");
+            }
+            Path root = new Path(c.getString("pipeline.output"));
+            String input = c.getIsNull("pipeline.input") ? null : c.getString("pipeline.input");
+            Path dataset;
+            if (input != null) {
+                dataset = new Path(root, "dataset");
+            } else if (!c.getIsNull("data.path")) {
+                dataset = new Path(c.getString("data.path"));
+            } else {
+                throw new ConfigError("pipeline.input", "and data.path are both unset: give the raw images"
+                        + " (pipeline.input) or a prepared dataset (data.path)");
+            }
+            return new Layout(root, dataset, new Path(root, "pretrain"), new Path(root, "eval"),
+                    new Path(root, "export"), c, input);
+        }
+
+        /** The config a stage runs with: the pipeline's paths filled in. */
+        Config config(String stage, String checkpoint) {
+            Config c = config0.withValue("data.path", str(dataset)).withValue("train.output", str(run));
+            if (stage.equals("prepare")) {
+                if (input == null) {
+                    throw new ConfigError("pipeline.input", "is not set, but pipeline.stages has prepare: give the"
+                            + " raw ImageNet-layout tree, or drop prepare and set data.path");
+                }
+                c = c.withValue("prepare.input", str(input)).withValue("prepare.output", str(dataset));
+            }
+            if (!stage.equals("prepare") && !stage.equals("pretrain")) {
+                if (checkpoint == null) {
+                    throw new ConfigError("pipeline.stages", "has " + stage + " but no pretrain run finished yet:"
+                            + " add the pretrain stage");
+                }
+                c = c.withValue("eval.weights", str(checkpoint));
+            }
+            return c;
+        }
+
+        private static com.typesafe.config.ConfigValue str(Object v) {
+            return ConfigValueFactory.fromAnyRef(v.toString(), "pipeline");
+        }
+    }
+
+    static JsonObject runStage(SparkSession spark, String stage, Config c, Layout l, String checkpoint,
+            Consumer<String> out) throws IOException {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        JsonObject r = new JsonObject();
+        switch (stage) {
+            case "prepare" -> {
+                DatasetPreparation.Report p = DatasetPreparation.run(spark, PrepareConfig.from(c));
+                long images = p.manifest().splits().values().stream().mapToLong(s -> s.images()).sum();
+                r.addProperty("dataset", p.output().toString());
+                r.addProperty("summary", String.format(Locale.ROOT, "%d images, %d classes, %d files skipped -> %s",
+                        images, p.manifest().classes().size(), p.manifest().badFiles().size(), p.output()));
+            }
+            case "pretrain" -> {
+                DistributedTraining.Result t = DistributedTraining.run(spark, PretrainConfig.from(c), null, out);
+                ReplicaTrainer.Summary s = t.rank0();
+                r.addProperty("checkpoint", s.checkpoint());
+                r.addProperty("steps", s.steps());
+                r.addProperty("summary", s.resumedFrom() == s.steps()
+                        ? String.format(Locale.ROOT, "already complete at step %d, checkpoint %s", s.steps(),
+                                s.checkpoint())
+                        : String.format(Locale.ROOT, "%d steps, final loss %.4f, checkpoint %s", s.steps(),
+                                s.finalLoss(), s.checkpoint()));
+            }
+            case "knn" -> {
+                KnnEvaluation.Result k = KnnEvaluation.run(spark, EvalConfig.from(c));
+                ResultTable t = siameseim.jobs.KnnJob.table(k);
+                t.write(conf, l.eval.toString(), "knn");
+                out.accept(t.markdown().stripTrailing());
+                r.addProperty("top1", k.top1());
+                r.addProperty("summary", String.format(Locale.ROOT, "top-1 %.2f%%, top-5 %.2f%% -> %s", 100 * k.top1(),
+                        100 * k.top5(), new Path(l.eval, "knn.json")));
+            }
+            case "linear-probe" -> {
+                LinearProbe.Result p = LinearProbe.run(spark, EvalConfig.from(c),
+                        c.getInt("pipeline.linear-probe-replicas"));
+                ResultTable t = siameseim.jobs.LinearProbeJob.table(p);
+                t.write(conf, l.eval.toString(), "linear-probe");
+                out.accept(t.markdown().stripTrailing());
+                r.addProperty("top1", p.top1());
+                r.addProperty("summary", String.format(Locale.ROOT, "top-1 %.2f%% -> %s", 100 * p.top1(),
+                        new Path(l.eval, "linear-probe.json")));
+            }
+            case "export" -> {
+                EncoderExport.Result e = EncoderExport.export(conf, checkpoint, l.export.toString());
+                r.addProperty("summary", String.format(Locale.ROOT, "encoder of step %d, %.2f M parameters -> %s",
+                        e.step(), e.parameters() / 1e6, e.directory()));
+            }
+            default -> throw new IllegalStateException(stage);
+        }
+        return r;
+    }
+
+    static boolean outputExists(FileSystem fs, Layout l, String stage, JsonObject rec) throws IOException {
+        return switch (stage) {
+            case "prepare" -> fs.exists(new Path(l.dataset, "manifest.json"));
+            case "pretrain" -> rec.has("checkpoint") && fs.exists(new Path(rec.get("checkpoint").getAsString()));
+            case "knn" -> fs.exists(new Path(l.eval, "knn.json"));
+            case "linear-probe" -> fs.exists(new Path(l.eval, "linear-probe.json"));
+            case "export" -> fs.exists(new Path(l.export, EncoderExport.WEIGHTS));
+            default -> false;
+        };
+    }
+
+    /**
+     * What a stage's result depends on: the fingerprint of the stage it reads from, the config
+     * sections it reads, and for the evaluations the checkpoint. Keys that change speed, logging
+     * or scheduling only (threads, log interval, timeouts, checkpoint interval) are left out, so
+     * changing them reruns nothing.
+     */
+    static String fingerprint(String previous, String stage, Config c, String checkpoint, Config original) {
+        Config relevant = switch (stage) {
+            case "prepare" -> c.getConfig("prepare").withoutPath("tasks");
+            case "pretrain" -> c.withoutPath("eval").withoutPath("finetune").withoutPath("prepare")
+                    .withoutPath("pipeline").withoutPath("checkpoint").withoutPath("train.threads")
+                    .withoutPath("train.log-every-seconds").withoutPath("distributed.timeout-seconds")
+                    .withoutPath("distributed.bind-host");
+            case "knn" -> c.getConfig("eval").withoutPath("linear").withoutPath("few-shot");
+            case "linear-probe" -> c.getConfig("eval").withoutPath("knn").withoutPath("few-shot")
+                    .withFallback(original.getConfig("pipeline").withOnlyPath("linear-probe-replicas"));
+            default -> c.getConfig("eval").withOnlyPath("weights");
+        };
+        String reads = upstream(stage) == null || stage.equals("pretrain") ? "" : checkpoint;
+        String text = previous + "\n" + stage + "\n" + reads + "\n" + ConfigLoader.toJson(relevant);
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d, 0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Creates the lock file, or fails naming the run that holds it. */
+    static void acquire(FileSystem fs, Path lock) throws IOException {
+        String host = host();
+        long pid = ProcessHandle.current().pid();
+        for (int attempt = 0; attempt < 2; attempt++) {
+            try (OutputStream o = fs.create(lock, false)) {
+                o.write(String.format(Locale.ROOT, "{\"host\":\"%s\",\"pid\":%d,\"since\":\"%s\"}%n", host, pid,
+                        Instant.now()).getBytes(StandardCharsets.UTF_8));
+                return;
+            } catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
+                JsonObject holder = readJson(fs, lock);
+                if (holder == null) {
+                    continue;
+                }
+                boolean stale = holder != null && host.equals(holder.get("host").getAsString())
+                        && ProcessHandle.of(holder.get("pid").getAsLong()).map(p -> !p.isAlive()).orElse(true);
+                if (!stale || attempt > 0) {
+                    throw new IOException("another pipeline run holds " + lock + " (" + holder + "); if no run is"
+                            + " active, delete that file");
+                }
+                fs.delete(lock, false);
+            }
+        }
+    }
+
+    private static String host() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    static JsonObject readJson(FileSystem fs, Path p) throws IOException {
+        if (!fs.exists(p)) {
+            return null;
+        }
+        try (InputStream in = fs.open(p)) {
+            String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            return JsonParser.parseString(text).getAsJsonObject();
+        } catch (RuntimeException e) {
+            throw new IOException(p + " is not valid JSON (" + e.getMessage() + "); delete it to rerun every stage",
+                    e);
+        }
+    }
+
+    /** pipeline-state.json: one record per finished stage. */
+    static final class State {
+        final Path path;
+        final JsonObject root;
+
+        private State(Path path, JsonObject root) {
+            this.path = path;
+            this.root = root;
+        }
+
+        static State read(FileSystem fs, Path p) throws IOException {
+            JsonObject o = readJson(fs, p);
+            if (o == null) {
+                o = new JsonObject();
+                o.addProperty("format", "siameseim-pipeline-state");
+                o.addProperty("version", 1);
+                o.add("stages", new JsonObject());
+            } else if (!o.has("stages") || !o.get("stages").isJsonObject()) {
+                throw new IOException(p + " has no \"stages\" object; delete it to rerun every stage");
+            }
+            return new State(fs.makeQualified(p), o);
+        }
+
+        JsonObject stage(String name) {
+            JsonObject s = root.getAsJsonObject("stages");
+            return s.has(name) ? s.getAsJsonObject(name) : null;
+        }
+
+        String string(String stage, String key) {
+            JsonObject s = stage(stage);
+            return s != null && s.has(key) ? s.get(key).getAsString() : null;
+        }
+
+        void put(String stage, JsonObject record) {
+            root.getAsJsonObject("stages").add(stage, record);
+        }
+
+        /** Written beside and renamed over the old state, so a crash never leaves half a file. */
+        void write(FileSystem fs) throws IOException {
+            Path tmp = new Path(path.getParent(), "." + STATE + ".tmp");
+            try (OutputStream o = fs.create(tmp, true)) {
+                o.write((new GsonBuilder().setPrettyPrinting().create().toJson(root) + "\n")
+                        .getBytes(StandardCharsets.UTF_8));
+            }
+            fs.delete(path, false);
+            if (!fs.rename(tmp, path)) {
+                throw new IOException("could not rename " + tmp + " to " + path);
+            }
+        }
+    }
+}
