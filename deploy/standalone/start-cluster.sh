@@ -39,9 +39,14 @@ fi
 mkdir -p "$DIR/logs" "$DIR/work" "$DIR/spark-home/jars"
 : > "$DIR/pids"
 
-# Workers start executors from SPARK_HOME/jars plus spark.executor.extraClassPath; the launcher
-# sets the latter to the driver's classpath (siameseim.shareDriverClasspath).
-export SPARK_HOME="$DIR/spark-home" SPARK_SCALA_VERSION=2.13 SPARK_LOCAL_IP=127.0.0.1
+# Workers start executors from SPARK_HOME/jars plus spark.executor.extraClassPath. With a Spark
+# distribution (SPARK_HOME with jars/) executors get its jars and the application jar, as on a
+# real cluster; without one, an empty SPARK_HOME, and the launcher sets extraClassPath to the
+# driver's classpath (siameseim.shareDriverClasspath).
+if [[ -z "${SPARK_HOME:-}" || ! -d "${SPARK_HOME}/jars" ]]; then
+  export SPARK_HOME="$DIR/spark-home"
+fi
+export SPARK_HOME SPARK_SCALA_VERSION=2.13 SPARK_LOCAL_IP=127.0.0.1
 FLAGS=(-Xmx512m -XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.lang=ALL-UNNAMED
   --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
   --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED

@@ -108,13 +108,25 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
         return new ShardSource(conf, root, m, split, rows, cfg.data().shuffleWindow(), cfg.data().readAhead());
     }
 
-    /** The GPU Spark assigned to this task (spark.task.resource.gpu.amount), else the CPU. */
+    /**
+     * The GPU Spark assigned to this task (spark.task.resource.gpu.amount), else the CPU. A GPU
+     * that PyTorch cannot see is an error, not a silent fall-back to a CPU many times slower.
+     */
     static Device device(BarrierTaskContext ctx) {
         ResourceInformation gpu = ctx.resources().get("gpu").getOrElse(() -> null);
-        if (gpu != null && gpu.addresses().length > 0 && Engine.getEngine("PyTorch").getGpuCount() > 0) {
-            return Device.gpu(Integer.parseInt(gpu.addresses()[0]));
+        if (gpu == null || gpu.addresses().length == 0) {
+            return Device.cpu();
         }
-        return Device.cpu();
+        int visible = Engine.getEngine("PyTorch").getGpuCount();
+        int address = Integer.parseInt(gpu.addresses()[0]);
+        if (address >= visible) {
+            throw new IllegalStateException("Spark assigned GPU " + address + " to replica " + ctx.partitionId()
+                    + " but PyTorch sees " + visible + " CUDA device(s) on " + ctx.getTaskInfos()[ctx.partitionId()]
+                    .address() + ": the application jar carries CPU natives (build it with -Papp-jar,cuda and set"
+                    + " LIBTORCH for deploy/submit, see deploy/README.md), or the discovery script's addresses"
+                    + " are not CUDA ordinals of this process");
+        }
+        return Device.gpu(address);
     }
 
 }

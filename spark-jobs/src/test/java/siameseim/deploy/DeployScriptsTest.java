@@ -1,0 +1,122 @@
+package siameseim.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.spark.deploy.SparkSubmitArguments;
+import org.apache.spark.resource.ResourceInformation;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import scala.jdk.javaapi.CollectionConverters;
+
+/**
+ * deploy/: the GPU discovery script's output parsed by Spark's own parser, and the commands of
+ * the submit scripts parsed by Spark's own spark-submit argument parser.
+ */
+class DeployScriptsTest {
+    static final Path ROOT = StandaloneClusterTest.ROOT;
+
+    static String run(Map<String, String> env, String... cmd) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+
+    static ResourceInformation discover(Map<String, String> env) throws Exception {
+        String out = run(env, "bash", ROOT.resolve("deploy/gpu/discover-gpus.sh").toString());
+        return ResourceInformation.parseJson(out.strip());
+    }
+
+    @Test
+    void gpuDiscoveryPrintsWhatSparkParses(@TempDir Path tmp) throws Exception {
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Path smi = bin.resolve("nvidia-smi");
+        Files.writeString(smi, "#!/bin/sh\nprintf '0\\n1\\n2\\n3\\n'\n");
+        Files.setPosixFilePermissions(smi, PosixFilePermissions.fromString("rwxr-xr-x"));
+        String path = bin + ":/usr/bin:/bin";
+
+        ResourceInformation all = discover(Map.of("PATH", path));
+        assertEquals("gpu", all.name());
+        assertEquals(List.of("0", "1", "2", "3"), List.of(all.addresses()));
+        // a container limited to two GPUs sees them as CUDA devices 0 and 1
+        ResourceInformation isolated = discover(Map.of("PATH", path, "CUDA_VISIBLE_DEVICES", "2,3"));
+        assertEquals(List.of("0", "1"), List.of(isolated.addresses()));
+        // no NVIDIA tools: no GPUs
+        assertEquals(0, discover(Map.of("PATH", "/usr/bin:/bin")).addresses().length);
+    }
+
+    /** The submit script's command (DRY_RUN), parsed as spark-submit parses it. */
+    static SparkSubmitArguments parse(String script, Map<String, String> env, String... job) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("bash", ROOT.resolve("deploy/submit/" + script).toString()));
+        cmd.addAll(List.of(job));
+        java.util.HashMap<String, String> e = new java.util.HashMap<>(env);
+        e.put("DRY_RUN", "1");
+        e.put("SPARK_HOME", "/opt/spark");
+        e.put("APP_JAR", "/opt/siameseim/app.jar");
+        List<String> args = new ArrayList<>(run(e, cmd.toArray(String[]::new)).lines().toList());
+        assertEquals("/opt/spark/bin/spark-submit", args.remove(0));
+        java.util.HashMap<String, String> sparkEnv = new java.util.HashMap<>(env);
+        sparkEnv.put("SPARK_CONF_DIR", "/nonexistent");
+        return new SparkSubmitArguments(CollectionConverters.asScala(args).toSeq(),
+                scala.collection.immutable.Map.from(CollectionConverters.asScala(sparkEnv)));
+    }
+
+    static String conf(SparkSubmitArguments a, String key) {
+        return a.sparkProperties().get(key).getOrElse(() -> null);
+    }
+
+    @Test
+    void yarnGpuSubmission() throws Exception {
+        SparkSubmitArguments a = parse("yarn.sh", Map.of("HADOOP_CONF_DIR", "/etc/hadoop", "EXECUTORS", "4",
+                "GPUS_PER_EXECUTOR", "8", "CORES_PER_REPLICA", "6", "LIBTORCH", "/opt/libtorch/lib"),
+                "pretrain", "--conf", "pretrain-vit-b16.conf", "--dataset", "hdfs:///imagenet", "--output", "hdfs:///r");
+        assertEquals("yarn", a.master());
+        assertEquals("cluster", a.deployMode());
+        assertEquals("siameseim.jobs.Main", a.mainClass());
+        assertEquals("file:/opt/siameseim/app.jar", a.primaryResource());
+        assertEquals("48", a.executorCores(), "8 replicas x 6 cores");
+        assertEquals("4", a.numExecutors());
+        assertEquals("8", conf(a, "spark.executor.resource.gpu.amount"));
+        assertEquals("1", conf(a, "spark.task.resource.gpu.amount"));
+        assertEquals("6", conf(a, "spark.task.cpus"));
+        assertEquals("./discover-gpus.sh", conf(a, "spark.executor.resource.gpu.discoveryScript"));
+        assertTrue(a.files().endsWith("deploy/gpu/discover-gpus.sh"), a.files());
+        assertEquals("cu128", conf(a, "spark.executorEnv.PYTORCH_FLAVOR"));
+        assertEquals("false", conf(a, "spark.dynamicAllocation.enabled"));
+        assertTrue(conf(a, "spark.executor.extraJavaOptions").contains("-Dai.djl.offline=true"));
+        List<String> jobArgs = CollectionConverters.asJava(a.childArgs());
+        assertEquals(List.of("pretrain", "--conf", "pretrain-vit-b16.conf", "--dataset", "hdfs:///imagenet", "--output",
+                "hdfs:///r", "--set", "distributed.replicas=32"), jobArgs);
+    }
+
+    @Test
+    void standaloneAndKubernetesSubmissions() throws Exception {
+        SparkSubmitArguments s = parse("standalone.sh", Map.of("MASTER", "spark://m:7077", "EXECUTORS", "3",
+                "CORES_PER_REPLICA", "4"), "linear-probe", "--dataset", "/d", "--weights", "/w");
+        assertEquals("spark://m:7077", s.master());
+        assertEquals("12", s.totalExecutorCores());
+        assertEquals("4", s.executorCores());
+        assertEquals(List.of("linear-probe", "--dataset", "/d", "--weights", "/w", "--replicas", "3"),
+                CollectionConverters.asJava(s.childArgs()));
+
+        SparkSubmitArguments k = parse("kubernetes.sh", Map.of("K8S_API", "https://k8s:6443", "IMAGE",
+                "registry/siameseim:1", "GPUS_PER_EXECUTOR", "2"), "pretrain", "--set", "distributed.replicas=3");
+        assertEquals("k8s://https://k8s:6443", k.master());
+        assertEquals("registry/siameseim:1", conf(k, "spark.kubernetes.container.image"));
+        assertEquals("nvidia.com", conf(k, "spark.executor.resource.gpu.vendor"));
+        assertEquals(List.of("pretrain", "--set", "distributed.replicas=3"), CollectionConverters.asJava(k.childArgs()),
+                "an explicit replica count is kept");
+    }
+}
