@@ -102,8 +102,13 @@ public final class DistributedTraining {
         String driverHost = spark.sparkContext().getConf().get("spark.driver.host", "127.0.0.1");
         ProgressLine line = new ProgressLine(kind.tag, total, stepsPerEpoch, cfg.train().logEverySeconds());
         List<Evaluation> evaluations = java.util.Collections.synchronizedList(new ArrayList<>());
+        FaultReporter faults = new FaultReporter(kind.tag, out);
+        spark.sparkContext().addSparkListener(faults);
         try (ProgressChannel.Server progress = new ProgressChannel.Server(driverHost, secret,
-                l -> onEvent(l, line, kind.tag, evaluations, out), out)) {
+                l -> {
+                    faults.onEvent(l);
+                    onEvent(l, line, kind.tag, evaluations, out);
+                }, out)) {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             jsc.setJobGroup("siameseim-" + kind.tag, String.format(Locale.ROOT, "%s: %d replicas, %s -> %s",
                     kind.title, n, cfg.data().path(), cfg.train().output()), true);
@@ -115,8 +120,8 @@ public final class DistributedTraining {
                     secret, progress.address(), resume);
             List<ReplicaTrainer.Summary> summaries;
             try {
-                summaries = Barrier.mapPartitions(jsc.parallelize(ranks, n), task, ReplicaTrainer.Summary.class)
-                        .collect();
+                summaries = Barrier.collectRetryable(Barrier.mapPartitions(jsc.parallelize(ranks, n), task,
+                        ReplicaTrainer.Summary.class));
             } catch (Exception e) {
                 // Scala rethrows SparkException without declaring it
                 throw explain(e, n, kind.tag);
@@ -131,6 +136,59 @@ public final class DistributedTraining {
                 }
             }
             return new Result(sorted, (System.nanoTime() - start) / 1e9, List.copyOf(evaluations));
+        } finally {
+            spark.sparkContext().removeSparkListener(faults);
+        }
+    }
+
+    /**
+     * Says on the driver's console what Spark does about a fault: which executor was lost, at
+     * which step of training, the newest checkpoint the retry will resume from, and each retry
+     * of the barrier stage (the replicas then report where they resumed).
+     */
+    static final class FaultReporter extends org.apache.spark.scheduler.SparkListener {
+        private final String tag;
+        private final Consumer<String> out;
+        private final java.util.concurrent.atomic.AtomicLong step = new java.util.concurrent.atomic.AtomicLong();
+        private final java.util.concurrent.atomic.AtomicLong checkpoint = new java.util.concurrent.atomic.AtomicLong(-1);
+        private final java.util.Set<Integer> stages = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        FaultReporter(String tag, Consumer<String> out) {
+            this.tag = tag;
+            this.out = out;
+        }
+
+        void onEvent(String json) {
+            try {
+                JsonObject o = JsonParser.parseString(json).getAsJsonObject();
+                String type = o.has("type") ? o.get("type").getAsString() : "";
+                if (type.equals("step") || type.equals("resumed")) {
+                    step.set(o.get("step").getAsLong());
+                }
+                if (type.equals("checkpoint") || type.equals("resumed")) {
+                    checkpoint.set(o.get("step").getAsLong());
+                }
+            } catch (RuntimeException e) {
+                // not an event line
+            }
+        }
+
+        @Override
+        public void onExecutorRemoved(org.apache.spark.scheduler.SparkListenerExecutorRemoved e) {
+            out.accept(String.format(Locale.ROOT, "[%s] executor %s lost at step %d (%s); Spark retries the barrier"
+                    + " stage and the replicas resume from %s", tag, e.executorId(), step.get(), e.reason(),
+                    checkpoint.get() >= 0 ? "the checkpoint of step " + checkpoint.get() : "the start"));
+        }
+
+        @Override
+        public void onStageSubmitted(org.apache.spark.scheduler.SparkListenerStageSubmitted e) {
+            org.apache.spark.scheduler.StageInfo info = e.stageInfo();
+            if (info.attemptNumber() > 0 && stages.contains(info.stageId())) {
+                out.accept(String.format(Locale.ROOT, "[%s] barrier stage %d, attempt %d of at most %s"
+                        + " (spark.stage.maxConsecutiveAttempts)", tag, info.stageId(), info.attemptNumber() + 1,
+                        org.apache.spark.SparkEnv.get().conf().get("spark.stage.maxConsecutiveAttempts", "4")));
+            }
+            stages.add(info.stageId());
         }
     }
 
@@ -222,7 +280,8 @@ public final class DistributedTraining {
             }
             case "checkpoint" -> out.accept("[" + tag + "] checkpoint at step " + o.get("step").getAsLong() + ": "
                     + o.get("path").getAsString());
-            case "resumed" -> out.accept("[" + tag + "] resumed at step " + o.get("step").getAsLong());
+            case "resumed" -> out.accept("[" + tag + "] resumed at step " + o.get("step").getAsLong()
+                    + (o.has("checkpoint") ? " from " + o.get("checkpoint").getAsString() : ""));
             default -> { }
         }
     }

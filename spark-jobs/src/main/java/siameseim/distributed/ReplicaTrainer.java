@@ -92,7 +92,9 @@ public final class ReplicaTrainer {
             long resumedFrom = resume(ctx, store, trainer);
             agree(c, trainer.step(), "the replicas resumed at different steps (%s)");
             if (resumedFrom >= 0) {
-                event(ctx, "resumed", Map.of("step", trainer.step(), "from", resumedFrom));
+                event(ctx, "resumed", Map.of("step", trainer.step(), "checkpoint", store != null
+                        ? new Path(store.dir(), CheckpointStore.fileName(trainer.step())).toString()
+                        : String.valueOf(ctx.resume())));
             }
             if (c != null) {
                 preflight(ctx, c, trainer);

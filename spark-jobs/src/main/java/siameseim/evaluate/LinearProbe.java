@@ -45,7 +45,7 @@ public final class LinearProbe {
         byte[] secret = Handshake.newSecret();
         EvalConfig.Linear lin = cfg.linear();
         long seed = cfg.seed();
-        List<LinearProbeTrainer.Head> heads = Barrier.mapPartitions(train, (Iterator<FeatureRow> it) -> {
+        List<LinearProbeTrainer.Head> heads = Barrier.collectRetryable(Barrier.mapPartitions(train, (Iterator<FeatureRow> it) -> {
             List<FeatureRow> local = new ArrayList<>();
             it.forEachRemaining(local::add);
             BarrierTaskContext ctx = BarrierTaskContext.get();
@@ -54,7 +54,7 @@ public final class LinearProbe {
                 ctx.barrier();
                 return ctx.partitionId() == 0 ? List.of(h).iterator() : List.<LinearProbeTrainer.Head>of().iterator();
             }
-        }, LinearProbeTrainer.Head.class).collect();
+        }, LinearProbeTrainer.Head.class));
         train.unpersist();
         List<FeatureRow> test = FeatureExtraction.run(spark, cfg, cfg.testSplit(), FeaturePool.MEAN_PATCH, 0, null,
                 Resampler.Filter.BICUBIC).collect();

@@ -24,6 +24,17 @@ public final class Barrier {
         return JavaRDD.fromRDD(rdd.rdd().barrier().mapPartitions(new Fn<>(f), false, tag), tag);
     }
 
+    /**
+     * Collects the results of a barrier stage so that Spark can retry it. Spark retries a failed
+     * barrier stage (all its tasks, up to spark.stage.maxConsecutiveAttempts) only when it is a
+     * shuffle-map stage; a barrier result stage is aborted at its first failure ("Could not
+     * recover from a failed barrier ResultStage", DAGScheduler). A one-partition shuffle after
+     * the barrier stage makes it a shuffle-map stage; the results are small (one record per task).
+     */
+    public static <U> java.util.List<U> collectRetryable(JavaRDD<U> barrierResults) {
+        return barrierResults.repartition(1).collect();
+    }
+
     private static final class Fn<T, U> extends AbstractFunction1<scala.collection.Iterator<T>, scala.collection.Iterator<U>>
             implements Serializable {
         private static final long serialVersionUID = 1L;
