@@ -216,8 +216,31 @@ public final class DistributedTraining {
                     + " distributed.replicas = " + replicas + ") but the cluster has fewer: lower distributed.replicas"
                     + " or add executors/cores (local[N] gives N slots)", e);
         }
-        String cause = rootMessage(e);
+        java.util.regex.Matcher retried = java.util.regex.Pattern
+                .compile("has failed the maximum allowable number of times: (\\d+)").matcher(msg);
+        String reason = executorFailure(msg);
+        if (retried.find() && reason != null) {
+            return new IllegalStateException(String.format(Locale.ROOT, "%s failed %s times (Spark retried the"
+                    + " barrier stage, each time from the newest checkpoint; spark.stage.maxConsecutiveAttempts);"
+                    + " last failure: %s", job, retried.group(1), reason), e);
+        }
+        String cause = reason != null ? reason : rootMessage(e);
         return new IllegalStateException(job + " failed: " + cause, e);
+    }
+
+    /** The executor-side exception inside a Spark job failure message, without its class name. */
+    static String executorFailure(String sparkMessage) {
+        java.util.regex.Matcher m = java.util.regex.Pattern
+                .compile("(?m)^(?:[a-z][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error): (.+)$").matcher(sparkMessage);
+        String found = null;
+        while (m.find()) {
+            String line = m.group(1).strip();
+            if (!line.startsWith("Job aborted")) {
+                found = line;
+                break;
+            }
+        }
+        return found;
     }
 
     static String rootMessage(Throwable e) {

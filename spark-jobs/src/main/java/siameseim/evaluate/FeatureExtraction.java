@@ -38,26 +38,29 @@ public final class FeatureExtraction {
         boolean keep(int shard, long row);
     }
 
-    /** Features of {@code split}: every row, the first {@code limit} rows (dataset order) or a filter. */
+    /**
+     * Features of {@code split}: every row, or a seeded uniform sample of {@code limit} rows
+     * (train.seed; the shards are in class order, so a prefix would hold only the first classes),
+     * further restricted by {@code filter}.
+     */
     public static JavaRDD<FeatureRow> run(SparkSession spark, EvalConfig cfg, String split, FeaturePool pool,
             int limit, RowFilter filter, Resampler.Filter resize) throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path root = new Path(cfg.dataPath());
         Manifest m = Manifest.read(conf, root);
         List<ShardInfo> shards = m.split(split).shards();
-        List<long[]> work = new ArrayList<>(); // {shard, rows to take (-1 all)}
-        long left = limit > 0 ? limit : Long.MAX_VALUE;
-        for (int s = 0; s < shards.size() && left > 0; s++) {
-            long take = Math.min(left, shards.get(s).rows());
-            work.add(new long[] {s, take});
-            left -= take;
+        List<long[]> work = new ArrayList<>(); // {shard, rows to scan}
+        for (int s = 0; s < shards.size(); s++) {
+            work.add(new long[] {s, shards.get(s).rows()});
         }
+        RowFilter sample = limit > 0 ? sample(shards, limit, cfg.seed()) : null;
         String rootUri = root.getFileSystem(conf).makeQualified(root).toString();
         List<String> paths = shards.stream().map(ShardInfo::path).toList();
         String configJson = ConfigLoader.toJson(cfg.source());
         Map<String, String> hadoop = SparkSessions.hadoopConf(spark);
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        RowFilter keep = filter != null ? filter : (s, r) -> true;
+        RowFilter given = filter != null ? filter : (s, r) -> true;
+        RowFilter keep = sample == null ? given : (s, r) -> sample.keep(s, r) && given.keep(s, r);
         return jsc.parallelize(work, Math.max(1, work.size())).mapPartitions((Iterator<long[]> it) -> {
             EvalConfig c = EvalConfig.from(ConfigLoader.fromJson(configJson));
             Configuration hc = SparkSessions.rebuild(hadoop);
@@ -69,6 +72,28 @@ public final class FeatureExtraction {
             }
             return out.iterator();
         });
+    }
+
+    /**
+     * Exactly {@code limit} of the split's rows, uniformly at random (Floyd's sampling, seeded),
+     * as a filter over (shard, row); all rows when the split has no more than that.
+     */
+    static RowFilter sample(List<ShardInfo> shards, int limit, long seed) {
+        long[] offsets = new long[shards.size() + 1];
+        for (int s = 0; s < shards.size(); s++) {
+            offsets[s + 1] = offsets[s] + shards.get(s).rows();
+        }
+        long total = offsets[shards.size()];
+        if (limit >= total) {
+            return (s, r) -> true;
+        }
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed ^ 0x5DEECE66DL);
+        java.util.BitSet chosen = new java.util.BitSet((int) total);
+        for (long j = total - limit; j < total; j++) {
+            int t = (int) rnd.nextLong(j + 1);
+            chosen.set(chosen.get(t) ? (int) j : t);
+        }
+        return (s, r) -> chosen.get((int) (offsets[s] + r));
     }
 
     static List<FeatureRow> shardFeatures(EvalConfig c, Configuration conf, Path shard, int shardIndex, long take,

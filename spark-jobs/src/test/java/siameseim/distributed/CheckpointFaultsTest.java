@@ -1,0 +1,150 @@
+package siameseim.distributed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import siameseim.checkpoint.CheckpointStore;
+import siameseim.testing.LocalSpark;
+import siameseim.testing.PretrainFixture;
+import siameseim.testing.S3Proxy;
+
+/**
+ * Faults around checkpoints, injected between the checkpoint's bytes and its commit: a full
+ * disk, a crash that left a partial file under the final name, and an S3 endpoint that goes
+ * away. The previous checkpoint stays the one resumed, a partial one is never loaded, and the
+ * resumed run ends where the uninterrupted one does.
+ */
+class CheckpointFaultsTest {
+    static SparkSession spark;
+    static String dataset;
+    @TempDir
+    static Path tmp;
+    static Map<String, float[]> straight;
+
+    @BeforeAll
+    static void start() throws Exception {
+        spark = LocalSpark.start();
+        dataset = PretrainFixture.dataset(spark, tmp);
+        straight = PretrainFixture.tensors(new Configuration(), run(tmp.resolve("straight").toString(), new ArrayList<>())
+                .rank0().checkpoint());
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    @AfterEach
+    void noInjection() {
+        CheckpointStore.injectBeforeCommit(null);
+    }
+
+    static DistributedTraining.Result run(String output, List<String> lines) throws Exception {
+        return DistributedTraining.run(spark, PretrainFixture.config(dataset, output, "train.max-steps=6"), null,
+                lines::add);
+    }
+
+    static void assertSameAsStraight(String checkpoint) throws Exception {
+        Map<String, float[]> b = PretrainFixture.tensors(spark.sparkContext().hadoopConfiguration(), checkpoint);
+        assertEquals(straight.keySet(), b.keySet());
+        double worst = 0;
+        for (String k : straight.keySet()) {
+            for (int i = 0; i < straight.get(k).length; i++) {
+                worst = Math.max(worst, Math.abs(straight.get(k)[i] - b.get(k)[i]));
+            }
+        }
+        assertTrue(worst <= 1e-6, "max difference to the uninterrupted run " + worst);
+    }
+
+    static List<String> files(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> !n.endsWith(".crc")).sorted().toList();
+        }
+    }
+
+    @Test
+    void aFailedCommitKeepsThePreviousCheckpointAndAPartialOneIsNeverLoaded() throws Exception {
+        String out = tmp.resolve("disk-full").toString();
+        CheckpointStore.injectBeforeCommit(t -> {
+            if (t.getName().contains("0000000006")) {
+                throw new IOException("No space left on device (injected)");
+            }
+        });
+        List<String> lines = new ArrayList<>();
+        Exception e = assertThrows(IllegalStateException.class, () -> run(out, lines));
+        assertTrue(e.getMessage().startsWith("pretrain failed 4 times") && e.getMessage().contains("writing checkpoint")
+                && e.getMessage().contains("ckpt-0000000006")
+                && e.getMessage().contains("No space left on device") && e.getMessage().contains("attempts"),
+                e.getMessage());
+        Path dir = Path.of(out, "checkpoints");
+        assertEquals(List.of("ckpt-0000000003.safetensors", "latest"), files(dir), "no partial or temporary file");
+        assertEquals("ckpt-0000000003.safetensors", Files.readString(dir.resolve("latest")).strip());
+
+        // a crash on a store without atomic rename left half a file under the final name, named by latest
+        byte[] good = Files.readAllBytes(dir.resolve("ckpt-0000000003.safetensors"));
+        Files.write(dir.resolve("ckpt-0000000006.safetensors"), java.util.Arrays.copyOf(good, good.length / 2));
+        Files.writeString(dir.resolve("latest"), "ckpt-0000000006.safetensors\n");
+        CheckpointStore.injectBeforeCommit(null);
+        lines.clear();
+        DistributedTraining.Result r = run(out, lines);
+        assertEquals(3, r.rank0().resumedFrom(), "the partial checkpoint was skipped: " + lines);
+        assertTrue(String.join("\n", lines).contains("resumed at step 3"), lines.toString());
+        assertSameAsStraight(r.rank0().checkpoint());
+    }
+
+    @Test
+    void anS3EndpointThatGoesAwayFailsClearlyAndTheRunResumesWhenItIsBack() throws Exception {
+        Path base = Files.createDirectories(tmp.resolve("s3"));
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        String out = "s3a://runs/unavailable";
+        S3Proxy s3 = new S3Proxy(base, "runs");
+        AtomicBoolean stopped = new AtomicBoolean();
+        try {
+            s3.configure(conf);
+            conf.set("fs.s3a.connection.establish.timeout", "2s");
+            S3Proxy first = s3;
+            CheckpointStore.injectBeforeCommit(t -> {
+                if (t.getName().contains("0000000006") && stopped.compareAndSet(false, true)) {
+                    first.close(); // the endpoint goes away between the upload and the commit
+                }
+            });
+            List<String> lines = new ArrayList<>();
+            long t0 = System.nanoTime();
+            Exception e = assertThrows(IllegalStateException.class, () -> run(out, lines));
+            System.out.printf("S3 endpoint gone: the job failed after %.1f s: %s%n", (System.nanoTime() - t0) / 1e9,
+                    e.getMessage());
+            assertTrue(stopped.get());
+            assertTrue(e.getMessage().startsWith("pretrain failed 4 times") && e.getMessage().contains(
+                    "s3a://runs/unavailable"), e.getMessage());
+            assertTrue(!e.getMessage().contains(S3Proxy.SECRET_KEY), "no secret in the message");
+        } finally {
+            CheckpointStore.injectBeforeCommit(null);
+            s3.close();
+        }
+        // the endpoint is back with the same storage: the run resumes from step 3
+        try (S3Proxy again = new S3Proxy(base, "runs")) {
+            again.configure(conf);
+            org.apache.hadoop.fs.FileSystem.closeAll(); // forget the connection pool of the old endpoint
+            List<String> lines = new ArrayList<>();
+            DistributedTraining.Result r = run(out, lines);
+            assertEquals(3, r.rank0().resumedFrom(), lines.toString());
+            assertSameAsStraight(r.rank0().checkpoint());
+        }
+    }
+}
