@@ -19,6 +19,8 @@ public final class S3Proxy implements AutoCloseable {
     public static final String SECRET_KEY = "test-secret-do-not-log";
     private final Process process;
     private final int port;
+    private final String[] buckets;
+    private Configuration configured;
 
     public S3Proxy(Path baseDir, String... buckets) throws IOException, InterruptedException {
         String jar = System.getProperty("s3proxy.jar");
@@ -26,6 +28,7 @@ public final class S3Proxy implements AutoCloseable {
             throw new IllegalStateException("s3proxy.jar system property not set or missing: " + jar
                     + " (maven-dependency-plugin copies it in process-test-resources)");
         }
+        this.buckets = buckets.clone();
         for (String b : buckets) {
             Files.createDirectories(baseDir.resolve(b));
         }
@@ -66,6 +69,7 @@ public final class S3Proxy implements AutoCloseable {
 
     /** The S3A settings for this endpoint. */
     public void configure(Configuration c) {
+        configured = c;
         c.set("fs.s3a.endpoint", "http://127.0.0.1:" + port);
         c.set("fs.s3a.path.style.access", "true");
         c.set("fs.s3a.connection.ssl.enabled", "false");
@@ -77,8 +81,32 @@ public final class S3Proxy implements AutoCloseable {
         c.set("fs.s3a.retry.limit", "2");
     }
 
+    /** Stops the endpoint process only (clients keep their connections' settings): a storage outage. */
+    public void stop() {
+        process.destroy();
+        try {
+            process.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Stops the endpoint and drops Hadoop's cached S3A file systems of its buckets (the cache is
+     * keyed by bucket, not endpoint: a later endpoint with the same bucket names would otherwise
+     * get a client of this one).
+     */
     @Override
     public void close() {
+        if (configured != null) {
+            for (String b : buckets) {
+                try {
+                    org.apache.hadoop.fs.FileSystem.get(java.net.URI.create("s3a://" + b + "/"), configured).close();
+                } catch (IOException e) {
+                    // closing a client of a stopped endpoint
+                }
+            }
+        }
         process.destroy();
         try {
             process.waitFor();
