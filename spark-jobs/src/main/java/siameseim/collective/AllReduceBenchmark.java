@@ -66,7 +66,8 @@ public final class AllReduceBenchmark {
                 double bus = (double) floats * 4 * 2 * (n - 1) / n / median / (1L << 30);
                 if (rank == 0) {
                     System.out.printf(Locale.ROOT, "RESULT %d %s %.6f %.3f%n", mib,
-                            floats * 4 <= Collective.SMALL_BYTES ? "direct" : "ring", median, bus);
+                            floats * 4 <= Collective.SMALL_BYTES ? "direct" : c.usesSharedMemory() ? "shared-memory"
+                                    : "tcp-ring", median, bus);
                 }
             }
         }
@@ -80,8 +81,11 @@ public final class AllReduceBenchmark {
         }
     }
 
-    /** Runs {@code ranks} child JVMs with this JVM's classpath; returns rank 0's results. */
-    public static List<Result> run(int ranks, int[] sizesMib, int repeats) throws Exception {
+    /**
+     * Runs {@code ranks} child JVMs with this JVM's classpath; returns rank 0's results. With
+     * {@code sharedMemory} false the large buffers take the TCP ring, as between hosts.
+     */
+    public static List<Result> run(int ranks, int[] sizesMib, int repeats, boolean sharedMemory) throws Exception {
         StringBuilder ports = new StringBuilder();
         for (int r = 0; r < ranks; r++) {
             try (ServerSocket s = new ServerSocket(0)) {
@@ -93,7 +97,8 @@ public final class AllReduceBenchmark {
         String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
         List<Process> procs = new ArrayList<>();
         for (int r = 0; r < ranks; r++) {
-            procs.add(new ProcessBuilder(java, "-Xmx2g", "--add-modules=jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+            procs.add(new ProcessBuilder(java, "-Xmx2g", "--add-modules=jdk.incubator.vector",
+                    "-Dsiameseim.collective.shm=" + sharedMemory, "-cp", System.getProperty("java.class.path"),
                     AllReduceBenchmark.class.getName(), Integer.toString(r), ports.toString(), secret, sizes,
                     Integer.toString(repeats)).redirectErrorStream(r != 0).start());
         }

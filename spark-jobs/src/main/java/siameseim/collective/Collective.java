@@ -19,6 +19,11 @@ public final class Collective implements AutoCloseable {
 
     private final Transport transport;
     private int op;
+    /** Large all-reduces through /dev/shm when every rank is on this host (SharedMemory). */
+    private boolean sharedMemory = !"false".equals(System.getProperty("siameseim.collective.shm"));
+    private boolean sharedMemoryTried;
+    private SharedMemory shm;
+    private java.nio.file.Path sharedMemoryDir = SharedMemory.DIR;
 
     public Collective(Transport transport) {
         this.transport = transport;
@@ -44,9 +49,37 @@ public final class Collective implements AutoCloseable {
         }
         if (data.remaining() <= SMALL_BYTES) {
             directSum(id, data);
-        } else {
+            return;
+        }
+        if (!sharedMemoryTried) {
+            sharedMemoryTried = true; // every rank reaches this at the same call and votes
+            shm = SharedMemory.open(this, data.remaining(), transport.log(), sharedMemory, sharedMemoryDir);
+        }
+        if (shm != null && !shm.sum(data)) {
+            shm = null; // could not grow the regions: TCP from now on
+        }
+        if (shm == null) {
             RingAllReduce.sum(transport, id, data);
         }
+    }
+
+    /**
+     * Whether large all-reduces may go through shared memory when all ranks share a host (on by
+     * default; the system property siameseim.collective.shm=false turns it off). A rank that
+     * turns it off makes every rank use TCP; set it before the first large all-reduce.
+     */
+    public void setSharedMemory(boolean enabled) {
+        sharedMemory = enabled;
+    }
+
+    /** Tests: where this rank creates and looks for the regions (default /dev/shm). */
+    void setSharedMemoryDir(java.nio.file.Path dir) {
+        sharedMemoryDir = dir;
+    }
+
+    /** True once large all-reduces go through shared memory. */
+    public boolean usesSharedMemory() {
+        return shm != null;
     }
 
     /** The mean over ranks. */
@@ -198,6 +231,9 @@ public final class Collective implements AutoCloseable {
 
     @Override
     public void close() {
+        if (shm != null) {
+            shm.close();
+        }
         transport.close();
     }
 }

@@ -37,6 +37,16 @@ final class FloatAdd {
         addArrays(dst, src, floats, tmpA, tmpB);
     }
 
+    /** dst[0..floats) += src[0..floats), and the sums also to copy[0..floats); all positioned. */
+    static void addAndCopy(ByteBuffer dst, ByteBuffer src, ByteBuffer copy, int floats, float[] tmpA, float[] tmpB) {
+        if (VECTOR) {
+            VectorAdd.addAndCopy(dst, src, copy, floats);
+            return;
+        }
+        addArrays(dst, src, floats, tmpA, tmpB);
+        copy.duplicate().put(dst.duplicate().limit(dst.position() + 4 * floats));
+    }
+
     static void addArrays(ByteBuffer dst, ByteBuffer src, int floats, float[] tmpA, float[] tmpB) {
         FloatBuffer in = src.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
         FloatBuffer mine = dst.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();

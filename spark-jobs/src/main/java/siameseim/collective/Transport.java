@@ -210,6 +210,11 @@ public final class Transport implements AutoCloseable {
         }
     }
 
+    /** Where the transport reports refused connections and similar events. */
+    public Consumer<String> log() {
+        return log;
+    }
+
     public int rank() {
         return rank;
     }

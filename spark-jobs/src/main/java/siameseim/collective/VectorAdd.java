@@ -22,6 +22,31 @@ final class VectorAdd {
         return a.getFloat(36 * 4) == 37f && a.getFloat(0) == 1f;
     }
 
+    /** dst = copy = dst + src, in one pass. */
+    static void addAndCopy(ByteBuffer dst, ByteBuffer src, ByteBuffer copy, int floats) {
+        ByteOrder o = ByteOrder.nativeOrder();
+        int d0 = dst.position();
+        int s0 = src.position();
+        int c0 = copy.position();
+        int bytes = floats * 4;
+        int step = S.vectorByteSize();
+        int i = 0;
+        for (; i + step <= bytes; i += step) {
+            FloatVector sum = FloatVector.fromByteBuffer(S, dst, d0 + i, o)
+                    .add(FloatVector.fromByteBuffer(S, src, s0 + i, o));
+            sum.intoByteBuffer(dst, d0 + i, o);
+            sum.intoByteBuffer(copy, c0 + i, o);
+        }
+        ByteBuffer d = dst.duplicate().order(o);
+        ByteBuffer s = src.duplicate().order(o);
+        ByteBuffer c = copy.duplicate().order(o);
+        for (; i < bytes; i += 4) {
+            float v = d.getFloat(d0 + i) + s.getFloat(s0 + i);
+            d.putFloat(d0 + i, v);
+            c.putFloat(c0 + i, v);
+        }
+    }
+
     static void add(ByteBuffer dst, ByteBuffer src, int floats) {
         ByteOrder o = ByteOrder.nativeOrder();
         int d0 = dst.position();

@@ -53,8 +53,11 @@ public final class BenchJob implements Job {
             return 0;
         }
         if (only.equals("all") || only.equals("allreduce")) {
-            for (AllReduceBenchmark.Result r : AllReduceBenchmark.run(2, new int[] {1, 4, 16, 64, 256}, 7)) {
-                System.out.println(r.line());
+            // same host: shared memory; then the TCP ring that ranks on different hosts use
+            for (boolean shm : new boolean[] {true, false}) {
+                for (AllReduceBenchmark.Result r : AllReduceBenchmark.run(2, new int[] {1, 4, 16, 64, 256}, 7, shm)) {
+                    System.out.println(r.line());
+                }
             }
             if (only.equals("allreduce")) {
                 return 0;

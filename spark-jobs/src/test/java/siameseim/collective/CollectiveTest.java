@@ -35,9 +35,11 @@ class CollectiveTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"2, 10", "2, 300000", "3, 1000001", "4, 7", "4, 65536", "3, 200000"})
-    void allReduceSumIsCorrectAndIdenticalOnEveryRank(int ranks, int n) throws Exception {
+    @CsvSource({"2, 10, false", "2, 300000, false", "3, 1000001, false", "4, 7, false", "4, 65536, false",
+            "3, 200000, false", "2, 300000, true", "3, 1000001, true", "4, 65537, true", "5, 200003, true"})
+    void allReduceSumIsCorrectAndIdenticalOnEveryRank(int ranks, int n, boolean sharedMemory) throws Exception {
         try (LocalGroup g = new LocalGroup(ranks, 20_000)) {
+            g.ranks.forEach(c -> c.setSharedMemory(sharedMemory));
             float[] expect = new float[n];
             for (int r = 0; r < ranks; r++) {
                 float[] f = floats(randomFloats(n, r));
@@ -48,6 +50,8 @@ class CollectiveTest {
             List<float[]> results = g.onAll(c -> {
                 ByteBuffer b = randomFloats(n, c.rank());
                 c.allReduceSum(b);
+                assertEquals(sharedMemory && 4L * n > Collective.SMALL_BYTES, c.usesSharedMemory(),
+                        "the path taken");
                 return floats(b);
             });
             for (float[] res : results) {

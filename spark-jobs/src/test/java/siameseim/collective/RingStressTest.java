@@ -12,6 +12,7 @@ class RingStressTest {
     void smallAndLargeOperationsInterleaved() throws Exception {
         int n = 390_000;
         try (LocalGroup g = new LocalGroup(2, 30_000)) {
+            g.ranks.forEach(c -> c.setSharedMemory(false)); // the TCP ring; SharedMemoryTest covers the other path
             List<Integer> bad = g.onAll(c -> {
                 int errors = 0;
                 for (int it = 0; it < 300; it++) {
@@ -64,6 +65,7 @@ class RingStressTest {
         churn.start();
         int n = 390_000;
         try (LocalGroup g = new LocalGroup(2, 30_000)) {
+            g.ranks.forEach(c -> c.setSharedMemory(false)); // the TCP ring; SharedMemoryTest covers the other path
             List<Integer> bad = g.onAll(c -> {
                 int errors = 0;
                 for (int it = 0; it < 150; it++) {
