@@ -97,19 +97,28 @@ public final class BenchJob implements Job {
      * (local[1]) against 2 replicas x 1 thread (local-cluster: two executor processes), steady
      * state after the first steps. Scaling efficiency = throughput(2) / (2 x throughput(1)).
      */
+    /**
+     * 1 replica against 2 replicas (separate executor processes): at the config's global batch
+     * (strong scaling: each replica gets half the batch) and at twice that batch (weak scaling:
+     * each replica does the single replica's work per step, as when adding GPUs).
+     */
     static void scaling(JobArgs a) throws Exception {
         String root = a.option("output", "runs/bench");
         int steps = a.intOption("steps", 80);
-        double[] ips = new double[2];
-        String[] masters = {"local[1]", "local-cluster[2,1,3072]"};
-        for (int n = 1; n <= 2; n++) {
+        int batch = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), a.overrides()).optim().batchSize();
+        int[][] runs = {{1, batch}, {2, batch}, {2, 2 * batch}};
+        String[] masters = {"local[1]", "local-cluster[2,1,3072]", "local-cluster[2,1,3072]"};
+        double[] ips = new double[runs.length];
+        for (int k = 0; k < runs.length; k++) {
+            int n = runs[k][0];
             List<String> sets = new ArrayList<>(List.of("train.threads=1", "distributed.replicas=" + n,
-                    "data.path=" + root + "/dataset", "train.output=" + root + "/run-" + n, "train.max-steps=" + steps,
-                    "checkpoint.every-steps=100000", "train.log-every-seconds=1000"));
+                    "data.path=" + root + "/dataset", "train.output=" + root + "/run-" + (k + 1),
+                    "train.max-steps=" + steps, "checkpoint.every-steps=100000", "train.log-every-seconds=1000"));
             sets.addAll(a.overrides());
+            sets.add("optim.batch-size=" + runs[k][1]);
             PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), sets);
             org.apache.spark.sql.SparkSession spark = siameseim.spark.SparkSessions.create("siameseim bench",
-                    masters[n - 1]);
+                    masters[k]);
             try {
                 System.out.println("[bench] master " + spark.sparkContext().master() + ", default parallelism "
                         + spark.sparkContext().defaultParallelism());
@@ -118,14 +127,16 @@ public final class BenchJob implements Job {
                 out.getFileSystem(spark.sparkContext().hadoopConfiguration()).delete(out, true);
                 siameseim.distributed.DistributedTraining.Result r =
                         siameseim.distributed.DistributedTraining.run(spark, cfg, null, l -> { });
-                ips[n - 1] = r.rank0().steadyImagesPerSecond();
-                System.out.printf(Locale.ROOT, "pretrain, demo config, %d replica(s) x 1 thread (%s): %.1f images/s"
-                        + " (steps %d-%d)%n", n, masters[n - 1], ips[n - 1], 10, steps);
+                ips[k] = r.rank0().steadyImagesPerSecond();
+                System.out.printf(Locale.ROOT, "pretrain, demo config, %d replica(s) x 1 thread, global batch %d (%s):"
+                        + " %.1f images/s (steps %d-%d)%n", n, runs[k][1], masters[k], ips[k], 10, steps);
             } finally {
                 spark.stop();
             }
         }
-        System.out.printf(Locale.ROOT, "scaling efficiency 2 replicas vs 1: %.0f%%%n", 100 * ips[1] / (2 * ips[0]));
+        System.out.printf(Locale.ROOT, "scaling efficiency 2 replicas vs 1: %.0f%% at global batch %d (strong),"
+                + " %.0f%% at %d images per replica (weak)%n", 100 * ips[1] / (2 * ips[0]), batch,
+                100 * ips[2] / (2 * ips[0]), batch);
     }
 
     /** Decode and decode + two-view augmentation on one core, both decoders, both sizes. */
