@@ -18,6 +18,7 @@ import java.util.TreeMap;
 import java.util.zip.CRC32C;
 import siameseim.config.ConfigLoader;
 import siameseim.config.ModelConfig;
+import siameseim.model.io.CorruptFileException;
 import siameseim.model.io.Safetensors;
 import siameseim.model.io.StateDict;
 import siameseim.model.nn.Module;
@@ -97,19 +98,19 @@ public final class CheckpointFormat {
         Safetensors.Header h = Safetensors.readHeader(in, source);
         Map<String, String> meta = h.metadata();
         if (!FORMAT.equals(meta.get("format"))) {
-            throw new IOException(source + " is not a siameseim checkpoint (format '" + meta.get("format")
+            throw new CorruptFileException(source + " is not a siameseim checkpoint (format '" + meta.get("format")
                     + "'); for official-name weights use the import option instead");
         }
         String version = meta.get("version");
         if (!Integer.toString(VERSION).equals(version)) {
-            throw new IOException(source + " has checkpoint format version " + version + "; this build reads version "
+            throw new CorruptFileException(source + " has checkpoint format version " + version + "; this build reads version "
                     + VERSION);
         }
         JsonObject sums;
         try {
             sums = JsonParser.parseString(meta.get("checksums")).getAsJsonObject();
         } catch (RuntimeException e) {
-            throw new IOException(source + ": checkpoint has no valid checksum table");
+            throw new CorruptFileException(source + ": checkpoint has no valid checksum table");
         }
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         DataInputStream din = new DataInputStream(in);
@@ -119,13 +120,13 @@ public final class CheckpointFormat {
             String actual = crc(bytes.duplicate());
             if (!actual.equals(expected)) {
                 tensors.values().forEach(NDArray::close);
-                throw new IOException(source + ": checksum mismatch for tensor " + e.name()
+                throw new CorruptFileException(source + ": checksum mismatch for tensor " + e.name()
                         + " (stored " + expected + ", computed " + actual + "): the file is corrupt or was modified");
             }
             tensors.put(e.name(), manager.create(bytes, e.shape(), e.dtype()));
         }
         if (tensors.size() != sums.size()) {
-            throw new IOException(source + ": checksum table lists " + sums.size() + " tensors, file has "
+            throw new CorruptFileException(source + ": checksum table lists " + sums.size() + " tensors, file has "
                     + tensors.size());
         }
         Map<String, String> extra = new LinkedHashMap<>();
@@ -138,7 +139,7 @@ public final class CheckpointFormat {
         try {
             p = new Progress(Long.parseLong(meta.get("step")), Double.parseDouble(meta.get("epoch")), extra);
         } catch (RuntimeException e) {
-            throw new IOException(source + ": checkpoint metadata has no valid step/epoch");
+            throw new CorruptFileException(source + ": checkpoint metadata has no valid step/epoch");
         }
         return new Loaded(source, meta, tensors, p, parseArchitecture(meta.get("architecture"), source),
                 meta.get("config"));
@@ -223,7 +224,7 @@ public final class CheckpointFormat {
         try {
             return parseArchitectureUnchecked(json);
         } catch (RuntimeException e) {
-            throw new IOException(source + ": checkpoint metadata has no valid architecture");
+            throw new CorruptFileException(source + ": checkpoint metadata has no valid architecture");
         }
     }
 

@@ -160,6 +160,12 @@ public final class CheckpointStore {
                         + "); trying the checkpoints newest first");
                 return all;
             }
+            if (!NAME.matcher(name).matches()) {
+                // an empty or partial pointer left by a failed write
+                log.accept("checkpoint pointer " + latest + " holds '" + name + "', not a checkpoint name; trying"
+                        + " the checkpoints newest first");
+                return all;
+            }
             Path named = new Path(dir, name);
             if (all.remove(named)) {
                 all.add(0, named);

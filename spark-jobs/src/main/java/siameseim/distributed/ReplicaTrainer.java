@@ -308,9 +308,14 @@ public final class ReplicaTrainer {
                 long step = trainer.restore(in, p.toString()).step();
                 ctx.log().accept("rank " + ctx.rank() + ": resumed from " + p + " at step " + step);
                 return step;
-            } catch (IOException e) {
+            } catch (siameseim.model.io.CorruptFileException | org.apache.hadoop.fs.ChecksumException e) {
                 // a damaged or partial file: never loaded, the next older one is tried
                 ctx.log().accept("rank " + ctx.rank() + ": skipping checkpoint " + p + ": " + e.getMessage());
+            } catch (IOException e) {
+                // the storage failed, not the file: starting over from an older checkpoint (or from
+                // scratch) would throw work away, so this attempt fails and Spark retries it
+                throw new IOException("could not read checkpoint " + p + " (a storage error, not a damaged"
+                        + " file): " + e.getMessage(), e);
             }
         }
         return -1;

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import siameseim.checkpoint.CheckpointStore;
 import siameseim.testing.LocalSpark;
+import siameseim.testing.MiniHdfs;
 import siameseim.testing.PretrainFixture;
 import siameseim.testing.S3Proxy;
 
@@ -144,6 +145,40 @@ class CheckpointFaultsTest {
             DistributedTraining.Result r = run(out, lines);
             assertEquals(3, r.rank0().resumedFrom(), lines.toString());
             assertSameAsStraight(r.rank0().checkpoint());
+        }
+    }
+
+    @Test
+    void aStoppedHdfsDataNodeFailsClearlyAndTheRunResumesWhenItIsBack() throws Exception {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        conf.set("dfs.client.retry.window.base", "100"); // the client's waits between block retries, in ms
+        try (MiniHdfs hdfs = new MiniHdfs(tmp.resolve("hdfs").toFile())) {
+            String out = hdfs.uri() + "/runs/datanode";
+            java.util.concurrent.atomic.AtomicReference<org.apache.hadoop.hdfs.MiniDFSCluster.DataNodeProperties>
+                    stopped = new java.util.concurrent.atomic.AtomicReference<>();
+            // the DataNode stops while the checkpoint of step 3 is being committed: its bytes are
+            // stored, the pointer and everything after cannot be written or read
+            CheckpointStore.injectBeforeCommit(t -> {
+                if (t.getName().contains("0000000003") && stopped.get() == null) {
+                    stopped.set(hdfs.cluster().stopDataNode(0));
+                }
+            });
+            List<String> lines = new ArrayList<>();
+            long t0 = System.nanoTime();
+            Exception e = assertThrows(IllegalStateException.class, () -> run(out, lines));
+            System.out.printf("HDFS DataNode stopped: the job failed after %.1f s: %s%n", (System.nanoTime() - t0) / 1e9,
+                    e.getMessage());
+            assertTrue(e.getMessage().startsWith("pretrain failed 4 times") && e.getMessage().contains(hdfs.uri()),
+                    e.getMessage());
+            CheckpointStore.injectBeforeCommit(null);
+            hdfs.cluster().restartDataNode(stopped.get(), true);
+            hdfs.cluster().waitActive();
+            lines.clear();
+            DistributedTraining.Result r = run(out, lines);
+            assertEquals(3, r.rank0().resumedFrom(), "the checkpoint whose bytes were stored: " + lines);
+            assertSameAsStraight(r.rank0().checkpoint());
+        } finally {
+            conf.unset("dfs.client.retry.window.base");
         }
     }
 }

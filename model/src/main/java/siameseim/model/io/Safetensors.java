@@ -71,23 +71,23 @@ public final class Safetensors {
         try {
             din.readFully(len);
         } catch (EOFException e) {
-            throw new IOException(source + ": not a safetensors file (shorter than 8 bytes)");
+            throw new CorruptFileException(source + ": not a safetensors file (shorter than 8 bytes)");
         }
         long n = ByteBuffer.wrap(len).order(ByteOrder.LITTLE_ENDIAN).getLong();
         if (n <= 1 || n > MAX_HEADER_BYTES) {
-            throw new IOException(source + ": not a safetensors file (header length " + n + ")");
+            throw new CorruptFileException(source + ": not a safetensors file (header length " + n + ")");
         }
         byte[] header = new byte[(int) n];
         try {
             din.readFully(header);
         } catch (EOFException e) {
-            throw new IOException(source + ": truncated safetensors header");
+            throw new CorruptFileException(source + ": truncated safetensors header");
         }
         JsonObject json;
         try {
             json = JsonParser.parseString(new String(header, StandardCharsets.UTF_8).trim()).getAsJsonObject();
         } catch (JsonParseException | IllegalStateException e) {
-            throw new IOException(source + ": safetensors header is not a JSON object");
+            throw new CorruptFileException(source + ": safetensors header is not a JSON object");
         }
         Map<String, String> meta = new LinkedHashMap<>();
         List<Entry> entries = new ArrayList<>();
@@ -104,7 +104,7 @@ public final class Safetensors {
         long expect = 0;
         for (Entry e : entries) {
             if (e.begin() != expect) {
-                throw new IOException(source + ": tensor " + e.name() + " starts at " + e.begin()
+                throw new CorruptFileException(source + ": tensor " + e.name() + " starts at " + e.begin()
                         + " where " + expect + " was expected (overlapping or gapped data)");
             }
             expect = e.end();
@@ -122,7 +122,7 @@ public final class Safetensors {
             for (int i = 0; i < dims.length; i++) {
                 dims[i] = s.get(i).getAsLong();
                 if (dims[i] < 0) {
-                    throw new IOException(source + ": tensor " + name + " has a negative dimension");
+                    throw new CorruptFileException(source + ": tensor " + name + " has a negative dimension");
                 }
                 count = Math.multiplyExact(count, dims[i]);
             }
@@ -130,12 +130,12 @@ public final class Safetensors {
             long begin = off.get(0).getAsLong();
             long end = off.get(1).getAsLong();
             if (end - begin != count * dtype.getNumOfBytes()) {
-                throw new IOException(source + ": tensor " + name + " has " + (end - begin) + " bytes for shape "
+                throw new CorruptFileException(source + ": tensor " + name + " has " + (end - begin) + " bytes for shape "
                         + new Shape(dims) + " of " + dtype);
             }
             return new Entry(name, dtype, new Shape(dims), begin, end);
         } catch (RuntimeException e) {
-            throw new IOException(source + ": malformed safetensors entry for " + name + ": " + e.getMessage());
+            throw new CorruptFileException(source + ": malformed safetensors entry for " + name + ": " + e.getMessage());
         }
     }
 
@@ -159,7 +159,7 @@ public final class Safetensors {
         while (left > 0) {
             int r = din.read(chunk, 0, (int) Math.min(chunk.length, left));
             if (r < 0) {
-                throw new IOException(source + ": truncated: tensor " + e.name() + " is missing "
+                throw new CorruptFileException(source + ": truncated: tensor " + e.name() + " is missing "
                         + left + " of its " + e.bytes() + " bytes");
             }
             buf.put(chunk, 0, r);
@@ -234,7 +234,7 @@ public final class Safetensors {
             case "I8" -> DataType.INT8;
             case "U8" -> DataType.UINT8;
             case "BOOL" -> DataType.BOOLEAN;
-            default -> throw new IOException(source + ": tensor " + tensor + " has unsupported dtype " + name);
+            default -> throw new CorruptFileException(source + ": tensor " + tensor + " has unsupported dtype " + name);
         };
     }
 
