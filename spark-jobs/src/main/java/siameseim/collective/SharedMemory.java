@@ -45,6 +45,9 @@ final class SharedMemory implements AutoCloseable {
     private int generation;
     private long capacity;
     private MappedByteBuffer[] regions;
+    /** Scratch of the add without the Vector API. */
+    private final float[] tmpA = new float[16384];
+    private final float[] tmpB = new float[16384];
 
     private SharedMemory(Collective c, Path dir, String id, Consumer<String> log) {
         this.c = c;
@@ -210,21 +213,15 @@ final class SharedMemory implements AutoCloseable {
         // others in order, rank 1 adds rank 0's first (a + b == b + a exactly); a later rank keeps
         // its values in its region's (otherwise unused) own segment and starts from rank 0's
         ByteBuffer acc = data.duplicate().order(ByteOrder.nativeOrder()).position(base + 4 * from);
-        int[] order; // the ranks added to acc, in this order
-        if (me == 0) {
-            order = java.util.stream.IntStream.range(1, n).toArray();
-        } else if (me == 1) {
-            order = java.util.stream.IntStream.range(0, n).filter(p -> p != 1).toArray();
-        } else {
+        if (me >= 2) {
             own.put(HEADER + 4 * from, data, base + 4 * from, 4 * len);
             acc.duplicate().put(regions[0].duplicate().position(HEADER + 4 * from).limit(HEADER + 4 * to));
-            order = java.util.stream.IntStream.range(1, n).toArray();
         }
-        float[] tmpA = new float[Math.min(len, 16384)];
-        float[] tmpB = new float[Math.min(len, 16384)];
-        for (int k = 0; k < order.length; k++) {
-            ByteBuffer src = regions[order[k]].duplicate().order(ByteOrder.nativeOrder()).position(HEADER + 4 * from);
-            if (k < order.length - 1) {
+        // the ranks added to acc, in this order: 1.. for rank 0 and the later ranks, 0, 2.. for rank 1
+        for (int k = 1; k < n; k++) {
+            int p = me == 1 && k == 1 ? 0 : k;
+            ByteBuffer src = regions[p].duplicate().order(ByteOrder.nativeOrder()).position(HEADER + 4 * from);
+            if (k < n - 1) {
                 FloatAdd.add(acc.duplicate().order(ByteOrder.nativeOrder()), src, len, tmpA, tmpB);
             } else {
                 // the last add also publishes the sum in this rank's region

@@ -106,8 +106,11 @@ public final class DistributedTraining {
         spark.sparkContext().addSparkListener(faults);
         try (ProgressChannel.Server progress = new ProgressChannel.Server(driverHost, secret,
                 l -> {
-                    faults.onEvent(l);
-                    onEvent(l, line, kind.tag, evaluations, out);
+                    JsonObject event = parseEvent(l);
+                    if (event != null) {
+                        faults.onEvent(event);
+                        onEvent(event, line, kind.tag, evaluations, out);
+                    }
                 }, out)) {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             jsc.setJobGroup("siameseim-" + kind.tag, String.format(Locale.ROOT, "%s: %d replicas, %s -> %s",
@@ -158,18 +161,13 @@ public final class DistributedTraining {
             this.out = out;
         }
 
-        void onEvent(String json) {
-            try {
-                JsonObject o = JsonParser.parseString(json).getAsJsonObject();
-                String type = o.has("type") ? o.get("type").getAsString() : "";
-                if (type.equals("step") || type.equals("resumed")) {
-                    step.set(o.get("step").getAsLong());
-                }
-                if (type.equals("checkpoint") || type.equals("resumed")) {
-                    checkpoint.set(o.get("step").getAsLong());
-                }
-            } catch (RuntimeException e) {
-                // not an event line
+        void onEvent(JsonObject o) {
+            String type = o.has("type") ? o.get("type").getAsString() : "";
+            if ((type.equals("step") || type.equals("resumed")) && o.has("step")) {
+                step.set(o.get("step").getAsLong());
+            }
+            if ((type.equals("checkpoint") || type.equals("resumed")) && o.has("step")) {
+                checkpoint.set(o.get("step").getAsLong());
             }
         }
 
@@ -255,14 +253,17 @@ public final class DistributedTraining {
         return best;
     }
 
-    static void onEvent(String json, ProgressLine line, String tag, List<Evaluation> evaluations,
-            Consumer<String> out) {
-        JsonObject o;
+    /** A replica's event line as JSON; null for anything else. */
+    static JsonObject parseEvent(String json) {
         try {
-            o = JsonParser.parseString(json).getAsJsonObject();
+            return JsonParser.parseString(json).getAsJsonObject();
         } catch (RuntimeException e) {
-            return;
+            return null;
         }
+    }
+
+    static void onEvent(JsonObject o, ProgressLine line, String tag, List<Evaluation> evaluations,
+            Consumer<String> out) {
         String type = o.has("type") ? o.get("type").getAsString() : "";
         switch (type) {
             case "step" -> {

@@ -253,6 +253,9 @@ public final class ReplicaTrainer {
         }
     }
 
+    private static final java.util.regex.Pattern METRICS_FILE =
+            java.util.regex.Pattern.compile("steps-(\\d+)-(\\d+)\\.jsonl");
+
     /** The lines of the run's metrics files that end at or before {@code upTo}, in step order. */
     static List<String> readMetrics(Context ctx, long upTo) {
         List<String> out = new ArrayList<>();
@@ -265,7 +268,7 @@ public final class ReplicaTrainer {
             List<Path> files = new ArrayList<>();
             for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(dir)) {
                 String n = st.getPath().getName();
-                java.util.regex.Matcher mt = java.util.regex.Pattern.compile("steps-(\\d+)-(\\d+)\\.jsonl").matcher(n);
+                java.util.regex.Matcher mt = METRICS_FILE.matcher(n);
                 if (mt.matches() && Long.parseLong(mt.group(2)) <= upTo) {
                     files.add(st.getPath());
                 }

@@ -1,11 +1,8 @@
 package siameseim.jobs;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
-import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
 import siameseim.distributed.DistributedTraining;
 import siameseim.evaluate.ResultTable;
@@ -38,15 +35,7 @@ public final class FinetuneJob implements Job {
     @Override
     public int run(JobArgs a) throws Exception {
         a.allowOnly("dataset", "output", "weights", "replicas", "subset", "resume", "master");
-        List<String> sets = new ArrayList<>(a.overrides());
-        PrepareJob.mapOption(a, "dataset", "data.path", sets);
-        PrepareJob.mapOption(a, "output", "train.output", sets);
-        PrepareJob.mapOption(a, "subset", "data.subset", sets);
-        PrepareJob.mapOption(a, "weights", "eval.weights", sets);
-        if (a.option("replicas", null) != null) {
-            sets.add("distributed.replicas=" + a.intOption("replicas", 2));
-        }
-        PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), sets);
+        PretrainConfig cfg = PretrainJob.trainingConfig(a, "weights", "eval.weights");
         SparkSession spark = SparkSessions.create("siameseim finetune", a.option("master", null));
         try {
             DistributedTraining.Result r = DistributedTraining.run(spark, cfg, a.option("resume", null),

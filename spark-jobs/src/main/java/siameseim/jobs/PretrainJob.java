@@ -41,17 +41,28 @@ public final class PretrainJob implements Job {
                 s.imagesPerSecond(), r.replicas().size(), s.checkpoint());
     }
 
-    @Override
-    public int run(JobArgs a) throws Exception {
-        a.allowOnly("dataset", "output", "replicas", "subset", "resume", "master");
+    /**
+     * The config of a training job: --dataset, --output, --subset, --replicas and the
+     * {@code extra} (option, key) pairs mapped onto their keys.
+     */
+    static PretrainConfig trainingConfig(JobArgs a, String... extra) {
         List<String> sets = new ArrayList<>(a.overrides());
         PrepareJob.mapOption(a, "dataset", "data.path", sets);
         PrepareJob.mapOption(a, "output", "train.output", sets);
         PrepareJob.mapOption(a, "subset", "data.subset", sets);
+        for (int i = 0; i + 1 < extra.length; i += 2) {
+            PrepareJob.mapOption(a, extra[i], extra[i + 1], sets);
+        }
         if (a.option("replicas", null) != null) {
             sets.add("distributed.replicas=" + a.intOption("replicas", 2));
         }
-        PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), sets);
+        return ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), sets);
+    }
+
+    @Override
+    public int run(JobArgs a) throws Exception {
+        a.allowOnly("dataset", "output", "replicas", "subset", "resume", "master");
+        PretrainConfig cfg = trainingConfig(a);
         SparkSession spark = SparkSessions.create("siameseim pretrain", a.option("master", null));
         try {
             DistributedTraining.Result r = DistributedTraining.run(spark, cfg, a.option("resume", null),
