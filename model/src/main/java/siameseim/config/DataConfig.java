@@ -2,7 +2,19 @@ package siameseim.config;
 
 /** Where images come from and how they are fed to a replica. */
 public record DataConfig(String path, String split, String subset, int shuffleWindow, int readAhead, String decoder,
-        Synthetic synthetic, int loaderThreads, int prefetchBatches) {
+        Synthetic synthetic, int loaderThreads, int prefetchBatches, LoaderPriority loaderPriority) {
+
+    /** data.loader-priority. */
+    public enum LoaderPriority { AUTO, IDLE, NORMAL }
+
+    /**
+     * Whether the loader threads run at idle priority: {@code data.loader-priority = idle}, or
+     * {@code auto} on a CPU replica, whose training threads use all the cores it was given (a GPU
+     * replica's loader must keep the GPU fed, and a CUDA thread may spin while it waits).
+     */
+    public boolean idleLoader(boolean cpuReplica) {
+        return loaderPriority == LoaderPriority.IDLE || (loaderPriority == LoaderPriority.AUTO && cpuReplica);
+    }
 
     /** The built-in procedural dataset. */
     public record Synthetic(int classes, int imagesPerClass, int imageSize, long seed) {}
@@ -22,6 +34,7 @@ public record DataConfig(String path, String split, String subset, int shuffleWi
         return new DataConfig(r.isNull("data.path") ? null : r.stringValue("data.path"), split,
                 r.isNull("data.subset") ? null : r.stringValue("data.subset"),
                 r.intValue("data.shuffle-window", 1, 1 << 24), r.intValue("data.read-ahead", 1, 64), decoder, s,
-                r.intValue("data.loader-threads", 1, 256), r.intValue("data.prefetch-batches", 1, 64));
+                r.intValue("data.loader-threads", 1, 256), r.intValue("data.prefetch-batches", 1, 64),
+                r.enumValue("data.loader-priority", LoaderPriority.class));
     }
 }

@@ -53,6 +53,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void loaderPriorityIsIdleOnCpuReplicasByDefault() {
+        DataConfig d = ConfigLoader.loadPretrain("pretrain-demo.conf", List.of()).data();
+        assertTrue(d.idleLoader(true));
+        assertTrue(!d.idleLoader(false), "a GPU replica's loader keeps normal priority");
+        DataConfig normal = ConfigLoader.loadPretrain("pretrain-demo.conf", List.of("data.loader-priority=normal")).data();
+        assertTrue(!normal.idleLoader(true));
+        String msg = error(null, "data.loader-priority=low");
+        assertTrue(msg.contains("data.loader-priority") && msg.contains("auto, idle, normal"), msg);
+    }
+
+    @Test
     void unknownKeyIsNamedWithItsSiblings() {
         String msg = error(null, "model.encoder.widht=64");
         assertTrue(msg.contains("unknown config key 'model.encoder.widht'"), msg);

@@ -26,46 +26,72 @@ public final class CollectiveReduction {
     }
 
     /** BatchNorm statistics and the UniGrad correlation matrix: small tensors, averaged. */
-    public static CrossReplicaMean statistics(Collective c) {
-        return new CrossReplicaMean() {
-            @Override
-            public int replicas() {
-                return c.size();
-            }
+    public static Statistics statistics(Collective c) {
+        return new Statistics(c);
+    }
 
-            @Override
-            public NDArray average(NDArray local) {
-                float[] mean = c.allReduceMean(local.toFloatArray());
-                return local.getManager().create(mean, local.getShape());
-            }
+    /**
+     * The statistics exchanges, timed: the time a replica spends in them is mostly waiting for
+     * the slowest replica to reach the same layer, which is what the step's metrics report as
+     * {@code sync_ms}.
+     */
+    public static final class Statistics implements CrossReplicaMean {
+        private final Collective c;
+        private long nanos;
 
-            @Override
-            public NDArray[] moments(NDArray localMean, NDArray localVar) {
-                float[] mine = localMean.toFloatArray();
-                int ch = mine.length;
-                float[] both = java.util.Arrays.copyOf(mine, 2 * ch);
-                System.arraycopy(localVar.toFloatArray(), 0, both, ch, ch);
-                float[][] all = c.allGather(both);
-                float[] mean = new float[ch];
-                float[] var = new float[ch];
-                int r = all.length;
-                for (int k = 0; k < ch; k++) {
-                    double m = 0;
-                    for (float[] a : all) {
-                        m += a[k];
-                    }
-                    m /= r;
-                    double v = 0;
-                    for (float[] a : all) {
-                        double d = a[k] - m;
-                        v += a[ch + k] + d * d;
-                    }
-                    mean[k] = (float) m;
-                    var[k] = (float) (v / r);
+        Statistics(Collective c) {
+            this.c = c;
+        }
+
+        /** Milliseconds spent in exchanges since the last call. */
+        public double takeMs() {
+            double ms = nanos / 1e6;
+            nanos = 0;
+            return ms;
+        }
+
+        @Override
+        public int replicas() {
+            return c.size();
+        }
+
+        @Override
+        public NDArray average(NDArray local) {
+            float[] values = local.toFloatArray();
+            long t0 = System.nanoTime();
+            float[] mean = c.allReduceMean(values);
+            nanos += System.nanoTime() - t0;
+            return local.getManager().create(mean, local.getShape());
+        }
+
+        @Override
+        public NDArray[] moments(NDArray localMean, NDArray localVar) {
+            float[] mine = localMean.toFloatArray();
+            int ch = mine.length;
+            float[] both = java.util.Arrays.copyOf(mine, 2 * ch);
+            System.arraycopy(localVar.toFloatArray(), 0, both, ch, ch);
+            long t0 = System.nanoTime();
+            float[][] all = c.allGather(both);
+            nanos += System.nanoTime() - t0;
+            float[] mean = new float[ch];
+            float[] var = new float[ch];
+            int r = all.length;
+            for (int k = 0; k < ch; k++) {
+                double m = 0;
+                for (float[] a : all) {
+                    m += a[k];
                 }
-                return new NDArray[] {localMean.getManager().create(mean, localMean.getShape()),
-                    localMean.getManager().create(var, localVar.getShape())};
+                m /= r;
+                double v = 0;
+                for (float[] a : all) {
+                    double d = a[k] - m;
+                    v += a[ch + k] + d * d;
+                }
+                mean[k] = (float) m;
+                var[k] = (float) (v / r);
             }
-        };
+            return new NDArray[] {localMean.getManager().create(mean, localMean.getShape()),
+                localMean.getManager().create(var, localVar.getShape())};
+        }
     }
 }

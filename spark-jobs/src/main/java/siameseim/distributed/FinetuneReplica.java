@@ -93,9 +93,14 @@ public final class FinetuneReplica {
             long imagesStart = trainer.step();
             try (BatchLoader<LabelledBatch> loader = new BatchLoader<>(train, new ClassifierAssembler(transform, mixup,
                     classes), decoder, ft.batchSize(), ft.accumSteps(), ctx.rank(), ctx.replicas(), cfg.train().seed(),
-                    trainer.step(), cfg.data().loaderThreads(), cfg.data().prefetchBatches())) {
+                    trainer.step(), cfg.data().loaderThreads(), cfg.data().prefetchBatches(),
+                    cfg.data().idleLoader(ctx.cpuReplica()))) {
                 while (trainer.step() < total) {
-                    StepResult r = trainer.step(loader.next());
+                    List<LabelledBatch> batch = loader.next();
+                    if (trainer.step() == imagesStart) {
+                        ReplicaTrainer.reportLoaderPriority(ctx, loader);
+                    }
+                    StepResult r = trainer.step(batch);
                     lastLoss = r.loss();
                     metrics.step(r);
                     boolean last = trainer.step() >= total;

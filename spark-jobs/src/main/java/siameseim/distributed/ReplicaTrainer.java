@@ -52,14 +52,22 @@ import siameseim.train.Trainer;
  * the caller supplies rank, collectives and data.
  */
 public final class ReplicaTrainer {
+    private static final java.lang.management.ThreadMXBean THREAD_CPU =
+            java.lang.management.ManagementFactory.getThreadMXBean();
+
     /** Steps excluded from the steady-state throughput (JIT, TCP windows, first allocations). */
-    static final int WARMUP_STEPS = 10;
+    public static final int WARMUP_STEPS = 10;
 
     private ReplicaTrainer() {}
 
     /** Everything a replica needs; {@code collective} is null for a single replica. */
     public record Context(PretrainConfig cfg, int rank, int replicas, Collective collective, Configuration hadoop,
-            String resume, Device device, Consumer<String> events, Consumer<String> log) {}
+            String resume, Device device, Consumer<String> events, Consumer<String> log) {
+        /** A replica on the CPU (no GPU assigned). */
+        public boolean cpuReplica() {
+            return device == null || !device.isGpu();
+        }
+    }
 
     /** What a replica did. */
     public record Summary(int rank, long steps, long resumedFrom, double finalLoss, String checkpoint,
@@ -77,7 +85,8 @@ public final class ReplicaTrainer {
         Torch.init(cfg.train().threads());
         Collective c = ctx.collective();
         GradientReducer reducer = c == null ? GradientReducer.IDENTITY : CollectiveReduction.gradients(c);
-        CrossReplicaMean stats = c == null ? CrossReplicaMean.SINGLE : CollectiveReduction.statistics(c);
+        CollectiveReduction.Statistics timed = c == null ? null : CollectiveReduction.statistics(c);
+        CrossReplicaMean stats = timed == null ? CrossReplicaMean.SINGLE : timed;
         int globalBatch = cfg.optim().batchSize();
         long stepsPerEpoch = data.size() / globalBatch;
         if (stepsPerEpoch < 1) {
@@ -119,12 +128,20 @@ public final class ReplicaTrainer {
             try (BatchLoader<SiameseBatch> loader = new BatchLoader<>(data, new SiameseAssembler(augmenter),
                     ImageDecoder.named(cfg.data().decoder()), globalBatch, cfg.optim().accumSteps(), ctx.rank(),
                     ctx.replicas(), cfg.train().seed(), trainer.step(), cfg.data().loaderThreads(),
-                    cfg.data().prefetchBatches())) {
+                    cfg.data().prefetchBatches(), cfg.data().idleLoader(ctx.cpuReplica()))) {
                 while (trainer.step() < total) {
                     if (trainer.step() == steadyFrom) {
                         steadyStart = System.nanoTime();
                     }
-                    StepResult r = trainer.step(loader.next());
+                    long waitFrom = System.nanoTime();
+                    List<SiameseBatch> batch = loader.next();
+                    double loadMs = (System.nanoTime() - waitFrom) / 1e6;
+                    if (trainer.step() == imagesStart) {
+                        reportLoaderPriority(ctx, loader);
+                    }
+                    long cpuFrom = THREAD_CPU.getCurrentThreadCpuTime();
+                    StepResult r = trainer.step(batch);
+                    double cpuMs = (THREAD_CPU.getCurrentThreadCpuTime() - cpuFrom) / 1e6;
                     lastLoss = r.loss();
                     if (r.step() >= 2) {
                         computeMs += r.forwardBackwardMs() + r.updateMs();
@@ -133,7 +150,7 @@ public final class ReplicaTrainer {
                     if (c != null && r.step() == 6 && ctx.rank() == 0) {
                         event(ctx, "step-timing", Map.of("compute_ms", computeMs / 4, "allreduce_ms", reduceMs / 4));
                     }
-                    metrics.step(r);
+                    metrics.step(r, new Waits(timed == null ? Double.NaN : timed.takeMs(), loadMs, cpuMs));
                     if (knnEvery > 0 && (trainer.step() % knnEvery == 0 || trainer.step() >= total)) {
                         Knn.Accuracy a = monitor.run(ctx, trainer.model().encoder());
                         if (a != null) {
@@ -154,6 +171,15 @@ public final class ReplicaTrainer {
                     : (trainer.step() - steadyFrom) * (double) globalBatch / ((end - steadyStart) / 1e9);
             return new Summary(ctx.rank(), trainer.step(), resumedFrom, lastLoss, lastCheckpoint, checksum(trainer),
                     seconds, images / seconds, steady, ProcessHandle.current().pid());
+        }
+    }
+
+    /** Warns, once the loader's workers have started, when idle priority was asked for but refused. */
+    static void reportLoaderPriority(Context ctx, BatchLoader<?> loader) {
+        String refused = loader.idlePriorityRefused();
+        if (refused != null) {
+            ctx.log().accept("replica " + ctx.rank() + ": loader threads stay at normal priority (" + refused
+                    + "); they share the training cores by time-slicing");
         }
     }
 
@@ -211,8 +237,12 @@ public final class ReplicaTrainer {
         }
 
         void step(StepResult r) {
+            step(r, Waits.NONE);
+        }
+
+        void step(StepResult r, Waits w) {
             if (ctx.rank() == 0) {
-                add(stepJson(r, ctx.replicas()));
+                add(stepJson(r, ctx.replicas(), w));
                 ctx.events().accept(lines.get(lines.size() - 1));
             }
         }
@@ -366,8 +396,17 @@ public final class ReplicaTrainer {
         return crc.getValue();
     }
 
+    /**
+     * Where a step's time went besides its own compute (NaN: not measured): in the cross-replica
+     * statistics exchanges (mostly waiting for the slowest replica), waiting for the batch, and
+     * the training thread's CPU time (less than the step's wall time when it was descheduled).
+     */
+    record Waits(double syncMs, double loadMs, double cpuMs) {
+        static final Waits NONE = new Waits(Double.NaN, Double.NaN, Double.NaN);
+    }
+
     /** A step as one JSON line; values a trainer does not have (NaN) are left out. */
-    static String stepJson(StepResult r, int replicas) {
+    static String stepJson(StepResult r, int replicas, Waits w) {
         JsonObject o = new JsonObject();
         o.addProperty("type", "step");
         o.addProperty("step", r.step() + 1);
@@ -382,6 +421,9 @@ public final class ReplicaTrainer {
         o.addProperty("images", r.images() * replicas);
         o.addProperty("compute_ms", r.forwardBackwardMs() + r.updateMs());
         o.addProperty("allreduce_ms", r.reduceMs());
+        putFinite(o, "sync_ms", w.syncMs());
+        putFinite(o, "load_ms", w.loadMs());
+        putFinite(o, "cpu_ms", w.cpuMs());
         o.addProperty("time", System.currentTimeMillis() / 1000.0);
         return o.toString();
     }

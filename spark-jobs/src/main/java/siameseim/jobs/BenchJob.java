@@ -33,7 +33,8 @@ public final class BenchJob implements Job {
 
     @Override
     public String usage() {
-        return "[--threads N (2)] [--steps N (10)] [--only demo|tiny|data|allreduce|scaling]";
+        return "[--threads N (2)] [--steps N (10; scaling: 50)] [--rounds N (scaling: 3)]"
+                + " [--only demo|tiny|data|allreduce|scaling]";
     }
 
     /** The ViT-Tiny/16 SiameseIM config of the benchmark (decoder width = encoder width). */
@@ -44,7 +45,7 @@ public final class BenchJob implements Job {
 
     @Override
     public int run(JobArgs a) throws Exception {
-        a.allowOnly("threads", "steps", "only", "output");
+        a.allowOnly("threads", "steps", "only", "output", "rounds");
         int threads = a.intOption("threads", 2);
         int steps = a.intOption("steps", 10);
         String only = a.option("only", "all");
@@ -93,50 +94,79 @@ public final class BenchJob implements Job {
     }
 
     /**
-     * Pretraining throughput of the demo config on the built-in data: 1 replica x 1 thread
-     * (local[1]) against 2 replicas x 1 thread (local-cluster: two executor processes), steady
-     * state after the first steps. Scaling efficiency = throughput(2) / (2 x throughput(1)).
-     */
-    /**
-     * 1 replica against 2 replicas (separate executor processes): at the config's global batch
-     * (strong scaling: each replica gets half the batch) and at twice that batch (weak scaling:
-     * each replica does the single replica's work per step, as when adding GPUs).
+     * Pretraining throughput of the demo config on the built-in data, steady state after the first
+     * steps: 1 replica x 1 thread (local[1]) against 2 replicas x 1 thread in two executor
+     * processes (local-cluster), at the config's global batch (strong scaling: each replica gets
+     * half the batch) and at twice that batch (weak scaling: each replica does the single
+     * replica's work per step, as when adding GPUs). Efficiency = throughput(2) / (2 x throughput(1)).
+     * The three runs are repeated in rounds and each efficiency is taken within a round, because
+     * a shared machine's speed drifts by more than the effect measured over minutes.
      */
     static void scaling(JobArgs a) throws Exception {
         String root = a.option("output", "runs/bench");
-        int steps = a.intOption("steps", 80);
+        int steps = a.intOption("steps", 50);
+        int rounds = a.intOption("rounds", 3);
         int batch = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), a.overrides()).optim().batchSize();
         int[][] runs = {{1, batch}, {2, batch}, {2, 2 * batch}};
         String[] masters = {"local[1]", "local-cluster[2,1,3072]", "local-cluster[2,1,3072]"};
-        double[] ips = new double[runs.length];
-        for (int k = 0; k < runs.length; k++) {
-            int n = runs[k][0];
-            List<String> sets = new ArrayList<>(List.of("train.threads=1", "distributed.replicas=" + n,
-                    "data.path=" + root + "/dataset", "train.output=" + root + "/run-" + (k + 1),
-                    "train.max-steps=" + steps, "checkpoint.every-steps=100000", "train.log-every-seconds=1000"));
-            sets.addAll(a.overrides());
-            sets.add("optim.batch-size=" + runs[k][1]);
-            PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), sets);
-            org.apache.spark.sql.SparkSession spark = siameseim.spark.SparkSessions.create("siameseim bench",
-                    masters[k]);
-            try {
-                System.out.println("[bench] master " + spark.sparkContext().master() + ", default parallelism "
-                        + spark.sparkContext().defaultParallelism());
-                DemoJob.prepareBuiltInData(spark, cfg, new org.apache.hadoop.fs.Path(root));
-                org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(cfg.train().output());
-                out.getFileSystem(spark.sparkContext().hadoopConfiguration()).delete(out, true);
-                siameseim.distributed.DistributedTraining.Result r =
-                        siameseim.distributed.DistributedTraining.run(spark, cfg, null, l -> { });
-                ips[k] = r.rank0().steadyImagesPerSecond();
-                System.out.printf(Locale.ROOT, "pretrain, demo config, %d replica(s) x 1 thread, global batch %d (%s):"
-                        + " %.1f images/s (steps %d-%d)%n", n, runs[k][1], masters[k], ips[k], 10, steps);
-            } finally {
-                spark.stop();
+        double[][] eff = new double[2][rounds];
+        for (int round = 0; round < rounds; round++) {
+            double[] ips = new double[runs.length];
+            for (int k = 0; k < runs.length; k++) {
+                ips[k] = scalingRun(a, root, steps, runs[k][0], runs[k][1], masters[k], k + 1);
             }
+            eff[0][round] = ips[1] / (2 * ips[0]);
+            eff[1][round] = ips[2] / (2 * ips[0]);
+            System.out.printf(Locale.ROOT, "round %d: scaling efficiency 2 replicas vs 1: %.0f%% at global batch %d"
+                    + " (strong), %.0f%% at %d images per replica (weak)%n", round + 1, 100 * eff[0][round], batch,
+                    100 * eff[1][round], batch);
         }
-        System.out.printf(Locale.ROOT, "scaling efficiency 2 replicas vs 1: %.0f%% at global batch %d (strong),"
-                + " %.0f%% at %d images per replica (weak)%n", 100 * ips[1] / (2 * ips[0]), batch,
-                100 * ips[2] / (2 * ips[0]), batch);
+        System.out.printf(Locale.ROOT, "scaling efficiency 2 replicas vs 1, median of %d rounds: %.0f%% strong"
+                + " (rounds %s), %.0f%% weak (rounds %s)%n", rounds, 100 * median(eff[0]), percents(eff[0]),
+                100 * median(eff[1]), percents(eff[1]));
+    }
+
+    /** One pretraining run of the scaling benchmark; returns its steady images/s. */
+    private static double scalingRun(JobArgs a, String root, int steps, int replicas, int globalBatch, String master,
+            int id) throws Exception {
+        List<String> sets = new ArrayList<>(List.of("train.threads=1", "distributed.replicas=" + replicas,
+                "data.path=" + root + "/dataset", "train.output=" + root + "/run-" + id,
+                "train.max-steps=" + steps, "checkpoint.every-steps=100000", "train.log-every-seconds=1000"));
+        sets.addAll(a.overrides());
+        sets.add("optim.batch-size=" + globalBatch);
+        PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), sets);
+        // the launcher passes its default --master (local[2]) as spark.master, which would win
+        // over the master asked for here and run both replicas as threads of one process
+        System.setProperty("spark.master", master);
+        org.apache.spark.sql.SparkSession spark = siameseim.spark.SparkSessions.create("siameseim bench", master);
+        try {
+            DemoJob.prepareBuiltInData(spark, cfg, new org.apache.hadoop.fs.Path(root));
+            org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(cfg.train().output());
+            out.getFileSystem(spark.sparkContext().hadoopConfiguration()).delete(out, true);
+            siameseim.distributed.DistributedTraining.Result r =
+                    siameseim.distributed.DistributedTraining.run(spark, cfg, null, l -> { });
+            double ips = r.rank0().steadyImagesPerSecond();
+            System.out.printf(Locale.ROOT, "pretrain, demo config, %d replica(s) x 1 thread, global batch %d (%s):"
+                    + " %.1f images/s (steps %d-%d)%n", replicas, globalBatch, spark.sparkContext().master(), ips,
+                    siameseim.distributed.ReplicaTrainer.WARMUP_STEPS, steps);
+            return ips;
+        } finally {
+            spark.stop();
+        }
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static String percents(double[] v) {
+        StringBuilder b = new StringBuilder();
+        for (double x : v) {
+            b.append(b.length() == 0 ? "" : ", ").append(Math.round(100 * x));
+        }
+        return b.toString();
     }
 
     /** Decode and decode + two-view augmentation on one core, both decoders, both sizes. */

@@ -33,6 +33,7 @@ public final class BatchLoader<B> implements AutoCloseable {
     private final long stepsPerEpoch;
     private final int prefetch;
     private final ExecutorService workers;
+    private volatile String idleRefused;
     private final ArrayDeque<Future<List<B>>> queue = new ArrayDeque<>();
     private long nextToSchedule;
     private SampleSource.Feed feed;
@@ -43,6 +44,18 @@ public final class BatchLoader<B> implements AutoCloseable {
      */
     public BatchLoader(SampleSource source, BatchAssembler<B> assembler, ImageDecoder decoder, int globalBatch,
             int accumSteps, int rank, int replicas, long seed, long startStep, int threads, int prefetch) {
+        this(source, assembler, decoder, globalBatch, accumSteps, rank, replicas, seed, startStep, threads, prefetch,
+                false);
+    }
+
+    /**
+     * @param startStep the optimizer step the next {@link #next()} returns (resume)
+     * @param idleWorkers run the worker threads at idle priority ({@link IdlePriority}): for a
+     *     replica whose training threads use every core it was given
+     */
+    public BatchLoader(SampleSource source, BatchAssembler<B> assembler, ImageDecoder decoder, int globalBatch,
+            int accumSteps, int rank, int replicas, long seed, long startStep, int threads, int prefetch,
+            boolean idleWorkers) {
         if (globalBatch % (accumSteps * replicas) != 0) {
             throw new IllegalArgumentException("global batch " + globalBatch + " is not divisible by accum-steps "
                     + accumSteps + " x replicas " + replicas);
@@ -63,10 +76,25 @@ public final class BatchLoader<B> implements AutoCloseable {
         this.prefetch = Math.max(1, prefetch);
         this.nextToSchedule = startStep;
         this.workers = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
-            Thread t = new Thread(r, "siameseim-augment");
+            Runnable body = !idleWorkers ? r : () -> {
+                String why = IdlePriority.enterForCurrentThread();
+                if (why != null) {
+                    idleRefused = why;
+                }
+                r.run();
+            };
+            Thread t = new Thread(body, "siameseim-augment");
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /**
+     * Why the workers could not be put at idle priority (they then run at normal priority), or
+     * null: asked for and in effect, not asked for, or no worker started yet.
+     */
+    public String idlePriorityRefused() {
+        return idleRefused;
     }
 
     /** Optimizer steps per epoch (drop-last). */

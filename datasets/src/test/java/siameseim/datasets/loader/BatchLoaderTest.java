@@ -127,4 +127,46 @@ class BatchLoaderTest {
         assertEquals(24, o.length);
         assertTrue(!java.util.Arrays.equals(o, EpochOrder.of(shards, 1, 1, 5)), "another epoch, another order");
     }
+
+    /** The scheduling policy of the calling thread (field 41 of /proc/thread-self/stat). */
+    static int policyOfThisThread() throws java.io.IOException {
+        String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/thread-self/stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Integer.parseInt(fields[41 - 3]);
+    }
+
+    @Test
+    void idleWorkersRunUnderSchedIdleAndServeTheSameBatches() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(java.nio.file.Path.of("/proc/thread-self")),
+                "needs Linux");
+        assertEquals(0, policyOfThisThread(), "this thread is SCHED_OTHER");
+        // the policy as seen from inside a worker: an assembler that records it
+        java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger(-1);
+        SiameseAssembler real = new SiameseAssembler(new TwoViewAugmenter(CFG));
+        BatchAssembler<SiameseBatch> probe = new BatchAssembler<>() {
+            @Override
+            public SiameseBatch assemble(siameseim.datasets.image.RgbImage[] images, int[] labels,
+                    java.util.SplittableRandom[] sampleRngs, java.util.SplittableRandom batchRng) {
+                try {
+                    seen.set(policyOfThisThread());
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                return real.assemble(images, labels, sampleRngs, batchRng);
+            }
+        };
+        try (BatchLoader<SiameseBatch> normal = loader(new InMemorySource(DATA), 8, 1, 0, 1, 0, 2);
+                BatchLoader<SiameseBatch> idle = new BatchLoader<>(new InMemorySource(DATA), probe, null, 8, 1, 0, 1, 9,
+                        0, 2, 2, true)) {
+            for (int s = 0; s < 6; s++) {
+                SiameseBatch x = normal.next().get(0);
+                SiameseBatch y = idle.next().get(0);
+                assertArrayEquals(x.view1(), y.view1());
+                assertArrayEquals(x.visible(), y.visible());
+            }
+            assertEquals(null, idle.idlePriorityRefused());
+        }
+        assertEquals(5, seen.get(), "workers run under SCHED_IDLE (policy 5)");
+        assertEquals(0, policyOfThisThread(), "the caller's own policy is unchanged");
+    }
 }
