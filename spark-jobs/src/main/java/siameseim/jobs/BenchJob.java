@@ -135,10 +135,9 @@ public final class BenchJob implements Job {
         sets.addAll(a.overrides());
         sets.add("optim.batch-size=" + globalBatch);
         PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), sets);
-        // the launcher passes its default --master (local[2]) as spark.master, which would win
-        // over the master asked for here and run both replicas as threads of one process
-        System.setProperty("spark.master", master);
-        org.apache.spark.sql.SparkSession spark = siameseim.spark.SparkSessions.create("siameseim bench", master);
+        // not create(): the launcher's default --master local[2] would win and run both replicas
+        // as threads of one process
+        org.apache.spark.sql.SparkSession spark = siameseim.spark.SparkSessions.createOn("siameseim bench", master);
         try {
             DemoJob.prepareBuiltInData(spark, cfg, new org.apache.hadoop.fs.Path(root));
             org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(cfg.train().output());

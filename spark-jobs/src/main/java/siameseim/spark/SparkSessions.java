@@ -22,8 +22,20 @@ public final class SparkSessions {
     private SparkSessions() {}
 
     public static SparkSession create(String appName, String master) {
+        return create(appName, master, false);
+    }
+
+    /**
+     * A session on exactly {@code master}, whatever spark-submit or the launcher passed (its
+     * default --master local[2] arrives as spark.master): for benchmarks that compare masters.
+     */
+    public static SparkSession createOn(String appName, String master) {
+        return create(appName, master, true);
+    }
+
+    private static SparkSession create(String appName, String master, boolean force) {
         SparkConf conf = new SparkConf(true).setAppName(appName);
-        if (!conf.contains("spark.master")) {
+        if (force || !conf.contains("spark.master")) {
             conf.setMaster(master != null ? master : "local[2]");
         }
         String m = conf.get("spark.master");
