@@ -56,51 +56,56 @@ public final class ColorOps {
         }
     }
 
-    /** Hue rotation by {@code shift} of a full turn (|shift| <= 0.5). */
+    /**
+     * Hue rotation by {@code shift} of a full turn (|shift| <= 0.5), in HSV on the 0..255 scale:
+     * with V = max, S * V = max - min = delta and f the fraction within the hue's sector, the
+     * HSV-to-RGB terms are p = min, q = max - delta f, t = min + delta f, so a pixel costs one
+     * division (its hue) instead of the textbook conversion's six. Grey pixels (delta 0) have
+     * no hue and stay as they are.
+     */
     public static void hue(RgbImage img, double shift) {
         float[] d = img.data();
         int n = img.plane();
+        float turn = (float) shift;
         for (int i = 0; i < n; i++) {
-            double r = d[i] / 255.0;
-            double g = d[n + i] / 255.0;
-            double b = d[2 * n + i] / 255.0;
-            double max = Math.max(r, Math.max(g, b));
-            double min = Math.min(r, Math.min(g, b));
-            double v = max;
-            double delta = max - min;
-            double s = max == 0 ? 0 : delta / max;
-            double h;
+            float r = d[i];
+            float g = d[n + i];
+            float b = d[2 * n + i];
+            float max = Math.max(r, Math.max(g, b));
+            float min = Math.min(r, Math.min(g, b));
+            float delta = max - min;
             if (delta == 0) {
-                h = 0;
-            } else if (max == r) {
-                h = ((g - b) / delta) / 6;
+                continue;
+            }
+            float h;
+            if (max == r) {
+                h = (g - b) / delta;
             } else if (max == g) {
-                h = ((b - r) / delta + 2) / 6;
+                h = (b - r) / delta + 2;
             } else {
-                h = ((r - g) / delta + 4) / 6;
+                h = (r - g) / delta + 4;
             }
-            h = h + shift;
-            h -= Math.floor(h);
-            double h6 = h * 6;
-            int sector = (int) Math.floor(h6) % 6;
-            double f = h6 - Math.floor(h6);
-            double p = v * (1 - s);
-            double q = v * (1 - s * f);
-            double t = v * (1 - s * (1 - f));
-            double rr;
-            double gg;
-            double bb;
+            h = h / 6 + turn;
+            h -= (float) Math.floor(h);
+            float h6 = h * 6;
+            int sector = Math.min(5, (int) h6);
+            float f = h6 - sector;
+            float q = RgbImage.clampRound(max - delta * f);
+            float t = RgbImage.clampRound(min + delta * f);
+            float rr;
+            float gg;
+            float bb;
             switch (sector) {
-                case 0 -> { rr = v; gg = t; bb = p; }
-                case 1 -> { rr = q; gg = v; bb = p; }
-                case 2 -> { rr = p; gg = v; bb = t; }
-                case 3 -> { rr = p; gg = q; bb = v; }
-                case 4 -> { rr = t; gg = p; bb = v; }
-                default -> { rr = v; gg = p; bb = q; }
+                case 0 -> { rr = max; gg = t; bb = min; }
+                case 1 -> { rr = q; gg = max; bb = min; }
+                case 2 -> { rr = min; gg = max; bb = t; }
+                case 3 -> { rr = min; gg = q; bb = max; }
+                case 4 -> { rr = t; gg = min; bb = max; }
+                default -> { rr = max; gg = min; bb = q; }
             }
-            d[i] = RgbImage.clampRound((float) (rr * 255));
-            d[n + i] = RgbImage.clampRound((float) (gg * 255));
-            d[2 * n + i] = RgbImage.clampRound((float) (bb * 255));
+            d[i] = rr;
+            d[n + i] = gg;
+            d[2 * n + i] = bb;
         }
     }
 
@@ -144,26 +149,27 @@ public final class ColorOps {
         int h = img.height();
         float[] d = img.data();
         float[] tmp = new float[d.length];
+        // rows copied with their edge pixels repeated, then summed tap by tap over whole rows:
+        // each pixel adds the same terms in the same order as a per-pixel loop, but the loop
+        // over x vectorises
+        float[] padded = new float[w + 2 * radius];
+        float[] row = new float[w];
         for (int c = 0; c < 3; c++) {
             for (int y = 0; y < h; y++) {
-                int row = (c * h + y) * w;
-                for (int x = 0; x < w; x++) {
-                    float acc = 0;
-                    if (x >= radius && x < w - radius) {
-                        int base = row + x - radius;
-                        for (int t = 0; t < k.length; t++) {
-                            acc += k[t] * d[base + t];
-                        }
-                    } else {
-                        for (int t = -radius; t <= radius; t++) {
-                            int xx = Math.min(w - 1, Math.max(0, x + t));
-                            acc += k[t + radius] * d[row + xx];
-                        }
+                int at = (c * h + y) * w;
+                java.util.Arrays.fill(padded, 0, radius, d[at]);
+                System.arraycopy(d, at, padded, radius, w);
+                java.util.Arrays.fill(padded, radius + w, padded.length, d[at + w - 1]);
+                java.util.Arrays.fill(row, 0f);
+                for (int t = 0; t < k.length; t++) {
+                    float kv = k[t];
+                    for (int x = 0; x < w; x++) {
+                        row[x] += kv * padded[x + t];
                     }
-                    tmp[row + x] = acc;
                 }
+                System.arraycopy(row, 0, tmp, at, w);
             }
-            float[] acc = new float[w];
+            float[] acc = row;
             for (int y = 0; y < h; y++) {
                 java.util.Arrays.fill(acc, 0f);
                 for (int t = -radius; t <= radius; t++) {
