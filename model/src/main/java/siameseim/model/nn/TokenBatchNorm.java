@@ -75,11 +75,19 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
         NDArray[] global;
         NDArray localMean;
         NDArray localVar;
+        // the local moments from one fused pass: training-mode batch_norm with momentum 1 leaves
+        // the batch mean and the unbiased variance in its running buffers (the normalised output
+        // is dropped); four separate reductions and element-wise ops cost twice as much
         try (NDArray x = flat.stopGradient()) {
-            localMean = x.mean(new int[] {0});
-            NDArray centred = x.sub(localMean);
-            localVar = centred.muli(centred).mean(new int[] {0});
-            centred.close();
+            NDManager m = x.getManager();
+            Shape s = new Shape(channels);
+            localMean = m.zeros(s);
+            NDArray unbiased = m.ones(s);
+            try (NDArray one = m.ones(s); NDArray zero = m.zeros(s)) {
+                x.getNDArrayInternal().batchNorm(x, localMean, unbiased, one, zero, -1, 0f, eps, true)
+                        .singletonOrThrow().close();
+            }
+            localVar = unbiased.muli((localCount - 1) / (float) localCount);
             global = replicas.moments(localMean, localVar);
         }
         NDArray gMean = global[0];
