@@ -3,9 +3,21 @@ package siameseim.jobs;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import siameseim.collective.AllReduceBenchmark;
 import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
@@ -33,7 +45,7 @@ public final class BenchJob implements Job {
 
     @Override
     public String usage() {
-        return "[--threads N (2)] [--steps N (10; scaling: 50)] [--rounds N (scaling: 3)]"
+        return "[--threads N (2)] [--steps N (10; scaling: 120)] [--warmup N (scaling: 40)] [--rounds N (scaling: 3)]"
                 + " [--only demo|tiny|data|allreduce|scaling]";
     }
 
@@ -45,7 +57,7 @@ public final class BenchJob implements Job {
 
     @Override
     public int run(JobArgs a) throws Exception {
-        a.allowOnly("threads", "steps", "only", "output", "rounds");
+        a.allowOnly("threads", "steps", "only", "output", "rounds", "warmup");
         int threads = a.intOption("threads", 2);
         int steps = a.intOption("steps", 10);
         String only = a.option("only", "all");
@@ -99,27 +111,40 @@ public final class BenchJob implements Job {
      * processes (local-cluster), at the config's global batch (strong scaling: each replica gets
      * half the batch) and at twice that batch (weak scaling: each replica does the single
      * replica's work per step, as when adding GPUs). Efficiency = throughput(2) / (2 x throughput(1)).
-     * The three runs are repeated in rounds and each efficiency is taken within a round, because
-     * a shared machine's speed drifts by more than the effect measured over minutes.
+     * The 2-replica runs are repeated in rounds, each between two 1-replica runs, and each
+     * efficiency is taken within its round, because a shared machine's speed drifts by more than
+     * the effect measured over minutes (10-25 %; consecutive 1-replica runs here differed by 11 %
+     * in the training thread's CPU time per step, same code and data). Throughput
+     * counts the steps after {@code --warmup}: fresh executor JVMs spend their first minute
+     * compiling (C2 threads took 5 % of each core over steps 10-40 of a 2-replica run), which a
+     * one-replica run does on the spare core.
      */
     static void scaling(JobArgs a) throws Exception {
         String root = a.option("output", "runs/bench");
-        int steps = a.intOption("steps", 50);
+        int steps = a.intOption("steps", 120);
+        int warmup = a.intOption("warmup", 40);
         int rounds = a.intOption("rounds", 3);
+        if (warmup < 1 || warmup >= steps) {
+            throw new IllegalArgumentException("--warmup " + warmup + " must be at least 1 and below --steps " + steps);
+        }
         int batch = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), a.overrides()).optim().batchSize();
-        int[][] runs = {{1, batch}, {2, batch}, {2, 2 * batch}};
-        String[] masters = {"local[1]", "local-cluster[2,1,3072]", "local-cluster[2,1,3072]"};
+        String cluster = "local-cluster[2,1,3072]";
         double[][] eff = new double[2][rounds];
+        // one-replica runs bracket every round (rounds + 1 of them): each round is compared with
+        // the mean of the runs just before and just after it, which cancels a linear drift
+        double before = scalingRun(a, root, steps, warmup, 1, batch, "local[1]", 1);
         for (int round = 0; round < rounds; round++) {
-            double[] ips = new double[runs.length];
-            for (int k = 0; k < runs.length; k++) {
-                ips[k] = scalingRun(a, root, steps, runs[k][0], runs[k][1], masters[k], k + 1);
-            }
-            eff[0][round] = ips[1] / (2 * ips[0]);
-            eff[1][round] = ips[2] / (2 * ips[0]);
-            System.out.printf(Locale.ROOT, "round %d: scaling efficiency 2 replicas vs 1: %.0f%% at global batch %d"
-                    + " (strong), %.0f%% at %d images per replica (weak)%n", round + 1, 100 * eff[0][round], batch,
+            double strong = scalingRun(a, root, steps, warmup, 2, batch, cluster, 2);
+            double weak = scalingRun(a, root, steps, warmup, 2, 2 * batch, cluster, 3);
+            double after = scalingRun(a, root, steps, warmup, 1, batch, "local[1]", 1);
+            double single = (before + after) / 2;
+            eff[0][round] = strong / (2 * single);
+            eff[1][round] = weak / (2 * single);
+            System.out.printf(Locale.ROOT, "round %d: scaling efficiency 2 replicas vs 1 (%.1f images/s, the mean of"
+                    + " the one-replica runs before and after): %.0f%% at global batch %d (strong), %.0f%% at %d"
+                    + " images per replica (weak)%n", round + 1, single, 100 * eff[0][round], batch,
                     100 * eff[1][round], batch);
+            before = after;
         }
         System.out.printf(Locale.ROOT, "scaling efficiency 2 replicas vs 1, median of %d rounds: %.0f%% strong"
                 + " (rounds %s), %.0f%% weak (rounds %s)%n", rounds, 100 * median(eff[0]), percents(eff[0]),
@@ -127,8 +152,8 @@ public final class BenchJob implements Job {
     }
 
     /** One pretraining run of the scaling benchmark; returns its steady images/s. */
-    private static double scalingRun(JobArgs a, String root, int steps, int replicas, int globalBatch, String master,
-            int id) throws Exception {
+    private static double scalingRun(JobArgs a, String root, int steps, int warmup, int replicas, int globalBatch,
+            String master, int id) throws Exception {
         List<String> sets = new ArrayList<>(List.of("train.threads=1", "distributed.replicas=" + replicas,
                 "data.path=" + root + "/dataset", "train.output=" + root + "/run-" + id,
                 "train.max-steps=" + steps, "checkpoint.every-steps=100000", "train.log-every-seconds=1000"));
@@ -139,18 +164,67 @@ public final class BenchJob implements Job {
         // as threads of one process
         org.apache.spark.sql.SparkSession spark = siameseim.spark.SparkSessions.createOn("siameseim bench", master);
         try {
-            DemoJob.prepareBuiltInData(spark, cfg, new org.apache.hadoop.fs.Path(root));
-            org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(cfg.train().output());
-            out.getFileSystem(spark.sparkContext().hadoopConfiguration()).delete(out, true);
-            siameseim.distributed.DistributedTraining.Result r =
-                    siameseim.distributed.DistributedTraining.run(spark, cfg, null, l -> { });
-            double ips = r.rank0().steadyImagesPerSecond();
+            DemoJob.prepareBuiltInData(spark, cfg, new Path(root));
+            Path out = new Path(cfg.train().output());
+            Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+            out.getFileSystem(hadoop).delete(out, true);
+            siameseim.distributed.DistributedTraining.run(spark, cfg, null, l -> { });
+            SteadyState s = SteadyState.read(hadoop, new Path(out, "metrics"), warmup);
             System.out.printf(Locale.ROOT, "pretrain, demo config, %d replica(s) x 1 thread, global batch %d (%s):"
-                    + " %.1f images/s (steps %d-%d)%n", replicas, globalBatch, spark.sparkContext().master(), ips,
-                    siameseim.distributed.ReplicaTrainer.WARMUP_STEPS, steps);
-            return ips;
+                    + " %.1f images/s (steps %d-%d; rank 0 per step: %s)%n", replicas, globalBatch,
+                    spark.sparkContext().master(), s.imagesPerSecond(), warmup + 1, s.lastStep(), s.breakdown());
+            return s.imagesPerSecond();
         } finally {
             spark.stop();
+        }
+    }
+
+    /**
+     * Rank 0's steady throughput from its metrics lines: the images of the steps after
+     * {@code warmup} over the wall-clock time between the warm-up's last step and the last step,
+     * with the mean of each step-time field over the same steps.
+     */
+    record SteadyState(double imagesPerSecond, long lastStep, String breakdown) {
+        private static final String[] FIELDS = {"compute_ms", "sync_ms", "allreduce_ms", "load_ms", "cpu_ms"};
+
+        static SteadyState read(Configuration hadoop, Path metrics,
+                int warmup) throws IOException {
+            FileSystem fs = metrics.getFileSystem(hadoop);
+            TreeMap<Long, JsonObject> steps = new TreeMap<>();
+            for (FileStatus f : fs.listStatus(metrics)) {
+                if (!f.getPath().getName().endsWith(".jsonl")) {
+                    continue;
+                }
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(
+                        fs.open(f.getPath()), StandardCharsets.UTF_8))) {
+                    for (String line = r.readLine(); line != null; line = r.readLine()) {
+                        JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+                        if (o.has("type") && o.get("type").getAsString().equals("step")) {
+                            steps.put(o.get("step").getAsLong(), o);
+                        }
+                    }
+                }
+            }
+            JsonObject from = steps.get((long) warmup);
+            if (from == null || steps.lastKey() <= warmup) {
+                throw new IOException("the metrics under " + metrics + " have no steps after step " + warmup);
+            }
+            double images = 0;
+            double[] sums = new double[FIELDS.length];
+            SortedMap<Long, JsonObject> tail = steps.tailMap((long) warmup + 1);
+            for (JsonObject o : tail.values()) {
+                images += o.get("images").getAsDouble();
+                for (int i = 0; i < FIELDS.length; i++) {
+                    sums[i] += o.has(FIELDS[i]) ? o.get(FIELDS[i]).getAsDouble() : 0;
+                }
+            }
+            double seconds = steps.get(steps.lastKey()).get("time").getAsDouble() - from.get("time").getAsDouble();
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < FIELDS.length; i++) {
+                b.append(i == 0 ? "" : ", ").append(FIELDS[i].replace("_ms", "")).append(' ')
+                        .append(Math.round(sums[i] / tail.size())).append(" ms");
+            }
+            return new SteadyState(images / seconds, steps.lastKey(), b.toString());
         }
     }
 
