@@ -118,8 +118,7 @@ public final class FinetuneReplica {
             double seconds = (System.nanoTime() - start) / 1e9;
             long images = (trainer.step() - imagesStart) * (long) ft.batchSize();
             return new ReplicaTrainer.Summary(ctx.rank(), trainer.step(), resumedFrom, lastLoss, lastCheckpoint,
-                    ReplicaTrainer.checksum(trainer), seconds, images / seconds, Double.NaN,
-                    ProcessHandle.current().pid());
+                    ReplicaTrainer.checksum(trainer), seconds, images / seconds, ProcessHandle.current().pid());
         }
     }
 

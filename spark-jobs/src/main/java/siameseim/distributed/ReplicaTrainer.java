@@ -55,8 +55,6 @@ public final class ReplicaTrainer {
     private static final java.lang.management.ThreadMXBean THREAD_CPU =
             java.lang.management.ManagementFactory.getThreadMXBean();
 
-    /** Steps excluded from the steady-state throughput (JIT, TCP windows, first allocations). */
-    public static final int WARMUP_STEPS = 10;
 
     private ReplicaTrainer() {}
 
@@ -71,7 +69,7 @@ public final class ReplicaTrainer {
 
     /** What a replica did. */
     public record Summary(int rank, long steps, long resumedFrom, double finalLoss, String checkpoint,
-            long parameterChecksum, double seconds, double imagesPerSecond, double steadyImagesPerSecond, long pid)
+            long parameterChecksum, double seconds, double imagesPerSecond, long pid)
             implements Serializable {}
 
     public static Summary run(Context ctx, SampleSource data) throws IOException {
@@ -123,16 +121,11 @@ public final class ReplicaTrainer {
             long knnEvery = monitor == null ? 0 : EvalConfig.from(cfg.source()).knn().everySteps();
             double computeMs = 0;
             double reduceMs = 0;
-            long steadyFrom = trainer.step() + WARMUP_STEPS;
-            long steadyStart = 0;
             try (BatchLoader<SiameseBatch> loader = new BatchLoader<>(data, new SiameseAssembler(augmenter),
                     ImageDecoder.named(cfg.data().decoder()), globalBatch, cfg.optim().accumSteps(), ctx.rank(),
                     ctx.replicas(), cfg.train().seed(), trainer.step(), cfg.data().loaderThreads(),
                     cfg.data().prefetchBatches(), cfg.data().idleLoader(ctx.cpuReplica()))) {
                 while (trainer.step() < total) {
-                    if (trainer.step() == steadyFrom) {
-                        steadyStart = System.nanoTime();
-                    }
                     long waitFrom = System.nanoTime();
                     List<SiameseBatch> batch = loader.next();
                     double loadMs = (System.nanoTime() - waitFrom) / 1e6;
@@ -167,10 +160,8 @@ public final class ReplicaTrainer {
             long end = System.nanoTime();
             double seconds = (end - start) / 1e9;
             long images = (trainer.step() - imagesStart) * (long) globalBatch;
-            double steady = steadyStart == 0 ? Double.NaN
-                    : (trainer.step() - steadyFrom) * (double) globalBatch / ((end - steadyStart) / 1e9);
             return new Summary(ctx.rank(), trainer.step(), resumedFrom, lastLoss, lastCheckpoint, checksum(trainer),
-                    seconds, images / seconds, steady, ProcessHandle.current().pid());
+                    seconds, images / seconds, ProcessHandle.current().pid());
         }
     }
 

@@ -191,8 +191,7 @@ public final class BenchJob implements Job {
     record SteadyState(double imagesPerSecond, long lastStep, String breakdown) {
         private static final String[] FIELDS = {"compute_ms", "sync_ms", "allreduce_ms", "load_ms", "cpu_ms"};
 
-        static SteadyState read(Configuration hadoop, Path metrics,
-                int warmup) throws IOException {
+        static SteadyState read(Configuration hadoop, Path metrics, int warmup) throws IOException {
             FileSystem fs = metrics.getFileSystem(hadoop);
             TreeMap<Long, JsonObject> steps = new TreeMap<>();
             for (FileStatus f : fs.listStatus(metrics)) {

@@ -78,9 +78,9 @@ public final class RgbImage {
 
     /** Round half away from zero and clamp to 0..255 (PIL's 8-bit store). */
     public static float clampRound(float v) {
-        // without branches: the image loops call this for every value, and data-dependent
-        // branches mispredicted there cost more than the arithmetic (NaN still gives 0)
-        // v + 0.5 truncated is the rounding for v > -0.5, and <= 0 below it; NaN gives 0
+        // without branches (the image loops call this for every value, and mispredicted
+        // data-dependent branches cost more than the arithmetic): v + 0.5 truncated is the
+        // rounding for v > -0.5 and <= 0 below it; NaN gives 0
         return Math.max(0, Math.min(255, (int) (v + 0.5f)));
     }
 
