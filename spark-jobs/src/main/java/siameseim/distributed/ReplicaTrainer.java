@@ -55,7 +55,6 @@ public final class ReplicaTrainer {
     private static final java.lang.management.ThreadMXBean THREAD_CPU =
             java.lang.management.ManagementFactory.getThreadMXBean();
 
-
     private ReplicaTrainer() {}
 
     /** Everything a replica needs; {@code collective} is null for a single replica. */
@@ -279,30 +278,39 @@ public final class ReplicaTrainer {
 
     /** The lines of the run's metrics files that end at or before {@code upTo}, in step order. */
     static List<String> readMetrics(Context ctx, long upTo) {
-        List<String> out = new ArrayList<>();
-        Path dir = new Path(ctx.cfg().train().output(), "metrics");
+        Path out = new Path(ctx.cfg().train().output());
         try {
-            FileSystem fs = dir.getFileSystem(ctx.hadoop());
-            if (!fs.exists(dir)) {
-                return out;
-            }
-            List<Path> files = new ArrayList<>();
-            for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(dir)) {
-                String n = st.getPath().getName();
-                java.util.regex.Matcher mt = METRICS_FILE.matcher(n);
-                if (mt.matches() && Long.parseLong(mt.group(2)) <= upTo) {
-                    files.add(st.getPath());
-                }
-            }
-            files.sort(java.util.Comparator.comparing(Path::getName));
-            for (Path f : files) {
-                try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(fs.open(f),
-                        StandardCharsets.UTF_8))) {
-                    r.lines().forEach(out::add);
-                }
-            }
+            return readMetrics(ctx.hadoop(), out, upTo);
         } catch (IOException e) {
-            ctx.log().accept("could not read earlier metrics under " + dir + ": " + e.getMessage());
+            ctx.log().accept("could not read earlier metrics under " + out + "/metrics: " + e.getMessage());
+            return new ArrayList<>();
+        }
+    }
+
+    /**
+     * The JSON lines of the metrics files under {@code runOutput}/metrics that end at or before
+     * {@code upTo}, in step order; none when the folder does not exist.
+     */
+    public static List<String> readMetrics(Configuration hadoop, Path runOutput, long upTo) throws IOException {
+        List<String> out = new ArrayList<>();
+        Path dir = new Path(runOutput, "metrics");
+        FileSystem fs = dir.getFileSystem(hadoop);
+        if (!fs.exists(dir)) {
+            return out;
+        }
+        List<Path> files = new ArrayList<>();
+        for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(dir)) {
+            java.util.regex.Matcher mt = METRICS_FILE.matcher(st.getPath().getName());
+            if (mt.matches() && Long.parseLong(mt.group(2)) <= upTo) {
+                files.add(st.getPath());
+            }
+        }
+        files.sort(java.util.Comparator.comparing(Path::getName));
+        for (Path f : files) {
+            try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(fs.open(f),
+                    StandardCharsets.UTF_8))) {
+                r.lines().forEach(out::add);
+            }
         }
         return out;
     }

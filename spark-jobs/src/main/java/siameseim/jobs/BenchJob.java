@@ -5,24 +5,20 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileStatus;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import siameseim.collective.AllReduceBenchmark;
 import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.bench.DataBenchmark;
 import siameseim.datasets.decode.ImageDecoder;
+import siameseim.distributed.ReplicaTrainer;
 import siameseim.model.nn.Torch;
 import siameseim.train.StepBenchmark;
 
@@ -173,7 +169,7 @@ public final class BenchJob implements Job {
             Configuration hadoop = spark.sparkContext().hadoopConfiguration();
             out.getFileSystem(hadoop).delete(out, true);
             siameseim.distributed.DistributedTraining.run(spark, cfg, null, l -> { });
-            SteadyState s = SteadyState.read(hadoop, new Path(out, "metrics"), warmup);
+            SteadyState s = SteadyState.read(hadoop, out, warmup);
             System.out.printf(Locale.ROOT, "pretrain, demo config, %d replica(s) x 1 thread, global batch %d (%s):"
                     + " %.1f images/s (steps %d-%d; rank 0 per step: %s)%n", replicas, globalBatch,
                     spark.sparkContext().master(), s.imagesPerSecond(), warmup + 1, s.lastStep(), s.breakdown());
@@ -191,26 +187,17 @@ public final class BenchJob implements Job {
     record SteadyState(double imagesPerSecond, long lastStep, String breakdown) {
         private static final String[] FIELDS = {"compute_ms", "sync_ms", "allreduce_ms", "load_ms", "cpu_ms"};
 
-        static SteadyState read(Configuration hadoop, Path metrics, int warmup) throws IOException {
-            FileSystem fs = metrics.getFileSystem(hadoop);
+        static SteadyState read(Configuration hadoop, Path runOutput, int warmup) throws IOException {
             TreeMap<Long, JsonObject> steps = new TreeMap<>();
-            for (FileStatus f : fs.listStatus(metrics)) {
-                if (!f.getPath().getName().endsWith(".jsonl")) {
-                    continue;
-                }
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(
-                        fs.open(f.getPath()), StandardCharsets.UTF_8))) {
-                    for (String line = r.readLine(); line != null; line = r.readLine()) {
-                        JsonObject o = JsonParser.parseString(line).getAsJsonObject();
-                        if (o.has("type") && o.get("type").getAsString().equals("step")) {
-                            steps.put(o.get("step").getAsLong(), o);
-                        }
-                    }
+            for (String line : ReplicaTrainer.readMetrics(hadoop, runOutput, Long.MAX_VALUE)) {
+                JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+                if (o.has("type") && o.get("type").getAsString().equals("step")) {
+                    steps.put(o.get("step").getAsLong(), o);
                 }
             }
             JsonObject from = steps.get((long) warmup);
             if (from == null || steps.lastKey() <= warmup) {
-                throw new IOException("the metrics under " + metrics + " have no steps after step " + warmup);
+                throw new IOException("the metrics under " + runOutput + " have no steps after step " + warmup);
             }
             double images = 0;
             double[] sums = new double[FIELDS.length];

@@ -133,10 +133,7 @@ class ColorOpsTest {
             int w = 1 + rng.nextInt(20);
             int h = 1 + rng.nextInt(20);
             double sigma = 0.05 + 2 * rng.nextDouble();
-            RgbImage img = new RgbImage(w, h);
-            for (int i = 0; i < img.data().length; i++) {
-                img.data()[i] = rng.nextInt(256);
-            }
+            RgbImage img = RandomImages.of(w, h, rng);
             RgbImage fast = img.copy();
             ColorOps.gaussianBlur(fast, sigma);
             int radius = Math.max(1, (int) Math.ceil(3 * sigma));

@@ -59,10 +59,7 @@ class ResamplerTest {
         for (int it = 0; it < 300; it++) {
             int w = 4 + rng.nextInt(60);
             int h = 4 + rng.nextInt(60);
-            RgbImage img = new RgbImage(w, h);
-            for (int i = 0; i < img.data().length; i++) {
-                img.data()[i] = rng.nextInt(256);
-            }
+            RgbImage img = RandomImages.of(w, h, rng);
             int bw = 1 + rng.nextInt(w);
             int bh = 1 + rng.nextInt(h);
             CropBox box = new CropBox(rng.nextBoolean() ? h - bh : rng.nextInt(h - bh + 1),

@@ -75,18 +75,20 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
         NDArray[] global;
         NDArray localMean;
         NDArray localVar;
+        // weight 1 and bias 0 of the statistics pass, then the second call's scratch running
+        // buffers (torch updates those with the local statistics; the module's own buffers get
+        // the global ones below)
+        Shape s = new Shape(channels);
+        NDArray one = flat.getManager().ones(s);
+        NDArray zero = flat.getManager().zeros(s);
         // the local moments from one fused pass: training-mode batch_norm with momentum 1 leaves
         // the batch mean and the unbiased variance in its running buffers (the normalised output
         // is dropped); four separate reductions and element-wise ops cost twice as much
         try (NDArray x = flat.stopGradient()) {
-            NDManager m = x.getManager();
-            Shape s = new Shape(channels);
-            localMean = m.zeros(s);
-            NDArray unbiased = m.ones(s);
-            try (NDArray one = m.ones(s); NDArray zero = m.zeros(s)) {
-                x.getNDArrayInternal().batchNorm(x, localMean, unbiased, one, zero, -1, 0f, eps, true)
-                        .singletonOrThrow().close();
-            }
+            localMean = zero.zerosLike();
+            NDArray unbiased = one.onesLike();
+            x.getNDArrayInternal().batchNorm(x, localMean, unbiased, one, zero, -1, 0f, eps, true)
+                    .singletonOrThrow().close();
             localVar = unbiased.muli((localCount - 1) / (float) localCount);
             global = replicas.moments(localMean, localVar);
         }
@@ -96,12 +98,9 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
         NDArray scale = Scalars.add(localVar, eps).sqrt().divi(gStd);
         NDArray shift = localMean.sub(gMean).divi(gStd);
         NDArray w = weight.array();
-        // torch updates these with the local statistics; the module's buffers get the global ones
-        NDArray scratchMean = localMean.zerosLike();
-        NDArray scratchVar = localVar.onesLike();
         NDArray y = flat.getNDArrayInternal()
-                .batchNorm(flat, scratchMean, scratchVar, w.mul(scale), w.mul(shift).add(bias.array()), -1,
-                        1f - MOMENTUM, eps, true)
+                .batchNorm(flat, zero, one, w.mul(scale), w.mul(shift).add(bias.array()), -1, 1f - MOMENTUM, eps,
+                        true)
                 .singletonOrThrow();
         long n = localCount * replicas.replicas();
         NDArray rm = runningMean.array();
