@@ -20,7 +20,15 @@ public record PretrainConfig(
     public record Ema(double momentum, boolean cosine) {}
 
     /** Run-level settings; {@code output} is null for runs that write nothing. */
-    public record Train(String output, long seed, int threads, double logEverySeconds, long maxSteps) {}
+    public record Train(String output, long seed, int threads, PinThreads pinThreads, double logEverySeconds,
+            long maxSteps) {}
+
+    /**
+     * train.pin-threads: {@code auto} holds each CPU replica's training threads on CPUs of their
+     * own when the replicas of a host fit its CPUs (docs/distributed.md, Thread placement);
+     * {@code off} leaves placement to the kernel.
+     */
+    public enum PinThreads { AUTO, OFF }
 
     /** The replicas of the pretrain job. */
     public record Distributed(int replicas, long timeoutMillis, String bindHost) {}
@@ -49,6 +57,7 @@ public record PretrainConfig(
         DataConfig data = DataConfig.read(r);
         Train train = new Train(r.isNull("train.output") ? null : r.stringValue("train.output"),
                 r.longValue("train.seed"), r.intValue("train.threads", 1, 1024),
+                r.enumValue("train.pin-threads", PinThreads.class),
                 r.doubleValue("train.log-every-seconds", 0, 1e6), r.longValue("train.max-steps"));
         int replicas = r.intValue("distributed.replicas", 1, 1 << 16);
         if (optim.batchSize() % (replicas * optim.accumSteps()) != 0) {

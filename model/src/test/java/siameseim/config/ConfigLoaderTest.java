@@ -64,6 +64,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void threadPinningIsAutoByDefaultAndCanBeSwitchedOff() {
+        assertEquals(PretrainConfig.PinThreads.AUTO,
+                ConfigLoader.loadPretrain("pretrain-demo.conf", List.of()).train().pinThreads());
+        assertEquals(PretrainConfig.PinThreads.OFF,
+                ConfigLoader.loadPretrain("pretrain-demo.conf", List.of("train.pin-threads=off")).train().pinThreads());
+        String msg = error(null, "train.pin-threads=numa");
+        assertTrue(msg.contains("train.pin-threads") && msg.contains("auto, off"), msg);
+    }
+
+    @Test
     void unknownKeyIsNamedWithItsSiblings() {
         String msg = error(null, "model.encoder.widht=64");
         assertTrue(msg.contains("unknown config key 'model.encoder.widht'"), msg);

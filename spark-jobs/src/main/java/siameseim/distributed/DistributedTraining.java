@@ -280,6 +280,7 @@ public final class DistributedTraining {
                     + " gradient across %d replicas takes %.2f ms (bus bandwidth %.2f GiB/s)", tag,
                     o.get("bytes").getAsDouble() / 1e6, o.get("replicas").getAsInt(), o.get("allreduce_ms").getAsDouble(),
                     o.get("bus_gibps").getAsDouble()));
+            case "placement" -> out.accept("[" + tag + "] replica 0: " + o.get("note").getAsString());
             case "step-timing" -> {
                 double c = o.get("compute_ms").getAsDouble();
                 double a = o.get("allreduce_ms").getAsDouble();

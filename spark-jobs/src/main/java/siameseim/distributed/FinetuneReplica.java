@@ -94,11 +94,11 @@ public final class FinetuneReplica {
             try (BatchLoader<LabelledBatch> loader = new BatchLoader<>(train, new ClassifierAssembler(transform, mixup,
                     classes), decoder, ft.batchSize(), ft.accumSteps(), ctx.rank(), ctx.replicas(), cfg.train().seed(),
                     trainer.step(), cfg.data().loaderThreads(), cfg.data().prefetchBatches(),
-                    cfg.data().idleLoader(ctx.cpuReplica()))) {
+                    ctx.loaderSetup())) {
                 while (trainer.step() < total) {
                     List<LabelledBatch> batch = loader.next();
                     if (trainer.step() == imagesStart) {
-                        ReplicaTrainer.reportLoaderPriority(ctx, loader);
+                        ReplicaTrainer.reportLoaderPlacement(ctx, loader);
                     }
                     StepResult r = trainer.step(batch);
                     lastLoss = r.loss();
@@ -118,7 +118,8 @@ public final class FinetuneReplica {
             double seconds = (System.nanoTime() - start) / 1e9;
             long images = (trainer.step() - imagesStart) * (long) ft.batchSize();
             return new ReplicaTrainer.Summary(ctx.rank(), trainer.step(), resumedFrom, lastLoss, lastCheckpoint,
-                    ReplicaTrainer.checksum(trainer), seconds, images / seconds, ProcessHandle.current().pid());
+                    ReplicaTrainer.checksum(trainer), seconds, images / seconds, ProcessHandle.current().pid(),
+                    ctx.placement().note());
         }
     }
 

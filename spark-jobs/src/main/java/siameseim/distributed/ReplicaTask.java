@@ -63,20 +63,42 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
                 cfg.distributed().timeoutMillis(), LOG::warn);
                 ProgressChannel.Reporter reporter = rank == 0 ? new ProgressChannel.Reporter(progress, secret, LOG::warn)
                         : null) {
-            ReplicaTrainer.Context rc = new ReplicaTrainer.Context(cfg, rank, n, collective, conf, resume,
-                    device(ctx), reporter == null ? line -> { } : reporter::send, LOG::warn);
+            Device device = device(ctx);
+            // after the rendezvous: threads the collective started keep floating over every CPU
+            ThreadPlacement placement = ThreadPlacement.plan(cfg.train().pinThreads(), !device.isGpu(),
+                    hosts(ctx), rank, cfg.train().threads());
             ReplicaTrainer.Summary s;
-            if (kind == DistributedTraining.Kind.PRETRAIN) {
-                s = ReplicaTrainer.run(rc, data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset()),
-                        knnMonitor(cfg, conf));
-            } else {
-                String test = cfg.source().getString("eval.test-split");
-                s = FinetuneReplica.run(rc, data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset()),
-                        data(cfg, conf, test, null), Manifest.read(conf, new Path(cfg.data().path())).classes());
+            try (ThreadPlacement.Pin pin = placement.pinCurrentThread()) {
+                if (pin.refused() != null) {
+                    LOG.warn("replica {}: threads not pinned ({})", rank, pin.refused());
+                    placement = ThreadPlacement.none(pin.refused());
+                } else {
+                    LOG.info("replica {}: {}", rank, placement.note());
+                }
+                ReplicaTrainer.Context rc = new ReplicaTrainer.Context(cfg, rank, n, collective, conf, resume,
+                        device, placement, reporter == null ? line -> { } : reporter::send, LOG::warn);
+                ReplicaTrainer.event(rc, "placement", java.util.Map.of("note", placement.note()));
+                if (kind == DistributedTraining.Kind.PRETRAIN) {
+                    s = ReplicaTrainer.run(rc, data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset()),
+                            knnMonitor(cfg, conf));
+                } else {
+                    String test = cfg.source().getString("eval.test-split");
+                    s = FinetuneReplica.run(rc, data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset()),
+                            data(cfg, conf, test, null), Manifest.read(conf, new Path(cfg.data().path())).classes());
+                }
             }
             ctx.barrier();
             return java.util.List.of(s).iterator();
         }
+    }
+
+    /** The host of every rank's executor, in rank order. */
+    static java.util.List<String> hosts(BarrierTaskContext ctx) {
+        java.util.List<String> hosts = new java.util.ArrayList<>();
+        for (org.apache.spark.BarrierTaskInfo t : ctx.getTaskInfos()) {
+            hosts.add(Rendezvous.hostOf(t.address()));
+        }
+        return hosts;
     }
 
     /** The kNN monitor of a pretraining run, or null when eval.knn.every-steps is 0. */

@@ -59,16 +59,21 @@ public final class ReplicaTrainer {
 
     /** Everything a replica needs; {@code collective} is null for a single replica. */
     public record Context(PretrainConfig cfg, int rank, int replicas, Collective collective, Configuration hadoop,
-            String resume, Device device, Consumer<String> events, Consumer<String> log) {
+            String resume, Device device, ThreadPlacement placement, Consumer<String> events, Consumer<String> log) {
         /** A replica on the CPU (no GPU assigned). */
         public boolean cpuReplica() {
             return device == null || !device.isGpu();
+        }
+
+        /** How the loader's worker threads are placed: priority (data.loader-priority) and CPUs. */
+        public BatchLoader.WorkerSetup loaderSetup() {
+            return placement.loaderSetup(cfg.data().idleLoader(cpuReplica()));
         }
     }
 
     /** What a replica did. */
     public record Summary(int rank, long steps, long resumedFrom, double finalLoss, String checkpoint,
-            long parameterChecksum, double seconds, double imagesPerSecond, long pid)
+            long parameterChecksum, double seconds, double imagesPerSecond, long pid, String placement)
             implements Serializable {}
 
     public static Summary run(Context ctx, SampleSource data) throws IOException {
@@ -123,13 +128,13 @@ public final class ReplicaTrainer {
             try (BatchLoader<SiameseBatch> loader = new BatchLoader<>(data, new SiameseAssembler(augmenter),
                     ImageDecoder.named(cfg.data().decoder()), globalBatch, cfg.optim().accumSteps(), ctx.rank(),
                     ctx.replicas(), cfg.train().seed(), trainer.step(), cfg.data().loaderThreads(),
-                    cfg.data().prefetchBatches(), cfg.data().idleLoader(ctx.cpuReplica()))) {
+                    cfg.data().prefetchBatches(), ctx.loaderSetup())) {
                 while (trainer.step() < total) {
                     long waitFrom = System.nanoTime();
                     List<SiameseBatch> batch = loader.next();
                     double loadMs = (System.nanoTime() - waitFrom) / 1e6;
                     if (trainer.step() == imagesStart) {
-                        reportLoaderPriority(ctx, loader);
+                        reportLoaderPlacement(ctx, loader);
                     }
                     long cpuFrom = THREAD_CPU.getCurrentThreadCpuTime();
                     StepResult r = trainer.step(batch);
@@ -160,15 +165,15 @@ public final class ReplicaTrainer {
             double seconds = (end - start) / 1e9;
             long images = (trainer.step() - imagesStart) * (long) globalBatch;
             return new Summary(ctx.rank(), trainer.step(), resumedFrom, lastLoss, lastCheckpoint, checksum(trainer),
-                    seconds, images / seconds, ProcessHandle.current().pid());
+                    seconds, images / seconds, ProcessHandle.current().pid(), ctx.placement().note());
         }
     }
 
-    /** Warns, once the loader's workers have started, when idle priority was asked for but refused. */
-    static void reportLoaderPriority(Context ctx, BatchLoader<?> loader) {
-        String refused = loader.idlePriorityRefused();
+    /** Warns, once the loader's workers have started, when their priority or CPUs were refused. */
+    static void reportLoaderPlacement(Context ctx, BatchLoader<?> loader) {
+        String refused = loader.setupRefused();
         if (refused != null) {
-            ctx.log().accept("replica " + ctx.rank() + ": loader threads stay at normal priority (" + refused
+            ctx.log().accept("replica " + ctx.rank() + ": loader threads not placed as asked (" + refused
                     + "); they share the training cores by time-slicing");
         }
     }

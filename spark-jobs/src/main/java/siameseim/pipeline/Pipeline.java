@@ -277,8 +277,8 @@ public final class Pipeline {
             case "prepare" -> c.getConfig("prepare").withoutPath("tasks");
             case "pretrain" -> c.withoutPath("eval").withoutPath("finetune").withoutPath("prepare")
                     .withoutPath("pipeline").withoutPath("checkpoint").withoutPath("train.threads")
-                    .withoutPath("train.log-every-seconds").withoutPath("distributed.timeout-seconds")
-                    .withoutPath("distributed.bind-host");
+                    .withoutPath("train.pin-threads").withoutPath("train.log-every-seconds")
+                    .withoutPath("distributed.timeout-seconds").withoutPath("distributed.bind-host");
             case "knn" -> c.getConfig("eval").withoutPath("linear").withoutPath("few-shot");
             case "linear-probe" -> c.getConfig("eval").withoutPath("knn").withoutPath("few-shot")
                     .withFallback(original.getConfig("pipeline").withOnlyPath("linear-probe-replicas"));

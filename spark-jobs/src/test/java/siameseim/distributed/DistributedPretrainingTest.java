@@ -98,6 +98,14 @@ class DistributedPretrainingTest {
                 "eval.knn.every-steps=2", "eval.knn.k=5");
         assertEquals(2, r.replicas().size());
         assertEquals(r.replicas().get(0).parameterChecksum(), r.replicas().get(1).parameterChecksum());
+        if (siameseim.datasets.loader.CpuAffinity.ofCurrentThread().cardinality() >= 2) {
+            // train.pin-threads = auto: one training thread per CPU, in rank order
+            for (int rank = 0; rank < 2; rank++) {
+                String note = r.replicas().get(rank).placement();
+                assertTrue(note.startsWith("training threads on CPU "
+                        + ThreadPlacementTest.nth(siameseim.datasets.loader.CpuAffinity.ofCurrentThread(), rank)), note);
+            }
+        }
         assertTrue(r.rank0().checkpoint().endsWith("ckpt-0000000004.safetensors"), r.rank0().checkpoint());
         assertTrue(java.nio.file.Files.exists(tmp.resolve("run/checkpoints/ckpt-0000000003.safetensors")));
         assertTrue(java.nio.file.Files.readString(tmp.resolve("run/checkpoints/latest")).trim()

@@ -33,7 +33,7 @@ public final class BatchLoader<B> implements AutoCloseable {
     private final long stepsPerEpoch;
     private final int prefetch;
     private final ExecutorService workers;
-    private volatile String idleRefused;
+    private volatile String setupRefused;
     private final ArrayDeque<Future<List<B>>> queue = new ArrayDeque<>();
     private long nextToSchedule;
     private SampleSource.Feed feed;
@@ -45,17 +45,38 @@ public final class BatchLoader<B> implements AutoCloseable {
     public BatchLoader(SampleSource source, BatchAssembler<B> assembler, ImageDecoder decoder, int globalBatch,
             int accumSteps, int rank, int replicas, long seed, long startStep, int threads, int prefetch) {
         this(source, assembler, decoder, globalBatch, accumSteps, rank, replicas, seed, startStep, threads, prefetch,
-                false);
+                WorkerSetup.NONE);
+    }
+
+    /**
+     * Runs first in each worker thread and places it: its priority ({@link IdlePriority}), its
+     * CPUs ({@link CpuAffinity}). Returns null, or why it could not; the worker then runs as it
+     * was created.
+     */
+    @FunctionalInterface
+    public interface WorkerSetup {
+        WorkerSetup NONE = () -> null;
+
+        String enter();
+
+        /** This, then {@code next}; the reasons of both when both refuse. */
+        default WorkerSetup andThen(WorkerSetup next) {
+            return () -> {
+                String a = enter();
+                String b = next.enter();
+                return a == null ? b : b == null ? a : a + "; " + b;
+            };
+        }
     }
 
     /**
      * @param startStep the optimizer step the next {@link #next()} returns (resume)
-     * @param idleWorkers run the worker threads at idle priority ({@link IdlePriority}): for a
-     *     replica whose training threads use every core it was given
+     * @param setup placement of the worker threads, e.g. idle priority for a replica whose training
+     *     threads use every core it was given
      */
     public BatchLoader(SampleSource source, BatchAssembler<B> assembler, ImageDecoder decoder, int globalBatch,
             int accumSteps, int rank, int replicas, long seed, long startStep, int threads, int prefetch,
-            boolean idleWorkers) {
+            WorkerSetup setup) {
         if (globalBatch % (accumSteps * replicas) != 0) {
             throw new IllegalArgumentException("global batch " + globalBatch + " is not divisible by accum-steps "
                     + accumSteps + " x replicas " + replicas);
@@ -76,10 +97,10 @@ public final class BatchLoader<B> implements AutoCloseable {
         this.prefetch = Math.max(1, prefetch);
         this.nextToSchedule = startStep;
         this.workers = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
-            Runnable body = !idleWorkers ? r : () -> {
-                String why = IdlePriority.enterForCurrentThread();
+            Runnable body = () -> {
+                String why = setup.enter();
                 if (why != null) {
-                    idleRefused = why;
+                    setupRefused = why;
                 }
                 r.run();
             };
@@ -90,11 +111,11 @@ public final class BatchLoader<B> implements AutoCloseable {
     }
 
     /**
-     * Why the workers could not be put at idle priority (they then run at normal priority), or
-     * null: asked for and in effect, not asked for, or no worker started yet.
+     * Why a worker could not be placed as its {@link WorkerSetup} asked (it then runs as it was
+     * created), or null: in effect, nothing asked, or no worker started yet.
      */
-    public String idlePriorityRefused() {
-        return idleRefused;
+    public String setupRefused() {
+        return setupRefused;
     }
 
     /** Optimizer steps per epoch (drop-last). */

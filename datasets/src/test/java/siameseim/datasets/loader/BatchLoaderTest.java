@@ -157,14 +157,14 @@ class BatchLoaderTest {
         };
         try (BatchLoader<SiameseBatch> normal = loader(new InMemorySource(DATA), 8, 1, 0, 1, 0, 2);
                 BatchLoader<SiameseBatch> idle = new BatchLoader<>(new InMemorySource(DATA), probe, null, 8, 1, 0, 1, 9,
-                        0, 2, 2, true)) {
+                        0, 2, 2, IdlePriority::enterForCurrentThread)) {
             for (int s = 0; s < 6; s++) {
                 SiameseBatch x = normal.next().get(0);
                 SiameseBatch y = idle.next().get(0);
                 assertArrayEquals(x.view1(), y.view1());
                 assertArrayEquals(x.visible(), y.visible());
             }
-            assertEquals(null, idle.idlePriorityRefused());
+            assertEquals(null, idle.setupRefused());
         }
         assertEquals(5, seen.get(), "workers run under SCHED_IDLE (policy 5)");
         assertEquals(0, policyOfThisThread(), "the caller's own policy is unchanged");

@@ -1,0 +1,110 @@
+package siameseim.distributed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import siameseim.config.PretrainConfig.PinThreads;
+import siameseim.datasets.loader.CpuAffinity;
+
+class ThreadPlacementTest {
+
+    static BitSet cpus(int... ids) {
+        BitSet s = new BitSet();
+        for (int i : ids) {
+            s.set(i);
+        }
+        return s;
+    }
+
+    /** The n-th CPU (from 0) of a set. */
+    static int nth(BitSet cpus, int n) {
+        return cpus.stream().skip(n).findFirst().orElseThrow();
+    }
+
+    static String training(ThreadPlacement p) {
+        return p.pinned() ? CpuAffinity.format(p.training()) : null;
+    }
+
+    static String loader(ThreadPlacement p) {
+        return p.pinned() ? CpuAffinity.format(p.loader()) : null;
+    }
+
+    @Test
+    void aLoneReplicaTrainsOnOneCpuAndLoadsOnTheRest() {
+        ThreadPlacement p = ThreadPlacement.plan(PinThreads.AUTO, true, List.of("h"), 0, 1, cpus(0, 1));
+        assertEquals("0", training(p));
+        assertEquals("1", loader(p));
+        assertEquals("training threads on CPU 0, loader on CPU 1 (replica 0 of 1 on h)", p.note());
+    }
+
+    @Test
+    void replicasOfOneHostGetDisjointSlicesInRankOrder() {
+        List<String> hosts = List.of("a", "b", "a", "b");
+        BitSet allowed = cpus(2, 3, 4, 5, 7);
+        // ranks 0 and 2 share host a: 2 threads each, slices 2-3 and 4-5; CPU 7 is spare
+        assertEquals("2-3", training(ThreadPlacement.plan(PinThreads.AUTO, true, hosts, 0, 2, allowed)));
+        assertEquals("4-5", training(ThreadPlacement.plan(PinThreads.AUTO, true, hosts, 2, 2, allowed)));
+        assertEquals("7", loader(ThreadPlacement.plan(PinThreads.AUTO, true, hosts, 2, 2, allowed)));
+        assertEquals("4-5", training(ThreadPlacement.plan(PinThreads.AUTO, true, hosts, 3, 2, allowed)));
+    }
+
+    @Test
+    void whenTheReplicasFillTheHostTheLoaderMayRunAnywhere() {
+        List<String> hosts = List.of("h", "h");
+        ThreadPlacement second = ThreadPlacement.plan(PinThreads.AUTO, true, hosts, 1, 1, cpus(0, 1));
+        assertEquals("1", training(second));
+        assertEquals("0-1", loader(second), "at idle priority it fills whichever CPU waits");
+    }
+
+    @Test
+    void nothingIsPinnedWhenTheCpusDoNotSufficeForGpusOrWhenOff() {
+        ThreadPlacement tight = ThreadPlacement.plan(PinThreads.AUTO, true, List.of("h", "h"), 0, 2, cpus(0, 1, 2));
+        assertFalse(tight.pinned());
+        assertEquals("not pinned: 2 replica(s) x 2 thread(s) on h need 4 CPUs, the executor may use 3 (0-2)",
+                tight.note());
+        assertFalse(ThreadPlacement.plan(PinThreads.AUTO, false, List.of("h"), 0, 1, cpus(0, 1)).pinned());
+        ThreadPlacement off = ThreadPlacement.plan(PinThreads.OFF, true, List.of("h"), 0, 1, cpus(0, 1));
+        assertFalse(off.pinned());
+        assertTrue(off.note().contains("train.pin-threads = off"), off.note());
+        assertNull(off.loaderSetup(false).enter(), "an unpinned loader is left as it is");
+    }
+
+    @Test
+    void theTrainingThreadIsPinnedUntilClosedAndTheLoaderSetupPlacesWorkers() throws Exception {
+        Assumptions.assumeTrue(Files.exists(Path.of("/proc/thread-self/status")), "needs Linux");
+        BitSet allowed = CpuAffinity.ofCurrentThread();
+        Assumptions.assumeTrue(allowed.cardinality() >= 2, "needs 2 CPUs");
+        ThreadPlacement p = ThreadPlacement.plan(PinThreads.AUTO, true, List.of("h"), 0, 1);
+        int first = allowed.nextSetBit(0);
+        assertEquals(Integer.toString(first), training(p));
+        String[] seen = new String[3];
+        Thread t = new Thread(() -> {
+            try (ThreadPlacement.Pin pin = p.pinCurrentThread()) {
+                seen[0] = pin.refused() + " " + CpuAffinity.format(CpuAffinity.ofCurrentThread());
+                // a loader worker is created by the training thread, then moves to the spare CPUs
+                Thread worker = new Thread(() -> seen[1] = p.loaderSetup(true).enter() + " "
+                        + CpuAffinity.format(CpuAffinity.ofCurrentThread()));
+                worker.start();
+                worker.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            seen[2] = CpuAffinity.format(CpuAffinity.ofCurrentThread());
+        });
+        t.start();
+        t.join();
+        BitSet rest = (BitSet) allowed.clone();
+        rest.clear(first);
+        assertEquals("null " + first, seen[0]);
+        assertEquals("null " + CpuAffinity.format(rest), seen[1]);
+        assertEquals(CpuAffinity.format(allowed), seen[2], "closing gives the (Spark task) thread its mask back");
+    }
+}
