@@ -139,6 +139,7 @@ public final class ReplicaTrainer {
                     long cpuFrom = THREAD_CPU.getCurrentThreadCpuTime();
                     StepResult r = trainer.step(batch);
                     double cpuMs = (THREAD_CPU.getCurrentThreadCpuTime() - cpuFrom) / 1e6;
+                    loader.recycle(batch); // step() copied the views into tensors
                     lastLoss = r.loss();
                     if (r.step() >= 2) {
                         computeMs += r.forwardBackwardMs() + r.updateMs();

@@ -40,6 +40,19 @@ public final class Resampler {
 
     /** Resizes the region {@code box} of {@code src} to outW x outH. */
     public static RgbImage resize(RgbImage src, CropBox box, int outW, int outH, Filter filter) {
+        return resize(src, false, box, outW, outH, filter);
+    }
+
+    /**
+     * {@code resize(src.flipHorizontal(), box, ...)}, bit for bit, without the flipped copy: the
+     * horizontal pass reads the source columns mirrored ({@code box} is in the flipped image's
+     * coordinates, as the reference flips before cropping). The copy cost a fifth of a demo view.
+     */
+    public static RgbImage resizeMirrored(RgbImage src, CropBox box, int outW, int outH, Filter filter) {
+        return resize(src, true, box, outW, outH, filter);
+    }
+
+    private static RgbImage resize(RgbImage src, boolean mirrored, CropBox box, int outW, int outH, Filter filter) {
         Coeffs horizontal = coeffs(box.left(), box.left() + box.width(), src.width(), outW, filter);
         Coeffs vertical = coeffs(box.top(), box.top() + box.height(), src.height(), outH, filter);
         // horizontal pass over the rows the vertical pass will read
@@ -55,6 +68,12 @@ public final class Resampler {
         // each other, which the CPU can overlap (a few % at 32 px; the rounding helped more)
         int taps = horizontal.taps();
         int[] first = horizontal.paddedStart(sw);
+        if (mirrored) {
+            // column j of the flipped row is column sw - 1 - j of the source row
+            for (int x = 0; x < outW; x++) {
+                first[x] = -first[x];
+            }
+        }
         float[] wt = horizontal.tapMajor(sw);
         float[] acc = new float[outW];
         for (int c = 0; c < 3; c++) {
@@ -64,7 +83,7 @@ public final class Resampler {
                 java.util.Arrays.fill(acc, 0f);
                 for (int t = 0; t < taps; t++) {
                     int wRow = t * outW;
-                    int from = srcRow + t;
+                    int from = mirrored ? srcRow + sw - 1 - t : srcRow + t;
                     for (int x = 0; x < outW; x++) {
                         acc[x] += wt[wRow + x] * s[from + first[x]];
                     }

@@ -37,12 +37,11 @@ public final class TwoViewAugmenter {
     public Sample apply(RgbImage image, SplittableRandom rng) {
         boolean flip1 = rng.nextBoolean();
         boolean flip2 = rng.nextBoolean();
-        RgbImage src1 = flip1 ? image.flipHorizontal() : image;
-        RgbImage src2 = flip2 ? image.flipHorizontal() : image;
         CropBox box1 = RandomResizedCrop.sample(image.width(), image.height(), cfg.cropScale(), cfg.cropRatio(), rng);
         CropBox box2 = RandomResizedCrop.sample(image.width(), image.height(), cfg.cropScale(), cfg.cropRatio(), rng);
-        RgbImage v1 = Resampler.resize(src1, box1, size, size, Resampler.Filter.BICUBIC);
-        RgbImage v2 = Resampler.resize(src2, box2, size, size, Resampler.Filter.BICUBIC);
+        // the flip comes first (reference order): the crop box is in the flipped image
+        RgbImage v1 = view(image, flip1, box1);
+        RgbImage v2 = view(image, flip2, box2);
         colour(v1, 0, rng);
         colour(v2, 1, rng);
         int n = 3 * size * size;
@@ -53,6 +52,11 @@ public final class TwoViewAugmenter {
         ViewGeometry geo = ViewGeometry.of(box1, flip1, box2, flip2, image.width());
         int[] visible = BlockMaskGenerator.visible(masks.next(rng));
         return new Sample(out1, out2, geo, visible);
+    }
+
+    private RgbImage view(RgbImage image, boolean flip, CropBox box) {
+        return flip ? Resampler.resizeMirrored(image, box, size, size, Resampler.Filter.BICUBIC)
+                : Resampler.resize(image, box, size, size, Resampler.Filter.BICUBIC);
     }
 
     /** Colour augmentation of view {@code v} (0 or 1), in place. */

@@ -10,4 +10,10 @@ import siameseim.datasets.image.RgbImage;
  */
 public interface BatchAssembler<B> {
     B assemble(RgbImage[] images, int[] labels, SplittableRandom[] sampleRngs, SplittableRandom batchRng);
+
+    /**
+     * The trainer is done with {@code batch} (its data is copied into tensors): its arrays may be
+     * reused for a later batch. The caller must not touch the batch afterwards.
+     */
+    default void recycle(B batch) {}
 }

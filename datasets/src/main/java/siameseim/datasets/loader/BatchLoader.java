@@ -145,6 +145,16 @@ public final class BatchLoader<B> implements AutoCloseable {
         }
     }
 
+    /**
+     * The trainer has copied a step's micro-batches from {@link #next()} into tensors: their large
+     * arrays may serve a later step ({@link BatchAssembler#recycle}). Nothing may read them after.
+     */
+    public void recycle(List<B> batches) {
+        for (B b : batches) {
+            assembler.recycle(b);
+        }
+    }
+
     /** Takes the step's raw samples from the feed (in order) and queues their augmentation. */
     private void schedule(long step) throws IOException {
         long epoch = step / stepsPerEpoch;

@@ -8,6 +8,8 @@ import siameseim.model.siameseim.SiameseBatch;
 /** Pretraining batches: two augmented views, the visible tokens of view 1 and the relative geometry. */
 public final class SiameseAssembler implements BatchAssembler<SiameseBatch> {
     private final TwoViewAugmenter augmenter;
+    /** Views of recycled batches: prefetch-batches + 1 steps in flight, two views each, with room. */
+    private final FloatArrayPool views = new FloatArrayPool(16);
 
     public SiameseAssembler(TwoViewAugmenter augmenter) {
         this.augmenter = augmenter;
@@ -19,8 +21,9 @@ public final class SiameseAssembler implements BatchAssembler<SiameseBatch> {
         int lv = augmenter.visibleCount();
         int pixels = 3 * size * size;
         int count = images.length;
-        float[] v1 = new float[count * pixels];
-        float[] v2 = new float[count * pixels];
+        // every element is written below, so a recycled array's old contents do not matter
+        float[] v1 = views.take(count * pixels);
+        float[] v2 = views.take(count * pixels);
         long[] vis = new long[count * lv];
         float[] geo = new float[count * 6];
         for (int i = 0; i < count; i++) {
@@ -33,5 +36,11 @@ public final class SiameseAssembler implements BatchAssembler<SiameseBatch> {
             t.geometry().writeTo(geo, i * 6);
         }
         return new SiameseBatch(count, size, v1, v2, vis, lv, geo);
+    }
+
+    @Override
+    public void recycle(SiameseBatch batch) {
+        views.give(batch.view1());
+        views.give(batch.view2());
     }
 }

@@ -76,6 +76,29 @@ class ResamplerTest {
         }
     }
 
+    @Test
+    void mirroredResizeEqualsResizingTheFlippedImageBitForBit() {
+        SplittableRandom rng = new SplittableRandom(22);
+        for (int it = 0; it < 300; it++) {
+            int w = 4 + rng.nextInt(60);
+            int h = 4 + rng.nextInt(60);
+            RgbImage img = RandomImages.of(w, h, rng);
+            int bw = 1 + rng.nextInt(w);
+            int bh = 1 + rng.nextInt(h);
+            CropBox box = new CropBox(rng.nextInt(h - bh + 1), rng.nextBoolean() ? w - bw : rng.nextInt(w - bw + 1),
+                    bh, bw);
+            int ow = 1 + rng.nextInt(48);
+            int oh = 1 + rng.nextInt(48);
+            Resampler.Filter f = rng.nextBoolean() ? Resampler.Filter.BICUBIC : Resampler.Filter.BILINEAR;
+            RgbImage want = Resampler.resize(img.flipHorizontal(), box, ow, oh, f);
+            RgbImage got = Resampler.resizeMirrored(img, box, ow, oh, f);
+            for (int i = 0; i < want.data().length; i++) {
+                assertEquals(Float.floatToRawIntBits(want.data()[i]), Float.floatToRawIntBits(got.data()[i]),
+                        "value " + i + " of " + box + " -> " + ow + "x" + oh + " " + f);
+            }
+        }
+    }
+
     /** PIL's two passes written as one kernel sum per output value, all rows of the input. */
     private static RgbImage perPixel(RgbImage src, CropBox box, int ow, int oh, Resampler.Filter f) {
         float[][] kx = new float[ow][];

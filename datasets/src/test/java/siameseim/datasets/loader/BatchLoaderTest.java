@@ -128,6 +128,28 @@ class BatchLoaderTest {
         assertTrue(!java.util.Arrays.equals(o, EpochOrder.of(shards, 1, 1, 5)), "another epoch, another order");
     }
 
+    @Test
+    void recycledViewArraysServeLaterStepsWithTheSameContents() {
+        java.util.Set<float[]> handedBack = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        int reused = 0;
+        try (BatchLoader<SiameseBatch> recycling = loader(new InMemorySource(DATA), 8, 1, 0, 1, 0, 2);
+                BatchLoader<SiameseBatch> fresh = loader(new InMemorySource(DATA), 8, 1, 0, 1, 0, 2)) {
+            for (int step = 0; step < 10; step++) {
+                List<SiameseBatch> a = recycling.next();
+                SiameseBatch b = fresh.next().get(0);
+                SiameseBatch x = a.get(0);
+                reused += handedBack.contains(x.view1()) ? 1 : 0;
+                assertArrayEquals(b.view1(), x.view1(), "step " + step);
+                assertArrayEquals(b.view2(), x.view2(), "step " + step);
+                assertArrayEquals(b.visible(), x.visible());
+                handedBack.add(x.view1());
+                handedBack.add(x.view2());
+                recycling.recycle(a);
+            }
+        }
+        assertTrue(reused >= 5, "recycled arrays were taken again: " + reused);
+    }
+
     /** The scheduling policy of the calling thread (field 41 of /proc/thread-self/stat). */
     static int policyOfThisThread() throws java.io.IOException {
         String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/thread-self/stat"));
