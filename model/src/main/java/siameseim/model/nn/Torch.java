@@ -24,6 +24,7 @@ public final class Torch {
         if (System.getProperty("OPT_OUT_TRACKING") == null) {
             System.setProperty("OPT_OUT_TRACKING", "true");
         }
+        NativeMemory.keepFreedMemory();
         Engine engine = Engine.getEngine("PyTorch");
         loaded = true;
         if (threads > 0 && JniUtils.getNumThreads() != threads) {
