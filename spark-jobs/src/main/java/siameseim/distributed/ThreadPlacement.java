@@ -95,9 +95,9 @@ public record ThreadPlacement(BitSet training, BitSet loader, String note) {
     }
 
     /**
-     * Holds the calling (training) thread on its CPUs until closed, then gives it back the mask it
-     * had: Spark reuses task threads. Returns null, or why the pin was refused (then nothing
-     * changed).
+     * Holds the calling (training) thread on its CPUs until the returned pin is closed, which gives
+     * the thread back the mask it had (Spark reuses task threads). {@link Pin#refused()} says why
+     * the pin was refused; nothing changed then.
      */
     Pin pinCurrentThread() {
         if (!pinned()) {

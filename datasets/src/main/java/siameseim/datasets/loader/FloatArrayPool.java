@@ -27,6 +27,7 @@ final class FloatArrayPool {
             if (a.length == length) {
                 return a;
             }
+            // of another size (every micro-batch of a run has the same): left to the collector
         }
         return new float[length];
     }
