@@ -2,9 +2,11 @@ package siameseim.distributed;
 
 import java.util.BitSet;
 import java.util.List;
+import java.util.Locale;
 import siameseim.config.PretrainConfig.PinThreads;
 import siameseim.datasets.loader.BatchLoader;
 import siameseim.datasets.loader.CpuAffinity;
+import siameseim.datasets.loader.IdlePriority;
 
 /**
  * Which CPUs a CPU replica's threads run on (train.pin-threads).
@@ -51,7 +53,7 @@ public record ThreadPlacement(BitSet training, BitSet loader, String note) {
         }
         int need = onHost * threads;
         if (allowed.cardinality() < need) {
-            return none(String.format(java.util.Locale.ROOT,
+            return none(String.format(Locale.ROOT,
                     "not pinned: %d replica(s) x %d thread(s) on %s need %d CPUs, the executor may use %d (%s)",
                     onHost, threads, host, need, allowed.cardinality(), CpuAffinity.format(allowed)));
         }
@@ -67,7 +69,7 @@ public record ThreadPlacement(BitSet training, BitSet loader, String note) {
             }
         }
         BitSet loader = spare.isEmpty() ? (BitSet) allowed.clone() : spare;
-        return new ThreadPlacement(training, loader, String.format(java.util.Locale.ROOT,
+        return new ThreadPlacement(training, loader, String.format(Locale.ROOT,
                 "training threads on CPU %s, loader on CPU %s (replica %d of %d on %s)", CpuAffinity.format(training),
                 CpuAffinity.format(loader), local, onHost, host));
     }
@@ -115,7 +117,7 @@ public record ThreadPlacement(BitSet training, BitSet loader, String note) {
 
     /** The loader workers' placement: idle priority when asked, then this plan's loader CPUs. */
     public BatchLoader.WorkerSetup loaderSetup(boolean idle) {
-        BatchLoader.WorkerSetup priority = idle ? siameseim.datasets.loader.IdlePriority::enterForCurrentThread
+        BatchLoader.WorkerSetup priority = idle ? IdlePriority::enterForCurrentThread
                 : BatchLoader.WorkerSetup.NONE;
         return loader == null ? priority : priority.andThen(() -> CpuAffinity.setForCurrentThread(loader));
     }

@@ -51,12 +51,9 @@ class ResamplerTest {
         assertEquals(100f, out.get(0, 8, 8), 2f);
     }
 
-    @Test
-    void equalsThePerPixelKernelSumsBitForBit() {
-        // crops at every edge, up- and downscaling: the padded tap-major loops must add the same
-        // terms in the same order as one dot product per output pixel
-        SplittableRandom rng = new SplittableRandom(21);
-        for (int it = 0; it < 300; it++) {
+    /** A random image, a crop box (often at an edge) and an output size, up- or downscaling. */
+    private record Case(RgbImage img, CropBox box, int ow, int oh, Resampler.Filter f) {
+        static Case random(SplittableRandom rng) {
             int w = 4 + rng.nextInt(60);
             int h = 4 + rng.nextInt(60);
             RgbImage img = RandomImages.of(w, h, rng);
@@ -64,11 +61,11 @@ class ResamplerTest {
             int bh = 1 + rng.nextInt(h);
             CropBox box = new CropBox(rng.nextBoolean() ? h - bh : rng.nextInt(h - bh + 1),
                     rng.nextBoolean() ? w - bw : rng.nextInt(w - bw + 1), bh, bw);
-            int ow = 1 + rng.nextInt(48);
-            int oh = 1 + rng.nextInt(48);
-            Resampler.Filter f = rng.nextBoolean() ? Resampler.Filter.BICUBIC : Resampler.Filter.BILINEAR;
-            RgbImage got = Resampler.resize(img, box, ow, oh, f);
-            RgbImage want = perPixel(img, box, ow, oh, f);
+            return new Case(img, box, 1 + rng.nextInt(48), 1 + rng.nextInt(48),
+                    rng.nextBoolean() ? Resampler.Filter.BICUBIC : Resampler.Filter.BILINEAR);
+        }
+
+        void assertSameBits(RgbImage want, RgbImage got) {
             for (int i = 0; i < want.data().length; i++) {
                 assertEquals(Float.floatToRawIntBits(want.data()[i]), Float.floatToRawIntBits(got.data()[i]),
                         "value " + i + " of " + box + " -> " + ow + "x" + oh + " " + f);
@@ -77,25 +74,24 @@ class ResamplerTest {
     }
 
     @Test
+    void equalsThePerPixelKernelSumsBitForBit() {
+        // crops at every edge, up- and downscaling: the padded tap-major loops must add the same
+        // terms in the same order as one dot product per output pixel
+        SplittableRandom rng = new SplittableRandom(21);
+        for (int it = 0; it < 300; it++) {
+            Case c = Case.random(rng);
+            c.assertSameBits(perPixel(c.img(), c.box(), c.ow(), c.oh(), c.f()),
+                    Resampler.resize(c.img(), c.box(), c.ow(), c.oh(), c.f()));
+        }
+    }
+
+    @Test
     void mirroredResizeEqualsResizingTheFlippedImageBitForBit() {
         SplittableRandom rng = new SplittableRandom(22);
         for (int it = 0; it < 300; it++) {
-            int w = 4 + rng.nextInt(60);
-            int h = 4 + rng.nextInt(60);
-            RgbImage img = RandomImages.of(w, h, rng);
-            int bw = 1 + rng.nextInt(w);
-            int bh = 1 + rng.nextInt(h);
-            CropBox box = new CropBox(rng.nextInt(h - bh + 1), rng.nextBoolean() ? w - bw : rng.nextInt(w - bw + 1),
-                    bh, bw);
-            int ow = 1 + rng.nextInt(48);
-            int oh = 1 + rng.nextInt(48);
-            Resampler.Filter f = rng.nextBoolean() ? Resampler.Filter.BICUBIC : Resampler.Filter.BILINEAR;
-            RgbImage want = Resampler.resize(img.flipHorizontal(), box, ow, oh, f);
-            RgbImage got = Resampler.resizeMirrored(img, box, ow, oh, f);
-            for (int i = 0; i < want.data().length; i++) {
-                assertEquals(Float.floatToRawIntBits(want.data()[i]), Float.floatToRawIntBits(got.data()[i]),
-                        "value " + i + " of " + box + " -> " + ow + "x" + oh + " " + f);
-            }
+            Case c = Case.random(rng);
+            c.assertSameBits(Resampler.resize(c.img().flipHorizontal(), c.box(), c.ow(), c.oh(), c.f()),
+                    Resampler.resizeMirrored(c.img(), c.box(), c.ow(), c.oh(), c.f()));
         }
     }
 

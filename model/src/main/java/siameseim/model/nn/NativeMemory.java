@@ -25,8 +25,6 @@ public final class NativeMemory {
     static final int TRIM_THRESHOLD = 256 << 20;
     static final int TOP_PAD = 16 << 20;
 
-    private static String outcome;
-
     private interface CLib extends Library {
         int mallopt(int param, int value);
     }
@@ -37,12 +35,13 @@ public final class NativeMemory {
      * Applies the settings once per process; returns null when they are in effect, else why not
      * (not Linux/glibc, or the user's environment sets malloc's thresholds).
      */
-    public static synchronized String keepFreedMemory() {
-        if (outcome == null) {
-            String why = apply();
-            outcome = why == null ? "" : why;
-        }
-        return outcome.isEmpty() ? null : outcome;
+    public static String keepFreedMemory() {
+        return Once.OUTCOME;
+    }
+
+    /** Applied on first use, once (class initialisation is lazy and thread-safe). */
+    private static final class Once {
+        static final String OUTCOME = apply();
     }
 
     private static String apply() {
