@@ -15,45 +15,26 @@ public final class ColorOps {
 
     /** PIL's luma, L = (19595 R + 38470 G + 7471 B + 2^15) >> 16. */
     static float luma(float r, float g, float b) {
-        // pixels hold integers 0..255 after every operation
-        return (19595 * (int) r + 38470 * (int) g + 7471 * (int) b + 32768) >> 16;
+        return Kernels.luma(r, g, b);
     }
 
     /** ImageEnhance.Brightness: blend with black. */
     public static void brightness(RgbImage img, double factor) {
-        float[] d = img.data();
-        float f = (float) factor;
-        for (int i = 0; i < d.length; i++) {
-            d[i] = RgbImage.clampRound(d[i] * f);
-        }
+        Kernels.scaleRound(img.data(), (float) factor);
     }
 
     /** ImageEnhance.Contrast: blend with the mean luma (rounded to an integer). */
     public static void contrast(RgbImage img, double factor) {
         float[] d = img.data();
         int n = img.plane();
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += luma(d[i], d[n + i], d[2 * n + i]);
-        }
+        double sum = Kernels.lumaSum(d, n);
         float mean = (float) Math.floor(sum / n + 0.5);
-        float f = (float) factor;
-        for (int i = 0; i < d.length; i++) {
-            d[i] = RgbImage.clampRound(mean + f * (d[i] - mean));
-        }
+        Kernels.blendRound(d, mean, (float) factor);
     }
 
     /** ImageEnhance.Color: blend with the image's own luma. */
     public static void saturation(RgbImage img, double factor) {
-        float[] d = img.data();
-        int n = img.plane();
-        float f = (float) factor;
-        for (int i = 0; i < n; i++) {
-            float l = luma(d[i], d[n + i], d[2 * n + i]);
-            d[i] = RgbImage.clampRound(l + f * (d[i] - l));
-            d[n + i] = RgbImage.clampRound(l + f * (d[n + i] - l));
-            d[2 * n + i] = RgbImage.clampRound(l + f * (d[2 * n + i] - l));
-        }
+        Kernels.saturate(img.data(), img.plane(), (float) factor);
     }
 
     /**
@@ -64,61 +45,12 @@ public final class ColorOps {
      * no hue and stay as they are.
      */
     public static void hue(RgbImage img, double shift) {
-        float[] d = img.data();
-        int n = img.plane();
-        float turn = (float) shift;
-        for (int i = 0; i < n; i++) {
-            float r = d[i];
-            float g = d[n + i];
-            float b = d[2 * n + i];
-            float max = Math.max(r, Math.max(g, b));
-            float min = Math.min(r, Math.min(g, b));
-            float delta = max - min;
-            if (delta == 0) {
-                continue;
-            }
-            float h;
-            if (max == r) {
-                h = (g - b) / delta;
-            } else if (max == g) {
-                h = (b - r) / delta + 2;
-            } else {
-                h = (r - g) / delta + 4;
-            }
-            h = h / 6 + turn;
-            h -= (float) Math.floor(h);
-            float h6 = h * 6;
-            int sector = Math.min(5, (int) h6);
-            float f = h6 - sector;
-            float q = RgbImage.clampRound(max - delta * f);
-            float t = RgbImage.clampRound(min + delta * f);
-            float rr;
-            float gg;
-            float bb;
-            switch (sector) {
-                case 0 -> { rr = max; gg = t; bb = min; }
-                case 1 -> { rr = q; gg = max; bb = min; }
-                case 2 -> { rr = min; gg = max; bb = t; }
-                case 3 -> { rr = min; gg = q; bb = max; }
-                case 4 -> { rr = t; gg = min; bb = max; }
-                default -> { rr = max; gg = min; bb = q; }
-            }
-            d[i] = rr;
-            d[n + i] = gg;
-            d[2 * n + i] = bb;
-        }
+        Kernels.hue(img.data(), img.plane(), (float) shift);
     }
 
     /** convert("L") then back to three equal channels. */
     public static void grayscale(RgbImage img) {
-        float[] d = img.data();
-        int n = img.plane();
-        for (int i = 0; i < n; i++) {
-            float l = luma(d[i], d[n + i], d[2 * n + i]);
-            d[i] = l;
-            d[n + i] = l;
-            d[2 * n + i] = l;
-        }
+        Kernels.grayscale(img.data(), img.plane());
     }
 
     /** ImageOps.solarize(threshold 128): values >= 128 become 255 - v. */
@@ -150,8 +82,8 @@ public final class ColorOps {
         float[] d = img.data();
         float[] tmp = new float[d.length];
         // rows copied with their edge pixels repeated, then summed tap by tap over whole rows:
-        // each pixel adds the same terms in the same order as a per-pixel loop, but the loop
-        // over x vectorises
+        // each pixel adds the same terms in the same order as a per-pixel loop, but a row is a
+        // few SIMD operations per tap (Kernels)
         float[] padded = new float[w + 2 * radius];
         float[] row = new float[w];
         for (int c = 0; c < 3; c++) {
@@ -162,10 +94,7 @@ public final class ColorOps {
                 java.util.Arrays.fill(padded, radius + w, padded.length, d[at + w - 1]);
                 java.util.Arrays.fill(row, 0f);
                 for (int t = 0; t < k.length; t++) {
-                    float kv = k[t];
-                    for (int x = 0; x < w; x++) {
-                        row[x] += kv * padded[x + t];
-                    }
+                    Kernels.axpy(row, k[t], padded, t, w);
                 }
                 System.arraycopy(row, 0, tmp, at, w);
             }
@@ -174,16 +103,9 @@ public final class ColorOps {
                 java.util.Arrays.fill(acc, 0f);
                 for (int t = -radius; t <= radius; t++) {
                     int yy = Math.min(h - 1, Math.max(0, y + t));
-                    float kv = k[t + radius];
-                    int src = (c * h + yy) * w;
-                    for (int x = 0; x < w; x++) {
-                        acc[x] += kv * tmp[src + x];
-                    }
+                    Kernels.axpy(acc, k[t + radius], tmp, (c * h + yy) * w, w);
                 }
-                int dst = (c * h + y) * w;
-                for (int x = 0; x < w; x++) {
-                    d[dst + x] = RgbImage.clampRound(acc[x]);
-                }
+                Kernels.roundInto(acc, d, (c * h + y) * w, w);
             }
         }
     }

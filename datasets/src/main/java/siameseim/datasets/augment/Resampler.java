@@ -65,7 +65,7 @@ public final class Resampler {
         int sh = src.height();
         // tap-major: every output pixel of a row accumulates its taps in the same order as a
         // per-pixel dot product (so the same bits), but the pixels' sums are independent of
-        // each other, which the CPU can overlap (a few % at 32 px; the rounding helped more)
+        // each other: a row is a few SIMD gathers per tap (Kernels)
         int taps = horizontal.taps();
         int[] first = horizontal.paddedStart(sw);
         if (mirrored) {
@@ -82,15 +82,10 @@ public final class Resampler {
                 int dstRow = (c * rows + y) * outW;
                 java.util.Arrays.fill(acc, 0f);
                 for (int t = 0; t < taps; t++) {
-                    int wRow = t * outW;
                     int from = mirrored ? srcRow + sw - 1 - t : srcRow + t;
-                    for (int x = 0; x < outW; x++) {
-                        acc[x] += wt[wRow + x] * s[from + first[x]];
-                    }
+                    Kernels.gatherAxpy(acc, wt, t * outW, s, from, first, outW);
                 }
-                for (int x = 0; x < outW; x++) {
-                    tmp[dstRow + x] = RgbImage.clampRound(acc[x]);
-                }
+                Kernels.roundInto(acc, tmp, dstRow, outW);
             }
         }
         RgbImage out = new RgbImage(outW, outH);
@@ -101,16 +96,9 @@ public final class Resampler {
                 float[] k = vertical.weights[y];
                 java.util.Arrays.fill(acc, 0f);
                 for (int t = 0; t < k.length; t++) {
-                    float kv = k[t];
-                    int from = (c * rows + start + t) * outW;
-                    for (int x = 0; x < outW; x++) {
-                        acc[x] += kv * tmp[from + x];
-                    }
+                    Kernels.axpy(acc, k[t], tmp, (c * rows + start + t) * outW, outW);
                 }
-                int dstRow = (c * outH + y) * outW;
-                for (int x = 0; x < outW; x++) {
-                    o[dstRow + x] = RgbImage.clampRound(acc[x]);
-                }
+                Kernels.roundInto(acc, o, (c * outH + y) * outW, outW);
             }
         }
         return out;

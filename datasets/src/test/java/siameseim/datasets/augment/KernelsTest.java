@@ -1,0 +1,176 @@
+package siameseim.datasets.augment;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import siameseim.datasets.image.RgbImage;
+
+/** The Vector API kernels give the scalar loops' bits, tails and awkward values included. */
+class KernelsTest {
+    private static final float[] AWKWARD = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f, 0f,
+        -0.5f, -0.49999997f, 0.49999997f, 0.5f, 1.5f, 2.5f, 254.5f, 254.49998f, 255f, 255.5f, 256f, -1e9f, 1e9f,
+        8388607.5f, 8388608f, 1.6777216e7f, -3.4e38f, 3.4e38f, Float.MIN_VALUE};
+
+    /** The test JVM runs with jdk.incubator.vector, so the kernels must take the vector path. */
+    @Test
+    void vectorPathIsActiveInTheTestJvm() {
+        assertTrue(Kernels.usesVectorApi(), "the augmentation kernels fell back to scalar loops although the"
+                + " JVM was started with --add-modules=jdk.incubator.vector");
+    }
+
+    @Test
+    void roundingMatchesClampRoundOnAwkwardAndRandomValues() {
+        SplittableRandom rng = new SplittableRandom(3);
+        for (int n = 0; n <= 70; n++) {
+            float[] src = new float[n];
+            for (int i = 0; i < n; i++) {
+                src[i] = rng.nextInt(4) == 0 ? AWKWARD[rng.nextInt(AWKWARD.length)]
+                        : (float) (rng.nextDouble() * 300 - 20);
+            }
+            float[] vec = new float[n + 5];
+            float[] sca = new float[n + 5];
+            VectorKernels.roundInto(src, vec, 5, n);
+            Kernels.roundIntoScalar(src, sca, 5, n, 0);
+            assertBits(sca, vec);
+            for (int i = 0; i < n; i++) {
+                assertEquals(RgbImage.clampRound(src[i]), vec[5 + i], "value " + src[i]);
+            }
+        }
+        float[] all = AWKWARD.clone();
+        float[] out = new float[all.length];
+        VectorKernels.roundInto(all, out, 0, all.length);
+        for (int i = 0; i < all.length; i++) {
+            assertEquals(Float.floatToIntBits(RgbImage.clampRound(all[i])), Float.floatToIntBits(out[i]),
+                    "value " + all[i]);
+        }
+    }
+
+    @Test
+    void everyHalfStepFromMinusOneTo257RoundsAlike() {
+        int n = (257 + 1) * 64 + 1;
+        float[] src = new float[n];
+        for (int i = 0; i < n; i++) {
+            src[i] = -1f + i / 64f;
+        }
+        float[] vec = new float[n];
+        float[] sca = new float[n];
+        VectorKernels.roundInto(src, vec, 0, n);
+        Kernels.roundIntoScalar(src, sca, 0, n, 0);
+        assertBits(sca, vec);
+    }
+
+    @Test
+    void multiplyAddsAndBlendsMatchTheScalarLoops() {
+        SplittableRandom rng = new SplittableRandom(11);
+        for (int n = 1; n <= 70; n++) {
+            float[] src = random(rng, n + 40);
+            float[] w = random(rng, n + 7);
+            float w0 = (float) rng.nextDouble(-1, 1);
+            int[] index = new int[n];
+            for (int i = 0; i < n; i++) {
+                index[i] = rng.nextInt(41) - 20; // negative offsets too, as mirrored rows use
+            }
+            float[] a = random(rng, n);
+            float[] b = a.clone();
+            VectorKernels.axpy(a, w0, src, 3, n);
+            Kernels.axpyScalar(b, w0, src, 3, n, 0);
+            assertBits(b, a);
+            VectorKernels.gatherAxpy(a, w, 7, src, 20, index, n);
+            Kernels.gatherAxpyScalar(b, w, 7, src, 20, index, n, 0);
+            assertBits(b, a);
+
+            float f = (float) rng.nextDouble(0, 2);
+            float[] d = pixels(rng, n);
+            float[] e = d.clone();
+            VectorKernels.blendRound(d, 117f, f);
+            Kernels.blendRoundScalar(e, 117f, f, 0);
+            assertBits(e, d);
+            VectorKernels.scaleRound(d, f);
+            Kernels.scaleRoundScalar(e, f, 0);
+            assertBits(e, d);
+        }
+    }
+
+    @Test
+    void hueSaturationGrayscaleAndLumaMatchTheScalarLoops() {
+        SplittableRandom rng = new SplittableRandom(5);
+        for (int n = 1; n <= 90; n++) {
+            float[] d = planes(rng, n);
+            float turn = switch (n % 5) {
+                case 0 -> 0.5f;
+                case 1 -> -0.5f;
+                case 2 -> 0f;
+                default -> (float) rng.nextDouble(-0.5, 0.5);
+            };
+            float[] a = d.clone();
+            float[] b = d.clone();
+            VectorKernels.hue(a, n, turn);
+            Kernels.hueScalar(b, n, turn, 0);
+            assertBits(b, a);
+            float f = (float) rng.nextDouble(0, 2);
+            VectorKernels.saturate(a, n, f);
+            Kernels.saturateScalar(b, n, f, 0);
+            assertBits(b, a);
+            assertEquals(Kernels.lumaSumScalar(a, n, 0, 0), VectorKernels.lumaSum(a, n));
+            VectorKernels.grayscale(a, n);
+            Kernels.grayscaleScalar(b, n, 0);
+            assertBits(b, a);
+        }
+    }
+
+    @Test
+    void lumaSumOfALargePlaneIsExact() {
+        SplittableRandom rng = new SplittableRandom(8);
+        int n = 301 * 299;
+        float[] d = planes(rng, n);
+        assertEquals(Kernels.lumaSumScalar(d, n, 0, 0), VectorKernels.lumaSum(d, n));
+        java.util.Arrays.fill(d, 255f);
+        assertEquals(255.0 * n, VectorKernels.lumaSum(d, n));
+    }
+
+    /** Three planes of 8-bit values; many grey, saturated or tied pixels, as real images have. */
+    private static float[] planes(SplittableRandom rng, int n) {
+        float[] d = new float[3 * n];
+        for (int i = 0; i < n; i++) {
+            int kind = rng.nextInt(6);
+            float r = rng.nextInt(256);
+            float g = kind == 0 ? r : rng.nextInt(256);
+            float b = kind <= 1 ? g : kind == 2 ? r : rng.nextInt(256);
+            if (kind == 3) {
+                r = 255;
+                b = 0;
+            }
+            d[i] = r;
+            d[n + i] = g;
+            d[2 * n + i] = b;
+        }
+        return d;
+    }
+
+    private static float[] random(SplittableRandom rng, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) rng.nextDouble(-300, 300);
+        }
+        return a;
+    }
+
+    private static float[] pixels(SplittableRandom rng, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = rng.nextInt(256);
+        }
+        return a;
+    }
+
+    private static void assertBits(float[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length);
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
+                    "element " + i + ": " + expected[i] + " vs " + actual[i]);
+        }
+    }
+}
