@@ -1,14 +1,19 @@
 package siameseim.datasets.loader;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import siameseim.datasets.decode.BadImageException;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.image.RgbImage;
@@ -33,10 +38,17 @@ public final class BatchLoader<B> implements AutoCloseable {
     private final long stepsPerEpoch;
     private final int prefetch;
     private final ExecutorService workers;
+    /**
+     * Takes each step's raw samples from the feed, in step order, and opens the next epoch's feed;
+     * one thread, placed like the workers, so that neither the wait for an epoch's first shuffle
+     * window nor the shard reader it starts (which inherits its creator's CPUs and priority)
+     * lands on the training thread.
+     */
+    private final ExecutorService feeder;
     private volatile String setupRefused;
     private final ArrayDeque<Future<List<B>>> queue = new ArrayDeque<>();
     private long nextToSchedule;
-    private SampleSource.Feed feed;
+    private SampleSource.Feed feed; // used by the feeder thread only
     private long feedEpoch = -1;
 
     /**
@@ -96,7 +108,12 @@ public final class BatchLoader<B> implements AutoCloseable {
         this.stepsPerEpoch = source.size() / globalBatch;
         this.prefetch = Math.max(1, prefetch);
         this.nextToSchedule = startStep;
-        this.workers = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
+        this.workers = Executors.newFixedThreadPool(Math.max(1, threads), placed(setup, "siameseim-augment"));
+        this.feeder = Executors.newSingleThreadExecutor(placed(setup, "siameseim-feed"));
+    }
+
+    private ThreadFactory placed(WorkerSetup setup, String name) {
+        return r -> {
             Runnable body = () -> {
                 String why = setup.enter();
                 if (why != null) {
@@ -104,10 +121,10 @@ public final class BatchLoader<B> implements AutoCloseable {
                 }
                 r.run();
             };
-            Thread t = new Thread(body, "siameseim-augment");
+            Thread t = new Thread(body, name);
             t.setDaemon(true);
             return t;
-        });
+        };
     }
 
     /**
@@ -130,18 +147,21 @@ public final class BatchLoader<B> implements AutoCloseable {
 
     /** The micro-batches of this replica for the next optimizer step. */
     public List<B> next() {
+        while (queue.size() < prefetch) {
+            schedule(nextToSchedule++);
+        }
         try {
-            while (queue.size() < prefetch) {
-                schedule(nextToSchedule++);
-            }
             return queue.poll().get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while loading data", e);
         } catch (ExecutionException e) {
-            throw new IllegalStateException("data loading failed: " + e.getCause().getMessage(), e.getCause());
-        } catch (IOException e) {
-            throw new IllegalStateException("data loading failed: " + e.getMessage(), e);
+            Throwable cause = e.getCause() instanceof CompletionException && e.getCause().getCause() != null
+                    ? e.getCause().getCause() : e.getCause();
+            if (cause instanceof UncheckedIOException u && u.getCause() != null) {
+                cause = u.getCause();
+            }
+            throw new IllegalStateException("data loading failed: " + cause.getMessage(), cause);
         }
     }
 
@@ -155,28 +175,38 @@ public final class BatchLoader<B> implements AutoCloseable {
         }
     }
 
-    /** Takes the step's raw samples from the feed (in order) and queues their augmentation. */
-    private void schedule(long step) throws IOException {
+    /** Queues the step: its raw samples from the feed (feeder thread, in order), then their augmentation. */
+    private void schedule(long step) {
         long epoch = step / stepsPerEpoch;
         long within = step % stepsPerEpoch;
+        long firstPosition = rank * stepsPerEpoch * samplesPerStep() + within * samplesPerStep();
+        queue.add(CompletableFuture.supplyAsync(() -> take(epoch, within), feeder)
+                .thenApplyAsync(raw -> build(raw, epoch, firstPosition), workers));
+    }
+
+    /** The raw samples of step {@code within} of {@code epoch}, opening that epoch's feed when new. */
+    private RawSample[] take(long epoch, long within) {
         long part = stepsPerEpoch * samplesPerStep();
         long partStart = rank * part;
-        if (feed == null || feedEpoch != epoch) {
-            if (feed != null) {
-                feed.close();
+        try {
+            if (feed == null || feedEpoch != epoch) {
+                if (feed != null) {
+                    feed.close();
+                }
+                feed = source.open(epoch, seed, partStart + within * samplesPerStep(), partStart + part);
+                feedEpoch = epoch;
             }
-            feed = source.open(epoch, seed, partStart + within * samplesPerStep(), partStart + part);
-            feedEpoch = epoch;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         RawSample[] raw = new RawSample[samplesPerStep()];
         for (int i = 0; i < raw.length; i++) {
             raw[i] = feed.next();
         }
-        long firstPosition = partStart + within * samplesPerStep();
-        queue.add(workers.submit(() -> build(raw, epoch, firstPosition)));
+        return raw;
     }
 
-    private List<B> build(RawSample[] raw, long epoch, long firstPosition) throws BadImageException {
+    private List<B> build(RawSample[] raw, long epoch, long firstPosition) {
         List<B> out = new ArrayList<>(accumSteps);
         for (int a = 0; a < accumSteps; a++) {
             int offset = a * localBatch;
@@ -186,7 +216,11 @@ public final class BatchLoader<B> implements AutoCloseable {
             for (int i = 0; i < localBatch; i++) {
                 RawSample s = raw[offset + i];
                 rngs[i] = new SplittableRandom(EpochOrder.mix(seed, epoch, firstPosition + offset + i));
-                images[i] = s.image() != null ? s.image() : decoder.decode(s.encoded(), maxPixels).image();
+                try {
+                    images[i] = s.image() != null ? s.image() : decoder.decode(s.encoded(), maxPixels).image();
+                } catch (BadImageException e) {
+                    throw new CompletionException(e);
+                }
                 labels[i] = s.label();
             }
             SplittableRandom batchRng = new SplittableRandom(EpochOrder.mix(~seed, epoch, firstPosition + offset));
@@ -197,9 +231,18 @@ public final class BatchLoader<B> implements AutoCloseable {
 
     @Override
     public void close() {
+        workers.shutdownNow();
+        feeder.shutdownNow();
+        try {
+            // the feed belongs to the feeder thread; close it there once its last task is done
+            if (!feeder.awaitTermination(10, TimeUnit.SECONDS)) {
+                return;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (feed != null) {
             feed.close();
         }
-        workers.shutdownNow();
     }
 }

@@ -191,4 +191,61 @@ class BatchLoaderTest {
         assertEquals(5, seen.get(), "workers run under SCHED_IDLE (policy 5)");
         assertEquals(0, policyOfThisThread(), "the caller's own policy is unchanged");
     }
+
+    /**
+     * A new epoch's feed is opened by the loader's feeder thread, placed like the workers, so
+     * neither the wait for its first shuffle window nor the shard reader it starts (which
+     * inherits its creator's priority and CPUs) falls on the training thread.
+     */
+    @Test
+    void feedsAreOpenedOffTheCallerUnderTheWorkerSetup() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(java.nio.file.Path.of("/proc/thread-self")),
+                "needs Linux");
+        List<String> openedBy = java.util.Collections.synchronizedList(new ArrayList<>());
+        InMemorySource inner = new InMemorySource(DATA);
+        SampleSource probe = new SampleSource() {
+            @Override
+            public int size() {
+                return inner.size();
+            }
+
+            @Override
+            public Feed open(long epoch, long seed, long from, long to) throws java.io.IOException {
+                openedBy.add(Thread.currentThread().getName() + " policy " + policyOfThisThread());
+                return inner.open(epoch, seed, from, to);
+            }
+        };
+        String caller = Thread.currentThread().getName();
+        try (BatchLoader<SiameseBatch> l = new BatchLoader<>(probe, new SiameseAssembler(new TwoViewAugmenter(CFG)),
+                null, 8, 1, 0, 1, 9, 0, 1, 2, IdlePriority::enterForCurrentThread)) {
+            for (int s = 0; s < 12; s++) { // 40 images, 5 steps per epoch: three epochs
+                l.next();
+            }
+        }
+        assertTrue(openedBy.size() >= 3, "one feed per epoch: " + openedBy);
+        for (String who : openedBy) {
+            assertEquals("siameseim-feed policy 5", who, "caller " + caller);
+        }
+    }
+
+    @Test
+    void aFeedThatCannotOpenFailsTheStepWithItsMessage() {
+        SampleSource broken = new SampleSource() {
+            @Override
+            public int size() {
+                return 40;
+            }
+
+            @Override
+            public Feed open(long epoch, long seed, long from, long to) throws java.io.IOException {
+                throw new java.io.IOException("hdfs://nn/data/train/part-00003.parquet: connection refused");
+            }
+        };
+        try (BatchLoader<SiameseBatch> l = loader(broken, 8, 1, 0, 1, 0, 1)) {
+            IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, l::next);
+            assertEquals("data loading failed: hdfs://nn/data/train/part-00003.parquet: connection refused",
+                    e.getMessage());
+            assertTrue(e.getCause() instanceof java.io.IOException, String.valueOf(e.getCause()));
+        }
+    }
 }
