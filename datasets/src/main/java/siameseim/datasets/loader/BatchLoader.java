@@ -48,8 +48,11 @@ public final class BatchLoader<B> implements AutoCloseable {
     private volatile String setupRefused;
     private final ArrayDeque<Future<List<B>>> queue = new ArrayDeque<>();
     private long nextToSchedule;
-    private SampleSource.Feed feed; // used by the feeder thread only
+    // used by the feeder thread only
+    private SampleSource.Feed feed;
     private long feedEpoch = -1;
+    /** The next epoch's feed, opened {@link #epochLead()} steps before this epoch ends. */
+    private SampleSource.Feed nextFeed;
 
     /**
      * @param startStep the optimizer step the next {@link #next()} returns (resume)
@@ -184,17 +187,29 @@ public final class BatchLoader<B> implements AutoCloseable {
                 .thenApplyAsync(raw -> build(raw, epoch, firstPosition), workers));
     }
 
-    /** The raw samples of step {@code within} of {@code epoch}, opening that epoch's feed when new. */
+    /**
+     * The raw samples of step {@code within} of {@code epoch}, opening that epoch's feed when new.
+     * The next epoch's feed is opened {@link #epochLead()} steps early, so its shard reader fetches
+     * the first shuffle window while this epoch ends (on a CPU replica at idle priority, it only
+     * gets the CPU time the training thread leaves; at ImageNet scale a window is hundreds of MB).
+     */
     private RawSample[] take(long epoch, long within) {
         long part = stepsPerEpoch * samplesPerStep();
         long partStart = rank * part;
         try {
             if (feed == null || feedEpoch != epoch) {
-                if (feed != null) {
-                    feed.close();
+                close(feed);
+                if (nextFeed != null && within == 0 && feedEpoch == epoch - 1) {
+                    feed = nextFeed;
+                } else {
+                    close(nextFeed);
+                    feed = source.open(epoch, seed, partStart + within * samplesPerStep(), partStart + part);
                 }
-                feed = source.open(epoch, seed, partStart + within * samplesPerStep(), partStart + part);
+                nextFeed = null;
                 feedEpoch = epoch;
+            }
+            if (nextFeed == null && within >= stepsPerEpoch - epochLead()) {
+                nextFeed = source.open(epoch + 1, seed, partStart, partStart + part);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -204,6 +219,17 @@ public final class BatchLoader<B> implements AutoCloseable {
             raw[i] = feed.next();
         }
         return raw;
+    }
+
+    /** Steps before an epoch's end at which the next epoch's feed opens: half an epoch, at most 8. */
+    private long epochLead() {
+        return Math.max(1, Math.min(8, stepsPerEpoch / 2));
+    }
+
+    private static void close(SampleSource.Feed f) {
+        if (f != null) {
+            f.close();
+        }
     }
 
     private List<B> build(RawSample[] raw, long epoch, long firstPosition) {
@@ -241,8 +267,7 @@ public final class BatchLoader<B> implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (feed != null) {
-            feed.close();
-        }
+        close(feed);
+        close(nextFeed);
     }
 }

@@ -202,6 +202,7 @@ class BatchLoaderTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(java.nio.file.Path.of("/proc/thread-self")),
                 "needs Linux");
         List<String> openedBy = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
         InMemorySource inner = new InMemorySource(DATA);
         SampleSource probe = new SampleSource() {
             @Override
@@ -212,7 +213,23 @@ class BatchLoaderTest {
             @Override
             public Feed open(long epoch, long seed, long from, long to) throws java.io.IOException {
                 openedBy.add(Thread.currentThread().getName() + " policy " + policyOfThisThread());
-                return inner.open(epoch, seed, from, to);
+                events.add("open " + epoch);
+                Feed f = inner.open(epoch, seed, from, to);
+                return new Feed() {
+                    @Override
+                    public boolean hasNext() {
+                        return f.hasNext();
+                    }
+
+                    @Override
+                    public RawSample next() {
+                        events.add("take " + epoch);
+                        return f.next();
+                    }
+
+                    @Override
+                    public void close() {}
+                };
             }
         };
         String caller = Thread.currentThread().getName();
@@ -225,6 +242,11 @@ class BatchLoaderTest {
         assertTrue(openedBy.size() >= 3, "one feed per epoch: " + openedBy);
         for (String who : openedBy) {
             assertEquals("siameseim-feed policy 5", who, "caller " + caller);
+        }
+        // each later epoch's feed opened before the epoch before it was used up, and only once
+        for (int e = 1; e <= 2; e++) {
+            assertTrue(events.indexOf("open " + e) < events.lastIndexOf("take " + (e - 1)), "epoch " + e + ": " + events);
+            assertEquals(events.indexOf("open " + e), events.lastIndexOf("open " + e));
         }
     }
 
