@@ -32,24 +32,30 @@ class BatchLoaderTest {
 
         @Override
         public Feed open(long epoch, long seed, long from, long to) {
-            Feed f = inner.open(epoch, seed, from, to);
-            return new Feed() {
-                @Override
-                public boolean hasNext() {
-                    return f.hasNext();
-                }
-
-                @Override
-                public RawSample next() {
-                    RawSample s = f.next();
-                    served.add(s.id());
-                    return s;
-                }
-
-                @Override
-                public void close() {}
-            };
+            return tapped(inner.open(epoch, seed, from, to), s -> served.add(s.id()));
         }
+    }
+
+    /** {@code f}, telling {@code onTake} of every sample it serves. */
+    static SampleSource.Feed tapped(SampleSource.Feed f, java.util.function.Consumer<RawSample> onTake) {
+        return new SampleSource.Feed() {
+            @Override
+            public boolean hasNext() {
+                return f.hasNext();
+            }
+
+            @Override
+            public RawSample next() {
+                RawSample s = f.next();
+                onTake.accept(s);
+                return s;
+            }
+
+            @Override
+            public void close() {
+                f.close();
+            }
+        };
     }
 
     private static BatchLoader<SiameseBatch> loader(SampleSource src, int batch, int accum, int rank, int replicas, long start,
@@ -214,22 +220,7 @@ class BatchLoaderTest {
             public Feed open(long epoch, long seed, long from, long to) throws java.io.IOException {
                 openedBy.add(Thread.currentThread().getName() + " policy " + policyOfThisThread());
                 events.add("open " + epoch);
-                Feed f = inner.open(epoch, seed, from, to);
-                return new Feed() {
-                    @Override
-                    public boolean hasNext() {
-                        return f.hasNext();
-                    }
-
-                    @Override
-                    public RawSample next() {
-                        events.add("take " + epoch);
-                        return f.next();
-                    }
-
-                    @Override
-                    public void close() {}
-                };
+                return tapped(inner.open(epoch, seed, from, to), x -> events.add("take " + epoch));
             }
         };
         String caller = Thread.currentThread().getName();
