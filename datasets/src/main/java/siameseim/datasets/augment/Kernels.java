@@ -3,10 +3,10 @@ package siameseim.datasets.augment;
 import siameseim.datasets.image.RgbImage;
 
 /**
- * The inner loops of resampling, blur and the colour blends, on rows of float pixels. With the
- * incubating Vector API ({@code --add-modules jdk.incubator.vector}, which Spark's launcher and
- * ours pass) they run in SIMD registers ({@link VectorKernels}); otherwise as plain loops. Both give
- * the same bits: every element is computed with the same float operations in the same order
+ * The inner loops of resampling, blur and the colour operations, on rows and planes of float
+ * pixels. With the incubating Vector API ({@code --add-modules jdk.incubator.vector}, which
+ * Spark's launcher and ours pass) they run in SIMD registers ({@link VectorKernels}); otherwise
+ * as plain loops. Both give the same bits: every element is computed with the same float operations in the same order
  * (Java never fuses a multiply and an add), and the vector rounding is proven equal to
  * {@link RgbImage#clampRound} in {@link VectorKernels}.
  *
@@ -76,7 +76,6 @@ final class Kernels {
             scaleRoundScalar(d, f, 0);
         }
     }
-
 
     /** Sum of the plane's PIL lumas (see {@link #luma}); pixels hold integers 0..255. */
     static double lumaSum(float[] d, int n) {
