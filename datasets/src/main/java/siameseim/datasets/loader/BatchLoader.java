@@ -1,7 +1,6 @@
 package siameseim.datasets.loader;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -159,12 +158,8 @@ public final class BatchLoader<B> implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while loading data", e);
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause() instanceof CompletionException && e.getCause().getCause() != null
-                    ? e.getCause().getCause() : e.getCause();
-            if (cause instanceof UncheckedIOException u && u.getCause() != null) {
-                cause = u.getCause();
-            }
-            throw new IllegalStateException("data loading failed: " + cause.getMessage(), cause);
+            // the stages wrap checked exceptions in CompletionException, which get() unwraps
+            throw new IllegalStateException("data loading failed: " + e.getCause().getMessage(), e.getCause());
         }
     }
 
@@ -212,7 +207,7 @@ public final class BatchLoader<B> implements AutoCloseable {
                 nextFeed = source.open(epoch + 1, seed, partStart, partStart + part);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new CompletionException(e);
         }
         RawSample[] raw = new RawSample[samplesPerStep()];
         for (int i = 0; i < raw.length; i++) {
@@ -260,10 +255,9 @@ public final class BatchLoader<B> implements AutoCloseable {
         workers.shutdownNow();
         feeder.shutdownNow();
         try {
-            // the feed belongs to the feeder thread; close it there once its last task is done
-            if (!feeder.awaitTermination(10, TimeUnit.SECONDS)) {
-                return;
-            }
+            // the feeds belong to the feeder thread: close them once its last task has ended (a
+            // feeder stuck in a read past the wait gets its feeds closed under it, which ends it)
+            feeder.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
