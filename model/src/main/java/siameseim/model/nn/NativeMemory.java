@@ -12,10 +12,19 @@ import java.util.Locale;
  * 128 KiB are free, so the megabyte activations of every training step were faulted in anew: a
  * replica's training thread took 28-33 thousand minor page faults per second and spent 4.4-5.1 %
  * of its time in the kernel. Keeping freed memory (mmap threshold 32 MiB, glibc's maximum; trim
- * threshold 256 MiB; 16 MiB top pad) gave 5-10 thousand faults per second and 1.0-1.9 % kernel
- * time (docs/distributed.md). This is what PyTorch's own CPU tuning guide gets from jemalloc or
+ * threshold 256 MiB) gave 5-10 thousand faults per second and 1.0-1.9 % kernel time
+ * (docs/distributed.md). This is what PyTorch's own CPU tuning guide gets from jemalloc or
  * tcmalloc, here with no library to install. Tensors above 32 MiB are still mapped per
  * allocation. A user's own {@code MALLOC_*_} environment settings win: nothing is changed then.
+ *
+ * <p>The top pad is 64 MiB, the size of one heap of a thread's arena: a training thread (not
+ * the process's main thread) allocates from its own arena, made of 64 MiB heaps, and glibc's
+ * {@code heap_trim} unmaps a heap that has become entirely free unless the free room left in the
+ * heap before it is smaller than the top pad. With a 16 MiB pad, whether a step's last heap was
+ * unmapped depended on where its tensors happened to land: 1 to 16 thousand faults per second
+ * from one run to the next of the same one-replica training; with 64 MiB no heap is unmapped,
+ * and the same runs took 0.9-1.2 thousand (docs/distributed.md). The pad reserves address
+ * space, not memory: pages are committed when first touched.
  */
 public final class NativeMemory {
     private static final int M_TRIM_THRESHOLD = -1;
@@ -23,7 +32,7 @@ public final class NativeMemory {
     private static final int M_MMAP_THRESHOLD = -3;
     static final int MMAP_THRESHOLD = 32 << 20;
     static final int TRIM_THRESHOLD = 256 << 20;
-    static final int TOP_PAD = 16 << 20;
+    static final int TOP_PAD = 64 << 20;
 
     private interface CLib extends Library {
         int mallopt(int param, int value);
