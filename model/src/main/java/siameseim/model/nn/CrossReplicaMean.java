@@ -20,6 +20,11 @@ public interface CrossReplicaMean {
         public NDArray average(NDArray local) {
             return local;
         }
+
+        @Override
+        public float[][] moments(float[] localMean, float[] localVar) {
+            return new float[][] {localMean, localVar};
+        }
     };
 
     int replicas();
@@ -32,14 +37,10 @@ public interface CrossReplicaMean {
 
     /**
      * Global per-channel mean and (biased) variance from every replica's local mean and variance
-     * over equal-sized local batches: mean = avg(mean_r), var = avg(var_r + (mean_r - mean)^2),
-     * combined in double precision (one exchange instead of two, and no E[x^2] - E[x]^2
-     * cancellation). Returns {mean, var} as constants in {@code localMean}'s manager.
+     * over equal-sized local batches: mean = avg(mean_r), var = avg(var_r + (mean_r - mean)^2)
+     * (one exchange instead of two, and no E[x^2] - E[x]^2 cancellation).
+     *
+     * @return {mean, var}
      */
-    default NDArray[] moments(NDArray localMean, NDArray localVar) {
-        NDArray m = average(localMean);
-        try (NDArray dev = localVar.add(localMean.sub(m).square())) {
-            return new NDArray[] {m, average(dev)};
-        }
-    }
+    float[][] moments(float[] localMean, float[] localVar);
 }

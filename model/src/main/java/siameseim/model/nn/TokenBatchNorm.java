@@ -1,8 +1,6 @@
 package siameseim.model.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
@@ -26,6 +24,8 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
     private final Param runningMean;
     private final Param runningVar;
     private CrossReplicaMean replicas = CrossReplicaMean.SINGLE;
+    private NDArray scratchMean;
+    private NDArray scratchVar;
 
     public TokenBatchNorm(NDManager m, int channels, float eps) {
         this.channels = channels;
@@ -68,45 +68,84 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
      * to the global normalisation; SyncBN's exact backward would need the other replicas'
      * gradient sums mid-backward, which DJL's autograd cannot fetch. One fused op instead of
      * eight recorded element-wise ones: 18-24 instead of 93-96 ms per demo step over one
-     * replica's BatchNorm on a CPU core (docs/distributed.md).
+     * replica's BatchNorm on a CPU core (docs/distributed.md). The constants are computed in
+     * Java from the exchanged float arrays: a dozen small tensor operations fewer per layer.
      */
     private NDArray globalBatchNorm(NDArray flat) {
-        long localCount = flat.getShape().get(0);
-        NDArray[] global;
-        NDArray localMean;
-        NDArray localVar;
-        // weight 1 and bias 0 of the statistics pass, then the second call's scratch running
-        // buffers (torch updates those with the local statistics; the module's own buffers get
-        // the global ones below)
-        Shape s = new Shape(channels);
-        NDArray one = flat.getManager().ones(s);
-        NDArray zero = flat.getManager().zeros(s);
-        // the local moments from one fused pass: training-mode batch_norm with momentum 1 leaves
-        // the batch mean and the unbiased variance in its running buffers (the normalised output
-        // is dropped); four separate reductions and element-wise ops cost twice as much
-        try (NDArray x = flat.stopGradient()) {
-            localMean = zero.zerosLike();
-            NDArray unbiased = one.onesLike();
-            x.getNDArrayInternal().batchNorm(x, localMean, unbiased, one, zero, -1, 0f, eps, true)
-                    .singletonOrThrow().close();
-            localVar = unbiased.muli((localCount - 1) / (float) localCount);
-            global = replicas.moments(localMean, localVar);
+        int rows = Math.toIntExact(flat.getShape().get(0));
+        float[][] local = localMoments(flat, rows);
+        float[][] global = replicas.moments(local[0], local[1]);
+        float[] a = new float[channels];
+        float[] c = new float[channels];
+        float[] runMean = new float[channels];
+        float[] runVar = new float[channels];
+        long n = (long) rows * replicas.replicas();
+        double unbiased = n / (double) Math.max(1, n - 1);
+        for (int k = 0; k < channels; k++) {
+            double gStd = Math.sqrt(global[1][k] + (double) eps);
+            a[k] = (float) (Math.sqrt(local[1][k] + (double) eps) / gStd);
+            c[k] = (float) ((local[0][k] - (double) global[0][k]) / gStd);
+            runMean[k] = MOMENTUM * global[0][k];
+            runVar[k] = (float) (MOMENTUM * unbiased * global[1][k]);
         }
-        NDArray gMean = global[0];
-        NDArray gVar = global[1];
-        NDArray gStd = Scalars.add(gVar, eps).sqrt();
-        NDArray scale = Scalars.add(localVar, eps).sqrt().divi(gStd);
-        NDArray shift = localMean.sub(gMean).divi(gStd);
+        NDManager m = flat.getManager();
+        Shape s = new Shape(channels);
         NDArray w = weight.array();
+        // not closed here: on CPU a created tensor's storage is the Java buffer it was created from
+        // (DJL keeps that buffer with the NDArray), and the autograd graph reads them in the backward
+        NDArray scale = m.create(a, s);
+        NDArray shift = m.create(c, s);
         NDArray y = flat.getNDArrayInternal()
-                .batchNorm(flat, zero, one, w.mul(scale), w.mul(shift).add(bias.array()), -1, 1f - MOMENTUM, eps,
-                        true)
+                .batchNorm(flat, scratchMean(), scratchVar(), w.mul(scale), w.mul(shift).add(bias.array()), -1,
+                        1f - MOMENTUM, eps, true)
                 .singletonOrThrow();
-        long n = localCount * replicas.replicas();
-        NDArray rm = runningMean.array();
-        NDArray rv = runningVar.array();
-        rm.muli(1 - MOMENTUM).addi(gMean.mul(MOMENTUM));
-        rv.muli(1 - MOMENTUM).addi(gVar.mul((float) (MOMENTUM * n / (double) Math.max(1, n - 1))));
+        try (NDArray gm = m.create(runMean, s); NDArray gv = m.create(runVar, s)) {
+            runningMean.array().muli(1 - MOMENTUM).addi(gm);
+            runningVar.array().muli(1 - MOMENTUM).addi(gv);
+        }
         return y;
+    }
+
+    /**
+     * This replica's per-channel mean and biased variance of {@code flat} (rows x channels), no
+     * autograd. On CPU two passes over the tensor's own memory ({@link ChannelMoments}); on an
+     * accelerator one training-mode batch_norm with momentum 1, which leaves the batch mean and
+     * the unbiased variance in its running buffers (its normalised output is dropped).
+     */
+    private float[][] localMoments(NDArray flat, int rows) {
+        if (!flat.getDevice().isGpu()) {
+            // a contiguous CPU tensor's buffer aliases its storage; anything else comes as a copy
+            return ChannelMoments.of(flat.toByteBuffer(true), rows, channels);
+        }
+        Shape s = new Shape(channels);
+        try (NDManager tmp = flat.getManager().newSubManager(); NDArray x = flat.stopGradient()) {
+            NDArray mean = tmp.zeros(s);
+            NDArray var = tmp.ones(s);
+            x.getNDArrayInternal().batchNorm(x, mean, var, tmp.ones(s), tmp.zeros(s), -1, 0f, eps, true)
+                    .singletonOrThrow().close();
+            float[] v = var.toFloatArray();
+            for (int k = 0; k < channels; k++) {
+                v[k] = (float) (v[k] * ((rows - 1) / (double) rows));
+            }
+            return new float[][] {mean.toFloatArray(), v};
+        }
+    }
+
+    /**
+     * Running buffers for the fused call of {@link #globalBatchNorm}, which torch updates with the
+     * local statistics; their values are never read (the module's buffers get the global ones).
+     */
+    private NDArray scratchMean() {
+        if (scratchMean == null) {
+            scratchMean = weight.array().zerosLike();
+        }
+        return scratchMean;
+    }
+
+    private NDArray scratchVar() {
+        if (scratchVar == null) {
+            scratchVar = weight.array().onesLike();
+        }
+        return scratchVar;
     }
 }
