@@ -6,9 +6,9 @@ import siameseim.datasets.image.RgbImage;
  * The inner loops of resampling, blur and the colour operations, on rows and planes of float
  * pixels. With the incubating Vector API ({@code --add-modules jdk.incubator.vector}, which
  * Spark's launcher and ours pass) they run in SIMD registers ({@link VectorKernels}); otherwise
- * as plain loops. Both give the same bits: every element is computed with the same float operations in the same order
- * (Java never fuses a multiply and an add), and the vector rounding is proven equal to
- * {@link RgbImage#clampRound} in {@link VectorKernels}.
+ * as plain loops. Both give the same bits: every element is computed with the same float
+ * operations in the same order (Java never fuses a multiply and an add), and the vector rounding
+ * is proven equal to {@link RgbImage#clampRound} in {@link VectorKernels}.
  *
  * <p>Why by hand: a demo view's rows are 32 floats, and C2 unrolls its auto-vectorised loops
  * past that, so a 32-float row ran in the scalar remainder loop; its float-to-int conversion

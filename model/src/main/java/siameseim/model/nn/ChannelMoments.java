@@ -2,6 +2,7 @@ package siameseim.model.nn;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
  * Per-channel mean and biased variance of a (rows, channels) row-major float matrix in CPU
@@ -58,7 +59,7 @@ public final class ChannelMoments {
         for (int c = 0; c < channels; c++) {
             mean[c] = (float) (sum[c] / rows);
         }
-        java.util.Arrays.fill(sum, 0);
+        Arrays.fill(sum, 0);
         pass(d, rows, channels, mean, acc, sum, simd);
         float[] var = new float[channels];
         for (int c = 0; c < channels; c++) {
@@ -72,7 +73,7 @@ public final class ChannelMoments {
             boolean simd) {
         for (int r0 = 0; r0 < rows; r0 += BLOCK) {
             int r1 = Math.min(rows, r0 + BLOCK);
-            java.util.Arrays.fill(acc, 0f);
+            Arrays.fill(acc, 0f);
             int c0 = 0;
             if (simd) {
                 c0 = centre == null ? VectorMoments.sums(d, r0, r1, channels, acc)

@@ -24,8 +24,12 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
     private final Param runningMean;
     private final Param runningVar;
     private CrossReplicaMean replicas = CrossReplicaMean.SINGLE;
-    private NDArray scratchMean;
-    private NDArray scratchVar;
+    /**
+     * Running buffers for the fused call of {@link #globalBatchNorm}, which torch updates with the
+     * local statistics; their values are never read (the module's buffers get the global ones).
+     */
+    private final NDArray scratchMean;
+    private final NDArray scratchVar;
 
     public TokenBatchNorm(NDManager m, int channels, float eps) {
         this.channels = channels;
@@ -35,6 +39,8 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
         bias = param("bn.bias", m.zeros(s), Param.Kind.TRAINABLE);
         runningMean = param("bn.running_mean", m.zeros(s), Param.Kind.BUFFER);
         runningVar = param("bn.running_var", m.ones(s), Param.Kind.BUFFER);
+        scratchMean = m.zeros(s);
+        scratchVar = m.ones(s);
     }
 
     public void setCrossReplica(CrossReplicaMean replicas) {
@@ -96,7 +102,7 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
         NDArray scale = m.create(a, s);
         NDArray shift = m.create(c, s);
         NDArray y = flat.getNDArrayInternal()
-                .batchNorm(flat, scratchMean(), scratchVar(), w.mul(scale), w.mul(shift).add(bias.array()), -1,
+                .batchNorm(flat, scratchMean, scratchVar, w.mul(scale), w.mul(shift).add(bias.array()), -1,
                         1f - MOMENTUM, eps, true)
                 .singletonOrThrow();
         try (NDArray gm = m.create(runMean, s); NDArray gv = m.create(runVar, s)) {
@@ -129,23 +135,5 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
             }
             return new float[][] {mean.toFloatArray(), v};
         }
-    }
-
-    /**
-     * Running buffers for the fused call of {@link #globalBatchNorm}, which torch updates with the
-     * local statistics; their values are never read (the module's buffers get the global ones).
-     */
-    private NDArray scratchMean() {
-        if (scratchMean == null) {
-            scratchMean = weight.array().zerosLike();
-        }
-        return scratchMean;
-    }
-
-    private NDArray scratchVar() {
-        if (scratchVar == null) {
-            scratchVar = weight.array().onesLike();
-        }
-        return scratchVar;
     }
 }
