@@ -166,4 +166,20 @@ class FinetunerTest {
             assertTrue(e.getMessage().contains("model.classes = 3 in the checkpoint, 4 in this run"), e.getMessage());
         }
     }
+
+    /** Steps and evaluations leave no tensors in the model's manager (see PretrainerTest). */
+    @Test
+    void stepsAndEvaluationsLeaveNoTensorsBehindInTheModelsManager() {
+        try (Finetuner t = trainer(cfg("finetune.drop-path=0.1"), 3)) {
+            ai.djl.ndarray.NDManager model = t.model().namedParams().values().iterator().next().array().getManager();
+            t.step(List.of(batch(8, 3, 0)));
+            t.evaluate(batch(9, 3, 99).images(), 16, batch(9, 3, 99).labels());
+            int after1 = model.getManagedArrays().size();
+            for (int s = 1; s < 4; s++) {
+                t.step(List.of(batch(8, 3, s)));
+                t.evaluate(batch(9, 3, 99).images(), 16, batch(9, 3, 99).labels());
+            }
+            assertEquals(after1, model.getManagedArrays().size(), "tensors left behind by 3 steps and evaluations");
+        }
+    }
 }

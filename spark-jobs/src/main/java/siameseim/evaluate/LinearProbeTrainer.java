@@ -160,10 +160,15 @@ public final class LinearProbeTrainer {
             NDArray update = g.duplicate();
             update.attach(t);
             if (matrix) {
+                // results of operations on p belong to p's manager unless moved into t
                 if (cfg.weightDecay() > 0) {
-                    update = update.add(Scalars.mul(p, cfg.weightDecay()));
+                    NDArray decay = Scalars.mul(p, cfg.weightDecay());
+                    decay.attach(t);
+                    update = update.add(decay);
                 }
-                double pn = p.norm().getFloat();
+                NDArray norm = p.norm();
+                norm.attach(t);
+                double pn = norm.getFloat();
                 double gn = update.norm().getFloat();
                 double ratio = pn > 0 && gn > 0 ? cfg.trust() * pn / gn : 1.0;
                 update = Scalars.mul(update, ratio);

@@ -98,11 +98,13 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
         Shape s = new Shape(channels);
         NDArray w = weight.array();
         // not closed here: on CPU a created tensor's storage is the Java buffer it was created from
-        // (DJL keeps that buffer with the NDArray), and the autograd graph reads them in the backward
+        // (DJL keeps that buffer with the NDArray), and the autograd graph reads them in the backward.
+        // The products are taken as scale.mul(w), not w.mul(scale): DJL attaches a result to its
+        // receiver's manager, and the weight's is the model's, which would keep them for good
         NDArray scale = m.create(a, s);
         NDArray shift = m.create(c, s);
         NDArray y = flat.getNDArrayInternal()
-                .batchNorm(flat, scratchMean, scratchVar, w.mul(scale), w.mul(shift).add(bias.array()), -1,
+                .batchNorm(flat, scratchMean, scratchVar, scale.mul(w), shift.mul(w).add(bias.array()), -1,
                         1f - MOMENTUM, eps, true)
                 .singletonOrThrow();
         try (NDArray gm = m.create(runMean, s); NDArray gv = m.create(runVar, s)) {

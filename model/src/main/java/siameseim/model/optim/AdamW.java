@@ -75,8 +75,10 @@ public final class AdamW {
         NDList norms = new NDList();
         try {
             for (Slot s : slots) {
-                try (NDArray g = s.param.array().getGradient()) {
-                    norms.add(g.square().sum());
+                // the square would be attached to the parameter's manager: close it here, or
+                // every step leaves one tensor per parameter behind
+                try (NDArray g = s.param.array().getGradient(); NDArray sq = g.square()) {
+                    norms.add(sq.sum());
                 }
             }
             try (NDArray all = NDArrays.stack(norms);
