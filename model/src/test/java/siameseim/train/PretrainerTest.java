@@ -15,6 +15,7 @@ import siameseim.model.optim.GradientReducer;
 import siameseim.model.siameseim.SiameseBatch;
 import siameseim.train.SyntheticBatches;
 import siameseim.testing.TestConfigs;
+import siameseim.testing.TwinReplicas;
 
 class PretrainerTest {
 
@@ -120,36 +121,11 @@ class PretrainerTest {
      */
     @Test
     void stepsLeaveNoTensorsBehindInTheModelsManager() {
-        CrossReplicaMean twin = new CrossReplicaMean() {
-            @Override
-            public int replicas() {
-                return 2;
-            }
-
-            @Override
-            public ai.djl.ndarray.NDArray average(ai.djl.ndarray.NDArray local) {
-                return local;
-            }
-
-            @Override
-            public float[][] moments(float[] localMean, float[] localVar) {
-                return new float[][] {localMean.clone(), localVar.clone()};
-            }
-        };
-        GradientReducer pair = new GradientReducer() {
-            @Override
-            public int replicas() {
-                return 2;
-            }
-
-            @Override
-            public void average(java.nio.ByteBuffer flat) {}
-        };
         PretrainConfig cfg = TestConfigs.unit();
         SiameseBatch batch = SyntheticBatches.batch(cfg, 16, 7);
         for (boolean cross : new boolean[] {false, true}) {
-            try (Pretrainer t = new Pretrainer(cfg, 4, cross ? pair : GradientReducer.IDENTITY,
-                    cross ? twin : CrossReplicaMean.SINGLE)) {
+            try (Pretrainer t = new Pretrainer(cfg, 4, cross ? TwinReplicas.GRADIENTS : GradientReducer.IDENTITY,
+                    cross ? TwinReplicas.STATISTICS : CrossReplicaMean.SINGLE)) {
                 ai.djl.ndarray.NDManager model = t.model().namedParams().values().iterator().next().array()
                         .getManager();
                 t.step(List.of(batch)); // first-step state (optimizer moments, scratch buffers) exists now

@@ -11,27 +11,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import siameseim.testing.TwinReplicas;
 
 class TokenBatchNormTest {
     private static final int CHANNELS = 16;
-
-    /** Two replicas whose statistics happen to be equal: the global statistics are the local ones. */
-    private static final CrossReplicaMean TWIN = new CrossReplicaMean() {
-        @Override
-        public int replicas() {
-            return 2;
-        }
-
-        @Override
-        public NDArray average(NDArray local) {
-            return local;
-        }
-
-        @Override
-        public float[][] moments(float[] localMean, float[] localVar) {
-            return new float[][] {localMean.clone(), localVar.clone()};
-        }
-    };
 
     /**
      * With equal replicas the cross-replica layer is the one-replica layer: same output, same
@@ -49,7 +32,7 @@ class TokenBatchNormTest {
             NDArray w = m.randomUniform(0.5f, 1.5f, new Shape(CHANNELS));
             NDArray b = m.randomUniform(-1f, 1f, new Shape(CHANNELS));
             Result single = run(m, x, upstream, w, b, CrossReplicaMean.SINGLE);
-            Result cross = run(m, x, upstream, w, b, TWIN);
+            Result cross = run(m, x, upstream, w, b, TwinReplicas.STATISTICS);
             assertClose(single.y, cross.y, "output");
             assertClose(single.dx, cross.dx, "input gradient");
             assertClose(single.dw, cross.dw, "weight gradient");
