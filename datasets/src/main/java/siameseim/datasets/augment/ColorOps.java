@@ -85,27 +85,24 @@ public final class ColorOps {
         // each pixel adds the same terms in the same order as a per-pixel loop, but a row is a
         // few SIMD operations per tap (Kernels)
         float[] padded = new float[w + 2 * radius];
-        float[] row = new float[w];
+        int[] shifts = new int[k.length];
+        for (int t = 0; t < k.length; t++) {
+            shifts[t] = t;
+        }
+        int[] rows = new int[k.length];
         for (int c = 0; c < 3; c++) {
             for (int y = 0; y < h; y++) {
                 int at = (c * h + y) * w;
                 java.util.Arrays.fill(padded, 0, radius, d[at]);
                 System.arraycopy(d, at, padded, radius, w);
                 java.util.Arrays.fill(padded, radius + w, padded.length, d[at + w - 1]);
-                java.util.Arrays.fill(row, 0f);
-                for (int t = 0; t < k.length; t++) {
-                    Kernels.axpy(row, k[t], padded, t, w);
-                }
-                System.arraycopy(row, 0, tmp, at, w);
+                Kernels.weightedRows(padded, shifts, k, k.length, w, tmp, at, false);
             }
-            float[] acc = row;
             for (int y = 0; y < h; y++) {
-                java.util.Arrays.fill(acc, 0f);
                 for (int t = -radius; t <= radius; t++) {
-                    int yy = Math.min(h - 1, Math.max(0, y + t));
-                    Kernels.axpy(acc, k[t + radius], tmp, (c * h + yy) * w, w);
+                    rows[t + radius] = (c * h + Math.min(h - 1, Math.max(0, y + t))) * w;
                 }
-                Kernels.roundInto(acc, d, (c * h + y) * w, w);
+                Kernels.weightedRows(tmp, rows, k, k.length, w, d, (c * h + y) * w, true);
             }
         }
     }

@@ -32,30 +32,35 @@ final class Kernels {
         return VECTOR;
     }
 
-    /** acc[i] += w * src[from + i] for i in [0, n). */
-    static void axpy(float[] acc, float w, float[] src, int from, int n) {
+    /**
+     * The horizontal resampling pass over whole rows: for every row r and output pixel x in
+     * [0, n), dst[r * n + x] = clampRound(sum over t of w[t * n + x] * src[rowStart[r] + step * t + index[x]]),
+     * the taps added in the order t = 0, 1, ... to a sum that starts at 0. One call per pass with
+     * the sums in registers: per-row calls of an accumulate kernel spent more time entering the
+     * loops and storing partial sums than adding 32-pixel rows.
+     */
+    static void resampleRows(float[] src, int[] rowStart, int step, int[] index, float[] w, int taps, int n,
+            float[] dst) {
         if (VECTOR) {
-            VectorKernels.axpy(acc, w, src, from, n);
+            VectorKernels.resampleRows(src, rowStart, step, index, w, taps, n, dst);
         } else {
-            axpyScalar(acc, w, src, from, n, 0);
+            for (int r = 0; r < rowStart.length; r++) {
+                resampleRowScalar(src, rowStart[r], step, index, w, taps, n, dst, r * n, 0);
+            }
         }
     }
 
-    /** acc[i] += w[wFrom + i] * src[base + index[i]] for i in [0, n). */
-    static void gatherAxpy(float[] acc, float[] w, int wFrom, float[] src, int base, int[] index, int n) {
+    /**
+     * A weighted sum of rows: dst[to + x] = sum over t &lt; taps of w[t] * src[from[t] + x] for x in
+     * [0, n), the terms added in order t = 0, 1, ... to a sum that starts at 0; rounded to 8 bits
+     * ({@link RgbImage#clampRound}) when {@code round}. The vertical resampling pass and both
+     * blur passes.
+     */
+    static void weightedRows(float[] src, int[] from, float[] w, int taps, int n, float[] dst, int to, boolean round) {
         if (VECTOR) {
-            VectorKernels.gatherAxpy(acc, w, wFrom, src, base, index, n);
+            VectorKernels.weightedRows(src, from, w, taps, n, dst, to, round);
         } else {
-            gatherAxpyScalar(acc, w, wFrom, src, base, index, n, 0);
-        }
-    }
-
-    /** dst[to + i] = clampRound(src[i]) for i in [0, n). */
-    static void roundInto(float[] src, float[] dst, int to, int n) {
-        if (VECTOR) {
-            VectorKernels.roundInto(src, dst, to, n);
-        } else {
-            roundIntoScalar(src, dst, to, n, 0);
+            weightedRowsScalar(src, from, w, taps, n, dst, to, round, 0);
         }
     }
 
@@ -117,16 +122,25 @@ final class Kernels {
 
     // the scalar loops, from element `start` on (the vector path finishes its tails with them)
 
-    static void axpyScalar(float[] acc, float w, float[] src, int from, int n, int start) {
-        for (int i = start; i < n; i++) {
-            acc[i] += w * src[from + i];
+    static void resampleRowScalar(float[] src, int rowStart, int step, int[] index, float[] w, int taps, int n,
+            float[] dst, int to, int start) {
+        for (int x = start; x < n; x++) {
+            float a = 0;
+            for (int t = 0; t < taps; t++) {
+                a += w[t * n + x] * src[rowStart + step * t + index[x]];
+            }
+            dst[to + x] = RgbImage.clampRound(a);
         }
     }
 
-    static void gatherAxpyScalar(float[] acc, float[] w, int wFrom, float[] src, int base, int[] index, int n,
-            int start) {
-        for (int i = start; i < n; i++) {
-            acc[i] += w[wFrom + i] * src[base + index[i]];
+    static void weightedRowsScalar(float[] src, int[] from, float[] w, int taps, int n, float[] dst, int to,
+            boolean round, int start) {
+        for (int x = start; x < n; x++) {
+            float a = 0;
+            for (int t = 0; t < taps; t++) {
+                a += w[t] * src[from[t] + x];
+            }
+            dst[to + x] = round ? RgbImage.clampRound(a) : a;
         }
     }
 

@@ -53,141 +53,142 @@ public final class Resampler {
     }
 
     private static RgbImage resize(RgbImage src, boolean mirrored, CropBox box, int outW, int outH, Filter filter) {
-        Coeffs horizontal = coeffs(box.left(), box.left() + box.width(), src.width(), outW, filter);
-        Coeffs vertical = coeffs(box.top(), box.top() + box.height(), src.height(), outH, filter);
+        Axis horizontal = Axis.of(box.left(), box.width(), src.width(), outW, filter);
+        Axis vertical = Axis.of(box.top(), box.height(), src.height(), outH, filter);
         // horizontal pass over the rows the vertical pass will read
-        int rowMin = vertical.minIndex();
-        int rowMax = vertical.maxIndex();
-        int rows = rowMax - rowMin;
+        int rowMin = vertical.min;
+        int rows = vertical.max - rowMin;
         float[] tmp = new float[3 * rows * outW];
         float[] s = src.data();
         int sw = src.width();
         int sh = src.height();
-        // tap-major: every output pixel of a row accumulates its taps in the same order as a
-        // per-pixel dot product (so the same bits), but the pixels' sums are independent of
-        // each other: a row is a few SIMD gathers per tap (Kernels)
-        int taps = horizontal.taps();
-        int[] first = horizontal.paddedStart(sw);
-        if (mirrored) {
-            // column j of the flipped row is column sw - 1 - j of the source row
-            for (int x = 0; x < outW; x++) {
-                first[x] = -first[x];
-            }
-        }
-        float[] wt = horizontal.tapMajor(sw);
-        float[] acc = new float[outW];
+        // tap-major: every output pixel accumulates its taps in the same order as a per-pixel
+        // dot product (so the same bits), and the pixels' sums are independent of each other: a
+        // row is a few SIMD gathers per tap (Kernels). Kernels are padded to the same tap count.
+        int[] rowStart = new int[3 * rows];
         for (int c = 0; c < 3; c++) {
             for (int y = 0; y < rows; y++) {
-                int srcRow = (c * sh + y + rowMin) * sw;
-                int dstRow = (c * rows + y) * outW;
-                java.util.Arrays.fill(acc, 0f);
-                for (int t = 0; t < taps; t++) {
-                    int from = mirrored ? srcRow + sw - 1 - t : srcRow + t;
-                    Kernels.gatherAxpy(acc, wt, t * outW, s, from, first, outW);
-                }
-                Kernels.roundInto(acc, tmp, dstRow, outW);
+                // column j of the flipped row is column sw - 1 - j of the source row
+                rowStart[c * rows + y] = (c * sh + y + rowMin) * sw + (mirrored ? sw - 1 : 0);
             }
         }
+        Kernels.resampleRows(s, rowStart, mirrored ? -1 : 1, mirrored ? horizontal.mirroredStart : horizontal.padded,
+                horizontal.tapMajor, horizontal.taps, outW, tmp);
         RgbImage out = new RgbImage(outW, outH);
         float[] o = out.data();
+        int[] from = new int[Math.max(1, vertical.taps)];
         for (int c = 0; c < 3; c++) {
             for (int y = 0; y < outH; y++) {
-                int start = vertical.start[y] - rowMin;
                 float[] k = vertical.weights[y];
-                java.util.Arrays.fill(acc, 0f);
                 for (int t = 0; t < k.length; t++) {
-                    Kernels.axpy(acc, k[t], tmp, (c * rows + start + t) * outW, outW);
+                    from[t] = (c * rows + vertical.start[y] - rowMin + t) * outW;
                 }
-                Kernels.roundInto(acc, o, (c * outH + y) * outW, outW);
+                Kernels.weightedRows(tmp, from, k, k.length, outW, o, (c * outH + y) * outW, true);
             }
         }
         return out;
     }
 
-    private record Coeffs(int[] start, float[][] weights) {
-        int taps() {
-            int m = 0;
-            for (float[] w : weights) {
-                m = Math.max(m, w.length);
-            }
-            return m;
-        }
+    /**
+     * One axis of a resize: PIL's kernel weights and first input index per output pixel, and the
+     * forms the passes read. Immutable and shared: the weights depend only on (first input
+     * pixel, span, input size, output size, filter), and for small images (a demo view: 48 px
+     * to 32 px) the few thousand combinations recur all the time, while computing them cost a
+     * sixth of a view's augmentation. Large images make more combinations than are kept and
+     * compute the rest (there the resampling itself dominates).
+     */
+    static final class Axis {
+        private static final int CACHED = 1 << 14;
+        private static final java.util.concurrent.ConcurrentHashMap<Long, Axis> CACHE =
+                new java.util.concurrent.ConcurrentHashMap<>();
 
+        /** First input index and normalised weights of each output pixel. */
+        final int[] start;
+        final float[][] weights;
+        /** The widest kernel; every kernel padded to it. */
+        final int taps;
+        /** The input indices read: [min, max). */
+        final int min;
+        final int max;
         /**
-         * Each output pixel's first input index when every kernel is padded to {@link #taps()}
-         * taps: pixels whose kernel would run past the edge start earlier, with leading zero
-         * weights (0 + w * v is exactly w * v, so the sums keep their bits).
+         * Each output pixel's first input index with its kernel padded to {@link #taps}: pixels
+         * whose kernel would run past the edge start earlier, with leading zero weights (0 + w * v
+         * is exactly w * v, so the sums keep their bits); negated for mirrored reads.
          */
-        int[] paddedStart(int inSize) {
-            int taps = taps();
-            int[] out = new int[start.length];
-            for (int x = 0; x < start.length; x++) {
-                out[x] = start[x] - Math.max(0, start[x] + taps - inSize);
-            }
-            return out;
-        }
-
+        final int[] padded;
+        final int[] mirroredStart;
         /** The padded weights, tap-major: index t * outSize + x. */
-        float[] tapMajor(int inSize) {
-            int taps = taps();
+        final float[] tapMajor;
+
+        private Axis(int[] start, float[][] weights, int inSize) {
+            this.start = start;
+            this.weights = weights;
             int n = start.length;
-            float[] out = new float[taps * n];
+            int t = 0;
+            int lo = Integer.MAX_VALUE;
+            int hi = 0;
             for (int x = 0; x < n; x++) {
-                int lead = Math.max(0, start[x] + taps - inSize);
-                for (int t = 0; t < weights[x].length; t++) {
-                    out[(lead + t) * n + x] = weights[x][t];
+                t = Math.max(t, weights[x].length);
+                lo = Math.min(lo, start[x]);
+                hi = Math.max(hi, start[x] + weights[x].length);
+            }
+            this.taps = t;
+            this.min = lo;
+            this.max = hi;
+            this.padded = new int[n];
+            this.mirroredStart = new int[n];
+            this.tapMajor = new float[t * n];
+            for (int x = 0; x < n; x++) {
+                int lead = Math.max(0, start[x] + t - inSize);
+                padded[x] = start[x] - lead;
+                mirroredStart[x] = -padded[x];
+                for (int k = 0; k < weights[x].length; k++) {
+                    tapMajor[(lead + k) * n + x] = weights[x][k];
                 }
             }
-            return out;
         }
 
-        int minIndex() {
-            int m = Integer.MAX_VALUE;
-            for (int s : start) {
-                m = Math.min(m, s);
+        static Axis of(int in0, int span, int inSize, int outSize, Filter f) {
+            if ((in0 | span | inSize | outSize) >>> 15 != 0) {
+                return compute(in0, span, inSize, outSize, f);
             }
-            return m;
-        }
-
-        int maxIndex() {
-            int m = 0;
-            for (int i = 0; i < start.length; i++) {
-                m = Math.max(m, start[i] + weights[i].length);
+            long key = ((((long) in0 << 15 | span) << 15 | inSize) << 15 | outSize) << 1 | f.ordinal();
+            Axis a = CACHE.get(key);
+            if (a == null) {
+                a = compute(in0, span, inSize, outSize, f);
+                if (CACHE.size() < CACHED) {
+                    CACHE.putIfAbsent(key, a);
+                }
             }
-            return m;
+            return a;
         }
-    }
 
-    /** PIL's precompute_coeffs for the input span [in0, in1) of an axis of length inSize. */
-    private static Coeffs coeffs(double in0, double in1, int inSize, int outSize, Filter f) {
-        double scale = (in1 - in0) / outSize;
-        double filterScale = Math.max(scale, 1.0);
-        double support = f.support * filterScale;
-        int[] start = new int[outSize];
-        float[][] w = new float[outSize][];
-        for (int xx = 0; xx < outSize; xx++) {
-            double center = in0 + (xx + 0.5) * scale;
+        /** PIL's precompute_coeffs for the input span [in0, in0 + span) of an axis of length inSize. */
+        private static Axis compute(int in0, int span, int inSize, int outSize, Filter f) {
+            double scale = (double) span / outSize;
+            double filterScale = Math.max(scale, 1.0);
+            double support = f.support * filterScale;
+            int[] start = new int[outSize];
+            float[][] w = new float[outSize][];
             double ss = 1.0 / filterScale;
-            int xmin = Math.max((int) (center - support + 0.5), 0);
-            int xmax = Math.min((int) (center + support + 0.5), inSize) - xmin;
-            double[] k = new double[Math.max(xmax, 0)];
-            double total = 0;
-            for (int x = 0; x < k.length; x++) {
-                k[x] = f.weight((x + xmin - center + 0.5) * ss);
-                total += k[x];
-            }
-            if (total != 0) {
-                for (int x = 0; x < k.length; x++) {
-                    k[x] /= total;
+            double[] k = new double[(int) (2 * support) + 3]; // the widest kernel, reused per pixel
+            for (int xx = 0; xx < outSize; xx++) {
+                double center = in0 + (xx + 0.5) * scale;
+                int xmin = Math.max((int) (center - support + 0.5), 0);
+                int n = Math.max(Math.min((int) (center + support + 0.5), inSize) - xmin, 0);
+                double total = 0;
+                for (int x = 0; x < n; x++) {
+                    k[x] = f.weight((x + xmin - center + 0.5) * ss);
+                    total += k[x];
                 }
+                float[] kf = new float[n];
+                for (int x = 0; x < n; x++) {
+                    kf[x] = (float) (total != 0 ? k[x] / total : k[x]);
+                }
+                start[xx] = xmin;
+                w[xx] = kf;
             }
-            start[xx] = xmin;
-            float[] kf = new float[k.length];
-            for (int x = 0; x < k.length; x++) {
-                kf[x] = (float) k[x];
-            }
-            w[xx] = kf;
+            return new Axis(start, w, inSize);
         }
-        return new Coeffs(start, w);
     }
 }

@@ -37,27 +37,51 @@ final class VectorKernels {
         return true;
     }
 
-    static void axpy(float[] acc, float w, float[] src, int from, int n) {
-        int i = 0;
-        for (int end = S.loopBound(n); i < end; i += S.length()) {
-            FloatVector.fromArray(S, acc, i).add(FloatVector.fromArray(S, src, from + i).mul(w)).intoArray(acc, i);
-        }
-        Kernels.axpyScalar(acc, w, src, from, n, i);
-    }
-
-    static void gatherAxpy(float[] acc, float[] w, int wFrom, float[] src, int base, int[] index, int n) {
-        int i = 0;
-        for (int end = S.loopBound(n); i < end; i += S.length()) {
-            FloatVector x = FloatVector.fromArray(S, src, base, index, i);
-            FloatVector.fromArray(S, acc, i).add(FloatVector.fromArray(S, w, wFrom + i).mul(x)).intoArray(acc, i);
-        }
-        Kernels.gatherAxpyScalar(acc, w, wFrom, src, base, index, n, i);
-    }
-
     // Every kernel is one loop whose body calls only the Vector API (whose methods the JIT always
     // inlines). A helper method taking or returning vectors is inlined only while it is small
     // and not yet compiled on its own; once it is, every call boxes its vectors, which made the
     // loops slower than scalar ones in a test. So the rounding and floor steps are written out.
+
+    static void resampleRows(float[] src, int[] rowStart, int step, int[] index, float[] w, int taps, int n,
+            float[] dst) {
+        int end = S.loopBound(n);
+        for (int r = 0; r < rowStart.length; r++) {
+            int row = rowStart[r];
+            int to = r * n;
+            int x = 0;
+            for (; x < end; x += S.length()) {
+                FloatVector a = FloatVector.zero(S);
+                for (int t = 0; t < taps; t++) {
+                    a = a.add(FloatVector.fromArray(S, w, t * n + x)
+                            .mul(FloatVector.fromArray(S, src, row + step * t, index, x)));
+                }
+                FloatVector s = a.add(0.5f);
+                FloatVector u = FloatVector.zero(S).blend(s, s.compare(VectorOperators.GE, 0f)).min(255f);
+                FloatVector v = u.add(TWO_23).sub(TWO_23);
+                v.sub(1f, v.compare(VectorOperators.GT, u)).intoArray(dst, to + x);
+            }
+            Kernels.resampleRowScalar(src, row, step, index, w, taps, n, dst, to, x);
+        }
+    }
+
+    static void weightedRows(float[] src, int[] from, float[] w, int taps, int n, float[] dst, int to,
+            boolean round) {
+        int x = 0;
+        for (int end = S.loopBound(n); x < end; x += S.length()) {
+            FloatVector a = FloatVector.zero(S);
+            for (int t = 0; t < taps; t++) {
+                a = a.add(FloatVector.fromArray(S, src, from[t] + x).mul(w[t]));
+            }
+            if (round) {
+                FloatVector s = a.add(0.5f);
+                FloatVector u = FloatVector.zero(S).blend(s, s.compare(VectorOperators.GE, 0f)).min(255f);
+                FloatVector v = u.add(TWO_23).sub(TWO_23);
+                a = v.sub(1f, v.compare(VectorOperators.GT, u));
+            }
+            a.intoArray(dst, to + x);
+        }
+        Kernels.weightedRowsScalar(src, from, w, taps, n, dst, to, round, x);
+    }
 
     static void roundInto(float[] src, float[] dst, int to, int n) {
         int i = 0;

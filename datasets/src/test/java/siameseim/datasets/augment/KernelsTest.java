@@ -63,24 +63,23 @@ class KernelsTest {
     }
 
     @Test
-    void multiplyAddsAndBlendsMatchTheScalarLoops() {
+    void weightedRowsAndBlendsMatchTheScalarLoops() {
         SplittableRandom rng = new SplittableRandom(11);
         for (int n = 1; n <= 70; n++) {
             float[] src = random(rng, n + 40);
-            float[] w = random(rng, n + 7);
-            float w0 = (float) rng.nextDouble(-1, 1);
-            int[] index = new int[n];
-            for (int i = 0; i < n; i++) {
-                index[i] = rng.nextInt(41) - 20; // negative offsets too, as mirrored rows use
+            int taps = 1 + rng.nextInt(9);
+            float[] w = random(rng, taps);
+            int[] from = new int[taps];
+            for (int t = 0; t < taps; t++) {
+                from[t] = rng.nextInt(41);
             }
-            float[] a = random(rng, n);
-            float[] b = a.clone();
-            VectorKernels.axpy(a, w0, src, 3, n);
-            Kernels.axpyScalar(b, w0, src, 3, n, 0);
-            assertBits(b, a);
-            VectorKernels.gatherAxpy(a, w, 7, src, 20, index, n);
-            Kernels.gatherAxpyScalar(b, w, 7, src, 20, index, n, 0);
-            assertBits(b, a);
+            for (boolean round : new boolean[] {false, true}) {
+                float[] a = random(rng, n + 3);
+                float[] b = a.clone();
+                VectorKernels.weightedRows(src, from, w, taps, n, a, 3, round);
+                Kernels.weightedRowsScalar(src, from, w, taps, n, b, 3, round, 0);
+                assertBits(b, a);
+            }
 
             float f = (float) rng.nextDouble(0, 2);
             float[] d = pixels(rng, n);
@@ -91,6 +90,33 @@ class KernelsTest {
             VectorKernels.scaleRound(d, f);
             Kernels.scaleRoundScalar(e, f, 0);
             assertBits(e, d);
+        }
+    }
+
+    @Test
+    void resamplingPassesMatchTheScalarLoops() {
+        SplittableRandom rng = new SplittableRandom(12);
+        for (int n = 1; n <= 70; n++) {
+            int taps = 1 + rng.nextInt(9);
+            int rows = 1 + rng.nextInt(5);
+            float[] src = pixels(rng, 40 + rows * 200);
+            float[] w = random(rng, taps * n);
+            int[] index = new int[n];
+            for (int i = 0; i < n; i++) {
+                index[i] = rng.nextInt(21) - 10; // negative offsets too, as mirrored rows use
+            }
+            int step = rng.nextBoolean() ? 1 : -1;
+            int[] rowStart = new int[rows];
+            for (int r = 0; r < rows; r++) {
+                rowStart[r] = 20 + r * 200 + (step < 0 ? taps : 0);
+            }
+            float[] a = new float[rows * n];
+            float[] b = new float[rows * n];
+            VectorKernels.resampleRows(src, rowStart, step, index, w, taps, n, a);
+            for (int r = 0; r < rows; r++) {
+                Kernels.resampleRowScalar(src, rowStart[r], step, index, w, taps, n, b, r * n, 0);
+            }
+            assertBits(b, a);
         }
     }
 
