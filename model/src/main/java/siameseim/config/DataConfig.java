@@ -2,7 +2,8 @@ package siameseim.config;
 
 /** Where images come from and how they are fed to a replica. */
 public record DataConfig(String path, String split, String subset, int shuffleWindow, int readAhead, String decoder,
-        Synthetic synthetic, int loaderThreads, int prefetchBatches, LoaderPriority loaderPriority) {
+        Synthetic synthetic, int loaderThreads, int prefetchBatches, LoaderPriority loaderPriority,
+        int decodedCacheMb) {
 
     /** data.loader-priority. */
     public enum LoaderPriority { AUTO, IDLE, NORMAL }
@@ -14,6 +15,11 @@ public record DataConfig(String path, String split, String subset, int shuffleWi
      */
     public boolean idleLoader(boolean cpuReplica) {
         return loaderPriority == LoaderPriority.IDLE || (loaderPriority == LoaderPriority.AUTO && cpuReplica);
+    }
+
+    /** data.decoded-cache-mb in bytes (DecodedCache: decoded pixels kept across epochs, per replica). */
+    public long decodedCacheBytes() {
+        return (long) decodedCacheMb << 20;
     }
 
     /** The built-in procedural dataset. */
@@ -35,6 +41,7 @@ public record DataConfig(String path, String split, String subset, int shuffleWi
                 r.isNull("data.subset") ? null : r.stringValue("data.subset"),
                 r.intValue("data.shuffle-window", 1, 1 << 24), r.intValue("data.read-ahead", 1, 64), decoder, s,
                 r.intValue("data.loader-threads", 1, 256), r.intValue("data.prefetch-batches", 1, 64),
-                r.enumValue("data.loader-priority", LoaderPriority.class));
+                r.enumValue("data.loader-priority", LoaderPriority.class),
+                r.intValue("data.decoded-cache-mb", 0, 1 << 30));
     }
 }

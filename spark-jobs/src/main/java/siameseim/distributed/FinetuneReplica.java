@@ -94,7 +94,7 @@ public final class FinetuneReplica {
             try (BatchLoader<LabelledBatch> loader = new BatchLoader<>(train, new ClassifierAssembler(transform, mixup,
                     classes), decoder, ft.batchSize(), ft.accumSteps(), ctx.rank(), ctx.replicas(), cfg.train().seed(),
                     trainer.step(), cfg.data().loaderThreads(), cfg.data().prefetchBatches(),
-                    ctx.loaderSetup())) {
+                    ctx.loaderSetup(), ReplicaTrainer.decodedCache(cfg, train))) {
                 while (trainer.step() < total) {
                     List<LabelledBatch> batch = loader.next();
                     if (trainer.step() == imagesStart) {

@@ -29,6 +29,7 @@ import siameseim.eval.Knn;
 import siameseim.datasets.augment.TwoViewAugmenter;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.loader.BatchLoader;
+import siameseim.datasets.loader.DecodedCache;
 import siameseim.datasets.loader.SiameseAssembler;
 import siameseim.model.siameseim.SiameseBatch;
 import siameseim.datasets.loader.SampleSource;
@@ -125,10 +126,11 @@ public final class ReplicaTrainer {
             long knnEvery = monitor == null ? 0 : EvalConfig.from(cfg.source()).knn().everySteps();
             double computeMs = 0;
             double reduceMs = 0;
+            DecodedCache decoded = decodedCache(cfg, data);
             try (BatchLoader<SiameseBatch> loader = new BatchLoader<>(data, new SiameseAssembler(augmenter),
                     ImageDecoder.named(cfg.data().decoder()), globalBatch, cfg.optim().accumSteps(), ctx.rank(),
                     ctx.replicas(), cfg.train().seed(), trainer.step(), cfg.data().loaderThreads(),
-                    cfg.data().prefetchBatches(), ctx.loaderSetup())) {
+                    cfg.data().prefetchBatches(), ctx.loaderSetup(), decoded)) {
                 while (trainer.step() < total) {
                     long waitFrom = System.nanoTime();
                     List<SiameseBatch> batch = loader.next();
@@ -162,12 +164,21 @@ public final class ReplicaTrainer {
                     lastCheckpoint = saved != null ? saved : lastCheckpoint;
                 }
             }
+            if (decoded != null) {
+                ctx.log().accept("replica " + ctx.rank() + ": " + decoded.describe());
+            }
             long end = System.nanoTime();
             double seconds = (end - start) / 1e9;
             long images = (trainer.step() - imagesStart) * (long) globalBatch;
             return new Summary(ctx.rank(), trainer.step(), resumedFrom, lastLoss, lastCheckpoint, checksum(trainer),
                     seconds, images / seconds, ProcessHandle.current().pid(), ctx.placement().note());
         }
+    }
+
+    /** The loader's cache of decoded pixels (data.decoded-cache-mb), or null when it is 0. */
+    static DecodedCache decodedCache(PretrainConfig cfg, SampleSource data) {
+        long bytes = cfg.data().decodedCacheBytes();
+        return bytes <= 0 ? null : new DecodedCache(bytes, data.size());
     }
 
     /** Warns, once the loader's workers have started, when their priority or CPUs were refused. */

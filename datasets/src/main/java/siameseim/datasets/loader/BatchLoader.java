@@ -45,6 +45,7 @@ public final class BatchLoader<B> implements AutoCloseable {
      */
     private final ExecutorService feeder;
     private volatile String setupRefused;
+    private final DecodedCache cache;
     private final ArrayDeque<Future<List<B>>> queue = new ArrayDeque<>();
     private long nextToSchedule;
     // used by the feeder thread only
@@ -59,7 +60,7 @@ public final class BatchLoader<B> implements AutoCloseable {
     public BatchLoader(SampleSource source, BatchAssembler<B> assembler, ImageDecoder decoder, int globalBatch,
             int accumSteps, int rank, int replicas, long seed, long startStep, int threads, int prefetch) {
         this(source, assembler, decoder, globalBatch, accumSteps, rank, replicas, seed, startStep, threads, prefetch,
-                WorkerSetup.NONE);
+                WorkerSetup.NONE, null);
     }
 
     /**
@@ -87,10 +88,11 @@ public final class BatchLoader<B> implements AutoCloseable {
      * @param startStep the optimizer step the next {@link #next()} returns (resume)
      * @param setup placement of the worker threads, e.g. idle priority for a replica whose training
      *     threads use every core it was given
+     * @param cache decoded pixels kept across epochs, or null to decode every time
      */
     public BatchLoader(SampleSource source, BatchAssembler<B> assembler, ImageDecoder decoder, int globalBatch,
             int accumSteps, int rank, int replicas, long seed, long startStep, int threads, int prefetch,
-            WorkerSetup setup) {
+            WorkerSetup setup, DecodedCache cache) {
         if (globalBatch % (accumSteps * replicas) != 0) {
             throw new IllegalArgumentException("global batch " + globalBatch + " is not divisible by accum-steps "
                     + accumSteps + " x replicas " + replicas);
@@ -110,6 +112,7 @@ public final class BatchLoader<B> implements AutoCloseable {
         this.stepsPerEpoch = source.size() / globalBatch;
         this.prefetch = Math.max(1, prefetch);
         this.nextToSchedule = startStep;
+        this.cache = cache;
         this.workers = Executors.newFixedThreadPool(Math.max(1, threads), placed(setup, "siameseim-augment"));
         this.feeder = Executors.newSingleThreadExecutor(placed(setup, "siameseim-feed"));
     }
@@ -238,7 +241,7 @@ public final class BatchLoader<B> implements AutoCloseable {
                 RawSample s = raw[offset + i];
                 rngs[i] = new SplittableRandom(EpochOrder.mix(seed, epoch, firstPosition + offset + i));
                 try {
-                    images[i] = s.image() != null ? s.image() : decoder.decode(s.encoded(), maxPixels).image();
+                    images[i] = s.image() != null ? s.image() : decoded(s);
                 } catch (BadImageException e) {
                     throw new CompletionException(e);
                 }
@@ -248,6 +251,17 @@ public final class BatchLoader<B> implements AutoCloseable {
             out.add(assembler.assemble(images, labels, rngs, batchRng));
         }
         return out;
+    }
+
+    private RgbImage decoded(RawSample s) throws BadImageException {
+        RgbImage img = cache == null ? null : cache.get(s.id());
+        if (img == null) {
+            img = decoder.decode(s.encoded(), maxPixels).image();
+            if (cache != null) {
+                cache.put(s.id(), img);
+            }
+        }
+        return img;
     }
 
     @Override

@@ -2,6 +2,8 @@ package siameseim.datasets.loader;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -12,6 +14,8 @@ import org.junit.jupiter.api.Test;
 import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.augment.TwoViewAugmenter;
+import siameseim.datasets.decode.ImageDecoder;
+import siameseim.datasets.image.RgbImage;
 import siameseim.datasets.image.PackedImages;
 import siameseim.datasets.synthetic.SyntheticShapes;
 import siameseim.model.siameseim.SiameseBatch;
@@ -38,6 +42,14 @@ class BatchLoaderTest {
 
     /** {@code f}, telling {@code onTake} of every sample it serves. */
     static SampleSource.Feed tapped(SampleSource.Feed f, java.util.function.Consumer<RawSample> onTake) {
+        return mapped(f, s -> {
+            onTake.accept(s);
+            return s;
+        });
+    }
+
+    /** {@code f} with every sample it serves replaced by {@code map}'s result. */
+    static SampleSource.Feed mapped(SampleSource.Feed f, java.util.function.UnaryOperator<RawSample> map) {
         return new SampleSource.Feed() {
             @Override
             public boolean hasNext() {
@@ -46,9 +58,7 @@ class BatchLoaderTest {
 
             @Override
             public RawSample next() {
-                RawSample s = f.next();
-                onTake.accept(s);
-                return s;
+                return map.apply(f.next());
             }
 
             @Override
@@ -185,7 +195,7 @@ class BatchLoaderTest {
         };
         try (BatchLoader<SiameseBatch> normal = loader(new InMemorySource(DATA), 8, 1, 0, 1, 0, 2);
                 BatchLoader<SiameseBatch> idle = new BatchLoader<>(new InMemorySource(DATA), probe, null, 8, 1, 0, 1, 9,
-                        0, 2, 2, IdlePriority::enterForCurrentThread)) {
+                        0, 2, 2, IdlePriority::enterForCurrentThread, null)) {
             for (int s = 0; s < 6; s++) {
                 SiameseBatch x = normal.next().get(0);
                 SiameseBatch y = idle.next().get(0);
@@ -225,7 +235,7 @@ class BatchLoaderTest {
         };
         String caller = Thread.currentThread().getName();
         try (BatchLoader<SiameseBatch> l = new BatchLoader<>(probe, new SiameseAssembler(new TwoViewAugmenter(CFG)),
-                null, 8, 1, 0, 1, 9, 0, 1, 2, IdlePriority::enterForCurrentThread)) {
+                null, 8, 1, 0, 1, 9, 0, 1, 2, IdlePriority::enterForCurrentThread, null)) {
             for (int s = 0; s < 12; s++) { // 40 images, 5 steps per epoch: three epochs
                 l.next();
             }
@@ -260,5 +270,69 @@ class BatchLoaderTest {
                     e.getMessage());
             assertTrue(e.getCause() instanceof java.io.IOException, String.valueOf(e.getCause()));
         }
+    }
+
+    /** DATA's images as JPEG bytes, as a prepared dataset serves them. */
+    static final class Encoded implements SampleSource {
+        final InMemorySource inner = new InMemorySource(DATA);
+        final java.util.Map<Integer, byte[]> jpegs = new java.util.concurrent.ConcurrentHashMap<>();
+
+        @Override
+        public int size() {
+            return inner.size();
+        }
+
+        @Override
+        public Feed open(long epoch, long seed, long from, long to) {
+            return mapped(inner.open(epoch, seed, from, to), s -> new RawSample(s.id(), s.label(),
+                    jpegs.computeIfAbsent(s.id(), k -> OPENCV.encodeJpeg(s.image(), 90)), null));
+        }
+    }
+
+    private static final ImageDecoder OPENCV = ImageDecoder.named("opencv");
+
+    @Test
+    void decodedCacheServesTheSameBatchesAndDecodesEachImageOnce() {
+        DecodedCache cache = new DecodedCache(64L << 20, DATA.size());
+        try (BatchLoader<SiameseBatch> plain = new BatchLoader<>(new Encoded(), new SiameseAssembler(
+                new TwoViewAugmenter(CFG)), OPENCV, 8, 1, 0, 1, 9, 0, 2, 2);
+                BatchLoader<SiameseBatch> cached = new BatchLoader<>(new Encoded(), new SiameseAssembler(
+                        new TwoViewAugmenter(CFG)), OPENCV, 8, 1, 0, 1, 9, 0, 2, 2, BatchLoader.WorkerSetup.NONE,
+                        cache)) {
+            for (int s = 0; s < 15; s++) { // 40 images, 5 steps per epoch: three epochs
+                SiameseBatch x = plain.next().get(0);
+                SiameseBatch y = cached.next().get(0);
+                assertArrayEquals(x.view1(), y.view1(), "step " + s);
+                assertArrayEquals(x.view2(), y.view2(), "step " + s);
+            }
+        }
+        assertEquals(40, cache.size());
+        assertEquals(40, cache.misses(), "each image decoded once, in the first epoch");
+        // the last two epochs (80 images) hit; the loader may already be preparing the next step
+        assertTrue(cache.hits() >= 80, "hits " + cache.hits());
+        assertTrue(cache.describe().contains("40 images"), cache.describe());
+    }
+
+    @Test
+    void decodedCacheKeepsWithinItsBudgetAndTurnsOffWhenTheSplitCannotFit() {
+        RgbImage img = DATA.image(0); // 40 x 40: 4 800 bytes of pixels, 4 896 with the entry
+        DecodedCache small = new DecodedCache(8_000, 2);
+        small.put(0, img);
+        small.put(1, img);
+        assertEquals(1, small.size(), "the second image is over the budget");
+        RgbImage back = small.get(0);
+        assertArrayEquals(img.data(), back.data());
+        assertNotSame(img.data(), back.data());
+        assertNull(small.get(1));
+
+        // a split of a million such images needs ~4.7 GB: off after the probe, and empty
+        DecodedCache big = new DecodedCache(64L << 20, 1_000_000);
+        for (int i = 0; i < DecodedCache.PROBE; i++) {
+            big.put(i, img);
+        }
+        assertTrue(big.isOff(), big.describe());
+        assertEquals(0, big.size());
+        assertNull(big.get(0));
+        assertTrue(big.describe().contains("over the budget of 64 MB"), big.describe());
     }
 }

@@ -109,7 +109,7 @@ class CpuAffinityTest {
             return real.assemble(images, labels, rngs, batchRng);
         };
         try (BatchLoader<SiameseBatch> loader = new BatchLoader<>(new InMemorySource(SyntheticShapes.dataset(4, 0, 10,
-                24, 3)), probe, null, 8, 1, 0, 1, 9, 0, 1, 1, () -> CpuAffinity.setForCurrentThread(first))) {
+                24, 3)), probe, null, 8, 1, 0, 1, 9, 0, 1, 1, () -> CpuAffinity.setForCurrentThread(first), null)) {
             loader.next();
             assertNull(loader.setupRefused());
         }
