@@ -154,6 +154,13 @@ class CollectiveTest {
     }
 
     @Test
+    void theWatchdogLooksOftenEnoughForTheTimeoutAndRarelyOtherwise() {
+        assertEquals(75, Transport.watchIntervalMillis(1_500));
+        assertEquals(20, Transport.watchIntervalMillis(100));
+        assertEquals(1_000, Transport.watchIntervalMillis(120_000));
+    }
+
+    @Test
     void aLostPeerIsNamed() throws Exception {
         try (LocalGroup g = new LocalGroup(2, 20_000)) {
             g.ranks.get(1).close();
