@@ -144,12 +144,6 @@ final class Kernels {
         }
     }
 
-    static void roundIntoScalar(float[] src, float[] dst, int to, int n, int start) {
-        for (int i = start; i < n; i++) {
-            dst[to + i] = RgbImage.clampRound(src[i]);
-        }
-    }
-
     static void blendRoundScalar(float[] d, float c, float f, int start) {
         for (int i = start; i < d.length; i++) {
             d[i] = RgbImage.clampRound(c + f * (d[i] - c));

@@ -28,7 +28,7 @@ final class VectorKernels {
             a[i] = i - 1.5f;
         }
         float[] out = new float[a.length];
-        roundInto(a, out, 0, a.length);
+        weightedRows(a, new int[] {0}, new float[] {1f}, 1, a.length, out, 0, true); // 0 + 1 * v is v
         for (int i = 0; i < a.length; i++) {
             if (out[i] != RgbImage.clampRound(a[i])) {
                 return false;
@@ -83,17 +83,6 @@ final class VectorKernels {
         Kernels.weightedRowsScalar(src, from, w, taps, n, dst, to, round, x);
     }
 
-    static void roundInto(float[] src, float[] dst, int to, int n) {
-        int i = 0;
-        for (int end = S.loopBound(n); i < end; i += S.length()) {
-            FloatVector s = FloatVector.fromArray(S, src, i).add(0.5f);
-            FloatVector u = FloatVector.zero(S).blend(s, s.compare(VectorOperators.GE, 0f)).min(255f);
-            FloatVector t = u.add(TWO_23).sub(TWO_23);
-            t.sub(1f, t.compare(VectorOperators.GT, u)).intoArray(dst, to + i);
-        }
-        Kernels.roundIntoScalar(src, dst, to, n, i);
-    }
-
     static void blendRound(float[] d, float c, float f) {
         int i = 0;
         for (int end = S.loopBound(d.length); i < end; i += S.length()) {
@@ -120,7 +109,8 @@ final class VectorKernels {
      * out[to + i] = PIL's luma of pixel i, for pixels in [0, 255]: (19595 R + 38470 G + 7471 B +
      * 2^15) >> 16 with R, G, B the channels' integer parts. In floats every product and partial
      * sum is an integer below 65536 x 256 = 2^24, so exact, and the division by 2^16 is exact
-     * too; the integer parts are floors (the floor of 0 <= u < 2^23 as in {@link #roundInto}).
+     * too; the integer parts are floors (the floor of 0 <= u < 2^23 as in the rounding of
+     * {@link #weightedRows}).
      */
     static void lumaInto(float[] d, int n, float[] out, int to) {
         int i = 0;

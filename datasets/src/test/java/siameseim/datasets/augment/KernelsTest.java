@@ -15,6 +15,15 @@ class KernelsTest {
         8388607.5f, 8388608f, 1.6777216e7f, -3.4e38f, 3.4e38f, Float.MIN_VALUE};
 
     /** The test JVM runs with jdk.incubator.vector, so the kernels must take the vector path. */
+    /** The kernels' 8-bit rounding alone: one row with weight 1 (0 + 1 * v is v, -0 aside). */
+    private static void roundVector(float[] src, float[] dst, int to, int n) {
+        VectorKernels.weightedRows(src, new int[] {0}, new float[] {1f}, 1, n, dst, to, true);
+    }
+
+    private static void roundScalar(float[] src, float[] dst, int to, int n) {
+        Kernels.weightedRowsScalar(src, new int[] {0}, new float[] {1f}, 1, n, dst, to, true, 0);
+    }
+
     @Test
     void vectorPathIsActiveInTheTestJvm() {
         assertTrue(Kernels.usesVectorApi(), "the augmentation kernels fell back to scalar loops although the"
@@ -32,8 +41,8 @@ class KernelsTest {
             }
             float[] vec = new float[n + 5];
             float[] sca = new float[n + 5];
-            VectorKernels.roundInto(src, vec, 5, n);
-            Kernels.roundIntoScalar(src, sca, 5, n, 0);
+            roundVector(src, vec, 5, n);
+            roundScalar(src, sca, 5, n);
             assertBits(sca, vec);
             for (int i = 0; i < n; i++) {
                 assertEquals(RgbImage.clampRound(src[i]), vec[5 + i], "value " + src[i]);
@@ -41,7 +50,7 @@ class KernelsTest {
         }
         float[] all = AWKWARD.clone();
         float[] out = new float[all.length];
-        VectorKernels.roundInto(all, out, 0, all.length);
+        roundVector(all, out, 0, all.length);
         for (int i = 0; i < all.length; i++) {
             assertEquals(Float.floatToIntBits(RgbImage.clampRound(all[i])), Float.floatToIntBits(out[i]),
                     "value " + all[i]);
@@ -57,8 +66,8 @@ class KernelsTest {
         }
         float[] vec = new float[n];
         float[] sca = new float[n];
-        VectorKernels.roundInto(src, vec, 0, n);
-        Kernels.roundIntoScalar(src, sca, 0, n, 0);
+        roundVector(src, vec, 0, n);
+        roundScalar(src, sca, 0, n);
         assertBits(sca, vec);
     }
 
