@@ -14,7 +14,6 @@ class KernelsTest {
         -0.5f, -0.49999997f, 0.49999997f, 0.5f, 1.5f, 2.5f, 254.5f, 254.49998f, 255f, 255.5f, 256f, -1e9f, 1e9f,
         8388607.5f, 8388608f, 1.6777216e7f, -3.4e38f, 3.4e38f, Float.MIN_VALUE};
 
-    /** The test JVM runs with jdk.incubator.vector, so the kernels must take the vector path. */
     /** The kernels' 8-bit rounding alone: one row with weight 1 (0 + 1 * v is v, -0 aside). */
     private static void roundVector(float[] src, float[] dst, int to, int n) {
         VectorKernels.weightedRows(src, new int[] {0}, new float[] {1f}, 1, n, dst, to, true);
@@ -24,6 +23,7 @@ class KernelsTest {
         Kernels.weightedRowsScalar(src, new int[] {0}, new float[] {1f}, 1, n, dst, to, true, 0);
     }
 
+    /** The test JVM runs with jdk.incubator.vector, so the kernels must take the vector path. */
     @Test
     void vectorPathIsActiveInTheTestJvm() {
         assertTrue(Kernels.usesVectorApi(), "the augmentation kernels fell back to scalar loops although the"
