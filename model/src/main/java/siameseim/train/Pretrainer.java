@@ -1,6 +1,5 @@
 package siameseim.train;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,9 +24,11 @@ import siameseim.model.siameseim.SiameseIM;
 import siameseim.model.siameseim.UniGradLoss;
 
 /**
- * One replica's SiameseIM training step (spec 2-4), in the reference's order:
- * EMA update with this iteration's momentum, target forward (no graph), online forward + loss +
- * backward per micro-batch, gradient reduction across replicas, global-norm clipping, AdamW.
+ * One replica's SiameseIM training step (spec 2-4): EMA update with this iteration's momentum;
+ * per micro-batch the target and online forward passes ({@link SiameseIM#forward}: the
+ * reference's values, with the two branches' projectors interleaved so replicas synchronise
+ * less; the target branch records no graph), loss and backward; gradient reduction across
+ * replicas, global-norm clipping, AdamW.
  * Every step's activations live in a sub-manager that is closed at the end of the step.
  *
  * <p>Must be used from one thread (libtorch grad mode and DJL's GradientCollector are per thread
@@ -121,10 +122,9 @@ public final class Pretrainer implements Trainer {
             float share = 1f / micro.size();
             for (SiameseBatch b : micro) {
                 SiameseBatch.Tensors t = b.toTensors(sm);
-                NDArray target = model.targetTokens(t.view2());
                 try (Autograd gc = Autograd.record()) {
-                    NDArray pred = model.predict(t.view1(), t.visible(), t.geometry(), true);
-                    UniGradLoss.Result r = model.loss().compute(pred, target);
+                    SiameseIM.Forward f = model.forward(t.view1(), t.visible(), t.geometry(), t.view2());
+                    UniGradLoss.Result r = model.loss().compute(f.predictions(), f.targets());
                     gc.backward(micro.size() == 1 ? r.loss() : Scalars.mul(r.loss(), share));
                     loss += r.loss().getFloat() * share;
                     pos += r.pos().getFloat() * share;

@@ -41,6 +41,11 @@ public final class Collective implements AutoCloseable {
         return transport;
     }
 
+    /** How many collective operations this rank has run (the same count on every rank). */
+    public int operations() {
+        return op;
+    }
+
     /** Replaces {@code data} (native-order floats, position..limit) with its sum over ranks. */
     public void allReduceSum(ByteBuffer data) {
         int id = ++op;

@@ -3,6 +3,7 @@ package siameseim.model.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
 
 /**
  * The reference's "PermuteBN": BatchNorm over channels with statistics over every (sample, token)
@@ -49,24 +50,69 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
 
     @Override
     public NDArray forward(NDArray x, boolean training) {
-        Shape shape = x.getShape();
-        NDArray flat = x.reshape(-1, channels);
-        NDArray y;
         if (!training || replicas.replicas() == 1) {
+            Shape shape = x.getShape();
+            NDArray flat = x.reshape(-1, channels);
             // DJL's momentum is 1 - PyTorch's momentum
-            y = flat.getNDArrayInternal()
+            return flat.getNDArrayInternal()
                     .batchNorm(flat, runningMean.array(), runningVar.array(), weight.array(), bias.array(), -1,
                             1f - MOMENTUM, eps, training)
-                    .singletonOrThrow();
-        } else {
-            y = globalBatchNorm(flat);
+                    .singletonOrThrow()
+                    .reshape(shape);
         }
-        return y.reshape(shape);
+        return forwardTogether(new TokenBatchNorm[] {this}, new NDArray[] {x})[0];
     }
 
     /**
-     * SyncBN's forward in one fused batch_norm call. The replica's own statistics m, v are taken
-     * without autograd and exchanged for the global ones M, V; then
+     * Whether {@code a} and {@code b} can run {@link #forwardTogether}: both in training mode over
+     * the same cross-replica reduction of more than one replica.
+     */
+    static boolean canShareExchange(TokenBatchNorm a, TokenBatchNorm b, boolean training) {
+        return training && a.replicas == b.replicas && a.replicas.replicas() > 1;
+    }
+
+    /**
+     * The training-mode forward of several layers (all over the same cross-replica reduction)
+     * on their own inputs, with one statistics exchange for all of them instead of one each:
+     * every replica waits once for the slowest, not once per layer. The channels of all layers
+     * travel side by side; the global moments are per channel, so the values are those of
+     * separate exchanges.
+     */
+    static NDArray[] forwardTogether(TokenBatchNorm[] layers, NDArray[] xs) {
+        CrossReplicaMean replicas = layers[0].replicas;
+        int total = 0;
+        for (TokenBatchNorm l : layers) {
+            if (l.replicas != replicas) {
+                throw new IllegalArgumentException("layers exchanged together must share one cross-replica reduction");
+            }
+            total += l.channels;
+        }
+        NDArray[] flats = new NDArray[layers.length];
+        int[] rows = new int[layers.length];
+        float[] mean = new float[total];
+        float[] var = new float[total];
+        for (int i = 0, at = 0; i < layers.length; at += layers[i].channels, i++) {
+            flats[i] = xs[i].reshape(-1, layers[i].channels);
+            rows[i] = Math.toIntExact(flats[i].getShape().get(0));
+            float[][] local = layers[i].localMoments(flats[i], rows[i]);
+            System.arraycopy(local[0], 0, mean, at, layers[i].channels);
+            System.arraycopy(local[1], 0, var, at, layers[i].channels);
+        }
+        float[][] global = replicas.moments(mean, var);
+        NDArray[] out = new NDArray[layers.length];
+        for (int i = 0, at = 0; i < layers.length; at += layers[i].channels, i++) {
+            int c = layers[i].channels;
+            float[][] local = {Arrays.copyOfRange(mean, at, at + c), Arrays.copyOfRange(var, at, at + c)};
+            float[][] glob = {Arrays.copyOfRange(global[0], at, at + c),
+                Arrays.copyOfRange(global[1], at, at + c)};
+            out[i] = layers[i].globalBatchNorm(flats[i], rows[i], local, glob).reshape(xs[i].getShape());
+        }
+        return out;
+    }
+
+    /**
+     * SyncBN's forward in one fused batch_norm call. The replica's own statistics m, v (taken
+     * without autograd) and the global ones M, V (exchanged by the caller) give
      * {@code (x - M) / sqrt(V + eps) = a * (x - m) / sqrt(v + eps) + c} with the constants
      * {@code a = sqrt(v + eps) / sqrt(V + eps)} and {@code c = (m - M) / sqrt(V + eps)}, so the
      * layer is PyTorch's training-mode batch_norm with weight {@code w * a} and bias
@@ -77,10 +123,7 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
      * replica's BatchNorm on a CPU core (docs/distributed.md). The constants are computed in
      * Java from the exchanged float arrays: a dozen small tensor operations fewer per layer.
      */
-    private NDArray globalBatchNorm(NDArray flat) {
-        int rows = Math.toIntExact(flat.getShape().get(0));
-        float[][] local = localMoments(flat, rows);
-        float[][] global = replicas.moments(local[0], local[1]);
+    private NDArray globalBatchNorm(NDArray flat, int rows, float[][] local, float[][] global) {
         float[] a = new float[channels];
         float[] c = new float[channels];
         float[] runMean = new float[channels];
