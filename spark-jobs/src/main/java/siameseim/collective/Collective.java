@@ -224,14 +224,23 @@ public final class Collective implements AutoCloseable {
             }
         }
         RingAllReduce.await(sends);
-        float[] sum = parts[0].clone();
-        for (int p = 1; p < n; p++) {
+        data.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer().put(sumInRankOrder(parts, 0, floats));
+    }
+
+    /**
+     * The element-wise sum of {@code parts[r][from .. from + length)} over the ranks, added in rank
+     * order: the direct all-reduce's arithmetic, for values gathered by another exchange that must
+     * have the same bits.
+     */
+    public static float[] sumInRankOrder(float[][] parts, int from, int length) {
+        float[] sum = java.util.Arrays.copyOfRange(parts[0], from, from + length);
+        for (int p = 1; p < parts.length; p++) {
             float[] q = parts[p];
-            for (int i = 0; i < floats; i++) {
-                sum[i] += q[i];
+            for (int i = 0; i < length; i++) {
+                sum[i] += q[from + i];
             }
         }
-        data.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer().put(sum);
+        return sum;
     }
 
     @Override

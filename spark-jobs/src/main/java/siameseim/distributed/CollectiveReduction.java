@@ -145,13 +145,7 @@ public final class CollectiveReduction {
              * on which exchange carried the values.
              */
             void resolve(float[][] all, int at) {
-                float[] sum = Arrays.copyOfRange(all[0], at, at + values.length);
-                for (int r = 1; r < all.length; r++) {
-                    float[] q = all[r];
-                    for (int i = 0; i < sum.length; i++) {
-                        sum[i] += q[at + i];
-                    }
-                }
+                float[] sum = Collective.sumInRankOrder(all, at, values.length);
                 float inv = 1f / all.length;
                 for (int i = 0; i < sum.length; i++) {
                     sum[i] *= inv;

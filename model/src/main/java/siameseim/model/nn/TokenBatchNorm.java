@@ -89,23 +89,22 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
         }
         NDArray[] flats = new NDArray[layers.length];
         int[] rows = new int[layers.length];
+        float[][][] local = new float[layers.length][][];
         float[] mean = new float[total];
         float[] var = new float[total];
         for (int i = 0, at = 0; i < layers.length; at += layers[i].channels, i++) {
             flats[i] = xs[i].reshape(-1, layers[i].channels);
             rows[i] = Math.toIntExact(flats[i].getShape().get(0));
-            float[][] local = layers[i].localMoments(flats[i], rows[i]);
-            System.arraycopy(local[0], 0, mean, at, layers[i].channels);
-            System.arraycopy(local[1], 0, var, at, layers[i].channels);
+            local[i] = layers[i].localMoments(flats[i], rows[i]);
+            System.arraycopy(local[i][0], 0, mean, at, layers[i].channels);
+            System.arraycopy(local[i][1], 0, var, at, layers[i].channels);
         }
         float[][] global = replicas.moments(mean, var);
         NDArray[] out = new NDArray[layers.length];
         for (int i = 0, at = 0; i < layers.length; at += layers[i].channels, i++) {
             int c = layers[i].channels;
-            float[][] local = {Arrays.copyOfRange(mean, at, at + c), Arrays.copyOfRange(var, at, at + c)};
-            float[][] glob = {Arrays.copyOfRange(global[0], at, at + c),
-                Arrays.copyOfRange(global[1], at, at + c)};
-            out[i] = layers[i].globalBatchNorm(flats[i], rows[i], local, glob).reshape(xs[i].getShape());
+            float[][] glob = {Arrays.copyOfRange(global[0], at, at + c), Arrays.copyOfRange(global[1], at, at + c)};
+            out[i] = layers[i].globalBatchNorm(flats[i], rows[i], local[i], glob).reshape(xs[i].getShape());
         }
         return out;
     }

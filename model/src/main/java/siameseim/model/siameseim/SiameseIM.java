@@ -128,7 +128,7 @@ public final class SiameseIM extends Module {
      * @return predictions (B, L, Dd)
      */
     public NDArray predict(NDArray x1, NDArray visible, NDArray geometry, boolean training) {
-        NDArray z = decoderEmbed.forward(encoder.forwardVisible(x1, visible, training));
+        NDArray z = onlineEmbedded(x1, visible, training);
         for (TransformerBlock blk : projector) {
             z = blk.forward(z, training);
         }
@@ -152,15 +152,30 @@ public final class SiameseIM extends Module {
      * gradient, so it records no graph.
      */
     public Forward forward(NDArray x1, NDArray visible, NDArray geometry, NDArray x2) {
-        NDArray t = targetDecoderEmbed.forward(targetEncoder.forwardAll(x2, true));
-        NDArray z = decoderEmbed.forward(encoder.forwardVisible(x1, visible, true));
+        NDArray t = targetEmbedded(x2);
+        NDArray z = onlineEmbedded(x1, visible, true);
         for (int i = 0; i < projector.size(); i++) {
             NDArray[] out = TransformerBlock.forwardSideBySide(targetProjector.get(i), t, projector.get(i), z, true);
             t = out[0];
             z = out[1];
         }
-        UniGradLoss.Targets targets = loss.prepare(t.get(new NDIndex(":, 1:, :")));
+        UniGradLoss.Targets targets = loss.prepare(patchTokens(t));
         return new Forward(predictFrom(z, visible, geometry, true), targets);
+    }
+
+    /** View 1's visible tokens through the online encoder and decoder_embed. */
+    private NDArray onlineEmbedded(NDArray x1, NDArray visible, boolean training) {
+        return decoderEmbed.forward(encoder.forwardVisible(x1, visible, training));
+    }
+
+    /** View 2's tokens through the target encoder and decoder_embed. */
+    private NDArray targetEmbedded(NDArray x2) {
+        return targetDecoderEmbed.forward(targetEncoder.forwardAll(x2, true));
+    }
+
+    /** The patch tokens of (B, 1 + L, Dd): CLS dropped. */
+    private static NDArray patchTokens(NDArray t) {
+        return t.get(new NDIndex(":, 1:, :"));
     }
 
     /** The predictor part of the online branch, from the projector's output. */
@@ -197,12 +212,11 @@ public final class SiameseIM extends Module {
      * @return (B, L, Dd) target tokens before the teacher LayerNorm
      */
     public NDArray targetTokens(NDArray x2) {
-        NDArray t = targetEncoder.forwardAll(x2, true);
-        t = targetDecoderEmbed.forward(t);
+        NDArray t = targetEmbedded(x2);
         for (TransformerBlock blk : targetProjector) {
             t = blk.forward(t, true);
         }
-        return t.get(new NDIndex(":, 1:, :"));
+        return patchTokens(t);
     }
 
     /**
