@@ -91,8 +91,11 @@ class CollectiveTest {
         try (LocalGroup g = new LocalGroup(2, 20_000, false)) {
             // a stranger connects to rank 0's listener first, with a wrong MAC
             int port = g.peers.get(0).port();
+            // connected here, before the group's peers, so that it is first in the listener's
+            // queue however late the thread below starts (a sleep alone lost that race under load)
+            Socket first = new Socket("127.0.0.1", port);
             Thread stranger = new Thread(() -> {
-                try (Socket s = new Socket("127.0.0.1", port)) {
+                try (Socket s = first) {
                     s.setSoTimeout(10_000);
                     OutputStream out = s.getOutputStream();
                     ByteBuffer hello = ByteBuffer.allocate(41).putInt(Handshake.MAGIC).put(Handshake.VERSION).putInt(1);
@@ -107,7 +110,6 @@ class CollectiveTest {
                 }
             });
             stranger.start();
-            Thread.sleep(200); // the stranger is first in the listener's queue
             g.connect(20_000);
             stranger.join();
             List<float[]> res = g.onAll(c -> c.allReduceMean(new float[] {c.rank() * 2f}));
