@@ -33,6 +33,7 @@ import siameseim.datasets.loader.DecodedCache;
 import siameseim.datasets.loader.SiameseAssembler;
 import siameseim.model.siameseim.SiameseBatch;
 import siameseim.datasets.loader.SampleSource;
+import siameseim.datasets.loader.ShardSource;
 import siameseim.model.io.Safetensors;
 import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.nn.Param;
@@ -165,7 +166,8 @@ public final class ReplicaTrainer {
                 }
             }
             if (decoded != null) {
-                ctx.log().accept("replica " + ctx.rank() + ": " + decoded.describe());
+                ctx.log().accept("replica " + ctx.rank() + ": " + decoded.describe()
+                        + (data instanceof ShardSource s ? "; " + s.samplesRead() + " samples read from the shards" : ""));
             }
             long end = System.nanoTime();
             double seconds = (end - start) / 1e9;

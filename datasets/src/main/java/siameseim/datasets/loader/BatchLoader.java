@@ -201,13 +201,13 @@ public final class BatchLoader<B> implements AutoCloseable {
                     feed = nextFeed;
                 } else {
                     close(nextFeed);
-                    feed = source.open(epoch, seed, partStart + within * samplesPerStep(), partStart + part);
+                    feed = open(epoch, partStart + within * samplesPerStep(), partStart + part);
                 }
                 nextFeed = null;
                 feedEpoch = epoch;
             }
             if (nextFeed == null && within >= stepsPerEpoch - epochLead()) {
-                nextFeed = source.open(epoch + 1, seed, partStart, partStart + part);
+                nextFeed = open(epoch + 1, partStart, partStart + part);
             }
         } catch (IOException e) {
             throw new CompletionException(e);
@@ -217,6 +217,11 @@ public final class BatchLoader<B> implements AutoCloseable {
             raw[i] = feed.next();
         }
         return raw;
+    }
+
+    /** A feed of the epoch's positions [from, to), without the bytes of samples the cache holds. */
+    private SampleSource.Feed open(long epoch, long from, long to) throws IOException {
+        return cache == null ? source.open(epoch, seed, from, to) : source.open(epoch, seed, from, to, cache::holds);
     }
 
     /** Steps before an epoch's end at which the next epoch's feed opens: half an epoch, at most 8. */
@@ -256,6 +261,10 @@ public final class BatchLoader<B> implements AutoCloseable {
     private RgbImage decoded(RawSample s) throws BadImageException {
         RgbImage img = cache == null ? null : cache.get(s.id());
         if (img == null) {
+            if (s.encoded() == null) {
+                throw new IllegalStateException("sample " + s.id() + " came without its bytes because the decoded-image"
+                        + " cache said it held it, but the cache does not have it");
+            }
             img = decoder.decode(s.encoded(), maxPixels).image();
             if (cache != null) {
                 cache.put(s.id(), img);

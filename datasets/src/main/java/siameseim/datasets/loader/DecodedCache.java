@@ -33,6 +33,8 @@ public final class DecodedCache {
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
     private volatile String off;
+    /** Set once the cache has decided to stay on: from then on it neither turns off nor drops entries. */
+    private volatile boolean settled;
 
     /**
      * @param budgetBytes the most bytes to hold; at most a quarter of the JVM's maximum heap is used
@@ -44,6 +46,7 @@ public final class DecodedCache {
         if (budget <= 0) {
             off = "off (budget 0)";
         }
+        settled = off == null && samples < PROBE;
     }
 
     /** The pixels of sample {@code id} as a new image, or null when they are not held. */
@@ -63,6 +66,15 @@ public final class DecodedCache {
         return img;
     }
 
+    /**
+     * Whether {@link #get} will find sample {@code id}, now and later: true only once the cache has
+     * decided to stay on, after which entries are never dropped. A loader's source may then skip
+     * reading the sample's bytes.
+     */
+    public boolean holds(int id) {
+        return settled && off == null && images.containsKey(id);
+    }
+
     /** Keeps the pixels of sample {@code id} (8-bit values, as every decoder gives) if they fit. */
     public void put(int id, RgbImage img) {
         if (off != null) {
@@ -80,6 +92,7 @@ public final class DecodedCache {
                 used.set(0);
                 return;
             }
+            settled = true;
         }
         if (used.addAndGet(bytes) > budget) {
             used.addAndGet(-bytes);

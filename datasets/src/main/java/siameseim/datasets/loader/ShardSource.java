@@ -10,6 +10,9 @@ import java.util.NoSuchElementException;
 import java.util.TreeMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntPredicate;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import siameseim.datasets.shards.Manifest;
@@ -20,6 +23,12 @@ import siameseim.datasets.shards.ShardReader;
  * Hadoop file system. An epoch share is read one shuffle window at a time by a background thread
  * ({@code readAhead} windows ahead), so memory stays at about (readAhead + 1) x window x image
  * size whatever the dataset size.
+ *
+ * <p>Samples the caller already holds decoded ({@link SampleSource#open(long, long, long, long,
+ * IntPredicate)}) are served with the labels seen at their first read, without touching their
+ * shards; a window none of whose samples must be read scans nothing. With the loader's
+ * decoded-image cache on, once every sample was decoded an epoch reads nothing (the demo
+ * dataset's shards were otherwise scanned in full every 15 steps by each replica).
  */
 public final class ShardSource implements SampleSource {
     private final Configuration conf;
@@ -30,6 +39,10 @@ public final class ShardSource implements SampleSource {
     private final long[] rowOf;
     private final int window;
     private final int readAhead;
+    /** The label of each sample read so far, {@link #UNKNOWN} before its first read. */
+    private final AtomicIntegerArray labels;
+    private static final int UNKNOWN = Integer.MIN_VALUE;
+    private final LongAdder samplesRead = new LongAdder();
 
     /**
      * @param selected sample rows to use, as (shard index, row) pairs in dataset order; null for the
@@ -68,6 +81,10 @@ public final class ShardSource implements SampleSource {
                 }
             }
         }
+        labels = new AtomicIntegerArray(shardOf.length);
+        for (int i = 0; i < shardOf.length; i++) {
+            labels.set(i, UNKNOWN);
+        }
     }
 
     @Override
@@ -77,8 +94,33 @@ public final class ShardSource implements SampleSource {
 
     @Override
     public Feed open(long epoch, long seed, long from, long to) throws IOException {
+        return open(epoch, seed, from, to, id -> false);
+    }
+
+    @Override
+    public Feed open(long epoch, long seed, long from, long to, IntPredicate held) throws IOException {
         int[] order = EpochOrder.of(shardRows, seed, epoch, window);
-        return new StreamingFeed(order, from, Math.min(to, order.length));
+        return new StreamingFeed(order, from, Math.min(to, order.length), held);
+    }
+
+    /**
+     * One window's samples in order: those held by the caller (and read once before, for their
+     * label) without bytes, the others read from their shards.
+     */
+    private List<RawSample> window(int[] ids, IntPredicate held) throws IOException {
+        int[] toRead = Arrays.stream(ids).filter(id -> labels.get(id) == UNKNOWN || !held.test(id)).toArray();
+        Map<Integer, RawSample> got = toRead.length == 0 ? Map.of() : read(toRead);
+        List<RawSample> chunk = new ArrayList<>(ids.length);
+        for (int id : ids) {
+            RawSample s = got.get(id);
+            chunk.add(s != null ? s : new RawSample(id, labels.get(id), null, null));
+        }
+        return chunk;
+    }
+
+    /** Samples read from the shards so far, by every feed. */
+    public long samplesRead() {
+        return samplesRead.sum();
     }
 
     /** Reads the listed sample ids (any order) and returns them keyed by id. */
@@ -96,6 +138,7 @@ public final class ShardSource implements SampleSource {
             ShardReader.scan(conf, shard, rows::containsKey, (row, rec) -> {
                 int id = rows.get(row);
                 out.put(id, new RawSample(id, rec.label(), rec.image(), null));
+                labels.set(id, rec.label());
                 found[0]++;
                 return row < last;
             });
@@ -104,6 +147,7 @@ public final class ShardSource implements SampleSource {
                         + rows.size() + " wanted rows found): the dataset is damaged");
             }
         }
+        samplesRead.add(ids.length);
         return out;
     }
 
@@ -115,20 +159,14 @@ public final class ShardSource implements SampleSource {
         private long remaining;
         private volatile boolean closed;
 
-        StreamingFeed(int[] order, long from, long to) {
+        StreamingFeed(int[] order, long from, long to, IntPredicate held) {
             this.remaining = Math.max(0, to - from);
             reader = new Thread(() -> {
                 try {
                     long pos = from;
                     while (pos < to && !closed) {
                         long end = Math.min(to, (pos / window + 1) * (long) window);
-                        int[] ids = Arrays.copyOfRange(order, (int) pos, (int) end);
-                        Map<Integer, RawSample> got = read(ids);
-                        List<RawSample> chunk = new ArrayList<>(ids.length);
-                        for (int id : ids) {
-                            chunk.add(got.get(id));
-                        }
-                        chunks.put(chunk);
+                        chunks.put(window(Arrays.copyOfRange(order, (int) pos, (int) end), held));
                         pos = end;
                     }
                 } catch (InterruptedException e) {
