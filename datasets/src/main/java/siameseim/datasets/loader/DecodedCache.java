@@ -72,7 +72,7 @@ public final class DecodedCache {
      * reading the sample's bytes.
      */
     public boolean holds(int id) {
-        return settled && off == null && images.containsKey(id);
+        return settled && images.containsKey(id);
     }
 
     /** Keeps the pixels of sample {@code id} (8-bit values, as every decoder gives) if they fit. */

@@ -81,10 +81,9 @@ public final class ShardSource implements SampleSource {
                 }
             }
         }
-        labels = new AtomicIntegerArray(shardOf.length);
-        for (int i = 0; i < shardOf.length; i++) {
-            labels.set(i, UNKNOWN);
-        }
+        int[] unknown = new int[shardOf.length];
+        Arrays.fill(unknown, UNKNOWN);
+        labels = new AtomicIntegerArray(unknown);
     }
 
     @Override

@@ -21,8 +21,8 @@ import siameseim.datasets.synthetic.SyntheticShapes;
 import siameseim.model.siameseim.SiameseBatch;
 
 class BatchLoaderTest {
-    private static final PretrainConfig CFG = ConfigLoader.loadPretrain("pretrain-demo.conf", List.of());
-    private static final PackedImages DATA = SyntheticShapes.dataset(4, 0, 10, 40, 3);
+    static final PretrainConfig CFG = ConfigLoader.loadPretrain("pretrain-demo.conf", List.of());
+    static final PackedImages DATA = SyntheticShapes.dataset(4, 0, 10, 40, 3);
 
     /** Records the ids it serves. */
     static final class Recording implements SampleSource {
@@ -289,7 +289,7 @@ class BatchLoaderTest {
         }
     }
 
-    private static final ImageDecoder OPENCV = ImageDecoder.named("opencv");
+    static final ImageDecoder OPENCV = ImageDecoder.named("opencv");
 
     @Test
     void decodedCacheServesTheSameBatchesAndDecodesEachImageOnce() {

@@ -17,7 +17,6 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.augment.TwoViewAugmenter;
 import siameseim.datasets.decode.ImageDecoder;
@@ -25,13 +24,12 @@ import siameseim.datasets.image.PackedImages;
 import siameseim.datasets.shards.ImageRecord;
 import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.shards.ShardWriter;
-import siameseim.datasets.synthetic.SyntheticShapes;
 import siameseim.model.siameseim.SiameseBatch;
 
 class ShardSourceTest {
-    private static final PretrainConfig CFG = ConfigLoader.loadPretrain("pretrain-demo.conf", List.of());
-    private static final PackedImages DATA = SyntheticShapes.dataset(4, 0, 10, 40, 3);
-    private static final ImageDecoder OPENCV = ImageDecoder.named("opencv");
+    private static final PretrainConfig CFG = BatchLoaderTest.CFG;
+    private static final PackedImages DATA = BatchLoaderTest.DATA;
+    private static final ImageDecoder OPENCV = BatchLoaderTest.OPENCV;
     private final Configuration conf = new Configuration();
 
     /** DATA as a prepared dataset's train split under {@code root}, in shards of a few images. */
