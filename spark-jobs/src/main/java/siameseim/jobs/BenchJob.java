@@ -232,14 +232,15 @@ public final class BenchJob implements Job {
         return b.toString();
     }
 
-    /** Decode and decode + two-view augmentation on one core, both decoders, both sizes. */
+    /** Decode and decode + two-view augmentation on one core, both decoders, both sizes; grey demo images too. */
     static void dataBenchmark(JobArgs a) throws Exception {
         PretrainConfig demo = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), a.overrides());
         PretrainConfig full = ConfigLoader.loadPretrain("pretrain-vit-b16.conf", List.of());
         for (String name : List.of("opencv", "imageio")) {
             ImageDecoder dec = ImageDecoder.named(name);
-            System.out.println(DataBenchmark.run(dec, full, 500, 375, 4).line());
-            System.out.println(DataBenchmark.run(dec, demo, 48, 48, 2).line());
+            System.out.println(DataBenchmark.run(dec, full, 500, 375, false, 4).line());
+            System.out.println(DataBenchmark.run(dec, demo, 48, 48, false, 2).line());
+            System.out.println(DataBenchmark.run(dec, demo, 48, 48, true, 2).line());
         }
     }
 

@@ -9,6 +9,10 @@ import siameseim.datasets.image.RgbImage;
  * <p>Deviations, all below one grey level on typical images: hue is shifted in float HSV
  * instead of PIL's uint8 HSV; the blur is an exact separable Gaussian (radius 3 sigma, edge
  * pixels repeated) where PIL approximates it with three box blurs.
+ *
+ * <p>A grey image ({@link RgbImage#isGrey}) gets the result its three-plane form would get,
+ * bit for bit, in one plane: its luma is its value (the luma weights sum to 2^16), so contrast's
+ * mean is the plane's mean, and saturation, hue and grayscale leave it as it is.
  */
 public final class ColorOps {
     private ColorOps() {}
@@ -27,13 +31,16 @@ public final class ColorOps {
     public static void contrast(RgbImage img, double factor) {
         float[] d = img.data();
         int n = img.plane();
-        double sum = Kernels.lumaSum(d, n);
+        double sum = img.isGrey() ? planeSum(d) : Kernels.lumaSum(d, n);
         float mean = (float) Math.floor(sum / n + 0.5);
         Kernels.blendRound(d, mean, (float) factor);
     }
 
     /** ImageEnhance.Color: blend with the image's own luma. */
     public static void saturation(RgbImage img, double factor) {
+        if (img.isGrey()) {
+            return; // round(l + f (v - l)) with l = v
+        }
         Kernels.saturate(img.data(), img.plane(), (float) factor);
     }
 
@@ -45,11 +52,17 @@ public final class ColorOps {
      * no hue and stay as they are.
      */
     public static void hue(RgbImage img, double shift) {
+        if (img.isGrey()) {
+            return; // no hue: every pixel is grey
+        }
         Kernels.hue(img.data(), img.plane(), (float) shift);
     }
 
     /** convert("L") then back to three equal channels. */
     public static void grayscale(RgbImage img) {
+        if (img.isGrey()) {
+            return;
+        }
         Kernels.grayscale(img.data(), img.plane());
     }
 
@@ -90,7 +103,7 @@ public final class ColorOps {
             shifts[t] = t;
         }
         int[] rows = new int[k.length];
-        for (int c = 0; c < 3; c++) {
+        for (int c = 0; c < img.channels(); c++) {
             for (int y = 0; y < h; y++) {
                 int at = (c * h + y) * w;
                 java.util.Arrays.fill(padded, 0, radius, d[at]);
@@ -107,6 +120,15 @@ public final class ColorOps {
         }
     }
 
+    /** A grey plane's sum, exact (integers 0..255 in a double), as {@link Kernels#lumaSum} is. */
+    private static double planeSum(float[] d) {
+        double sum = 0;
+        for (float v : d) {
+            sum += v;
+        }
+        return sum;
+    }
+
     /** ToTensor + Normalize into {@code out} at {@code offset}: (v / 255 - mean) / std, CHW. */
     public static void normalizeInto(RgbImage img, double[] mean, double[] std, float[] out, int offset) {
         float[] d = img.data();
@@ -115,8 +137,9 @@ public final class ColorOps {
             float scale = (float) (1.0 / (255.0 * std[c]));
             float shift = (float) (-mean[c] / std[c]);
             int base = c * n;
+            int from = img.isGrey() ? 0 : base;
             for (int i = 0; i < n; i++) {
-                out[offset + base + i] = d[base + i] * scale + shift;
+                out[offset + base + i] = d[from + i] * scale + shift;
             }
         }
     }

@@ -39,8 +39,8 @@ public final class EvalTransform {
             nh = resizeTo;
             nw = (int) ((long) resizeTo * w / h);
         }
-        RgbImage resized = (nw == w && nh == h) ? img
-                : Resampler.resize(img, new CropBox(0, 0, h, w), nw, nh, filter);
+        RgbImage resized = ((nw == w && nh == h) ? img
+                : Resampler.resize(img, new CropBox(0, 0, h, w), nw, nh, filter)).rgb();
         int top = (int) Math.rint((nh - size) / 2.0);
         int left = (int) Math.rint((nw - size) / 2.0);
         RgbImage crop = new RgbImage(size, size);

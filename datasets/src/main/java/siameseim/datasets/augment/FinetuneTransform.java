@@ -35,7 +35,8 @@ public final class FinetuneTransform {
     /** Normalised CHW floats written at {@code offset}. */
     public void apply(RgbImage img, SplittableRandom rng, float[] out, int offset) {
         CropBox box = RandomResizedCrop.sample(img.width(), img.height(), scale, ratio, rng);
-        RgbImage v = Resampler.resize(img, box, size, size, Resampler.Filter.BICUBIC);
+        // RandAugment's operations work on three planes
+        RgbImage v = Resampler.resize(img, box, size, size, Resampler.Filter.BICUBIC).rgb();
         if (rng.nextBoolean()) {
             v = v.flipHorizontal();
         }

@@ -43,7 +43,7 @@ public final class RandAugment {
     /** One operation at level {@code m} in [0, 1]; {@code negate} flips signed operations. */
     public static RgbImage apply(Op op, RgbImage img, double m, boolean negate) {
         double sign = negate ? -1 : 1;
-        RgbImage out = img.copy();
+        RgbImage out = img.isGrey() ? img.rgb() : img.copy();
         switch (op) {
             case AUTO_CONTRAST -> autoContrast(out);
             case EQUALIZE -> equalize(out);

@@ -38,7 +38,7 @@ public final class Resampler {
 
     private Resampler() {}
 
-    /** Resizes the region {@code box} of {@code src} to outW x outH. */
+    /** Resizes the region {@code box} of {@code src} to outW x outH (a grey image stays grey). */
     public static RgbImage resize(RgbImage src, CropBox box, int outW, int outH, Filter filter) {
         return resize(src, false, box, outW, outH, filter);
     }
@@ -58,15 +58,16 @@ public final class Resampler {
         // horizontal pass over the rows the vertical pass will read
         int rowMin = vertical.min;
         int rows = vertical.max - rowMin;
-        float[] tmp = new float[3 * rows * outW];
+        int channels = src.channels();
+        float[] tmp = new float[channels * rows * outW];
         float[] s = src.data();
         int sw = src.width();
         int sh = src.height();
         // tap-major: every output pixel accumulates its taps in the same order as a per-pixel
         // dot product (so the same bits), and the pixels' sums are independent of each other: a
         // row is a few SIMD gathers per tap (Kernels). Kernels are padded to the same tap count.
-        int[] rowStart = new int[3 * rows];
-        for (int c = 0; c < 3; c++) {
+        int[] rowStart = new int[channels * rows];
+        for (int c = 0; c < channels; c++) {
             for (int y = 0; y < rows; y++) {
                 // column j of the flipped row is column sw - 1 - j of the source row
                 rowStart[c * rows + y] = (c * sh + y + rowMin) * sw + (mirrored ? sw - 1 : 0);
@@ -74,10 +75,10 @@ public final class Resampler {
         }
         Kernels.resampleRows(s, rowStart, mirrored ? -1 : 1, mirrored ? horizontal.mirroredStart : horizontal.padded,
                 horizontal.tapMajor, horizontal.taps, outW, tmp);
-        RgbImage out = new RgbImage(outW, outH);
+        RgbImage out = channels == 1 ? RgbImage.grey(outW, outH, new float[outW * outH]) : new RgbImage(outW, outH);
         float[] o = out.data();
         int[] from = new int[Math.max(1, vertical.taps)];
-        for (int c = 0; c < 3; c++) {
+        for (int c = 0; c < channels; c++) {
             for (int y = 0; y < outH; y++) {
                 float[] k = vertical.weights[y];
                 for (int t = 0; t < k.length; t++) {

@@ -34,7 +34,18 @@ public final class TwoViewAugmenter {
         return size;
     }
 
+    /**
+     * The two views of {@code image}. A grey image (three equal planes, or {@link RgbImage#isGrey})
+     * goes through the pipeline as one plane, which gives the same bits as three (see
+     * {@link ColorOps}) for a third of the resampling and blur and none of the hue and saturation
+     * work.
+     */
     public Sample apply(RgbImage image, SplittableRandom rng) {
+        return applyPlanes(image.greyIfNeutral(), rng);
+    }
+
+    /** {@link #apply} on the image's planes as they are (a test compares both forms). */
+    Sample applyPlanes(RgbImage image, SplittableRandom rng) {
         boolean flip1 = rng.nextBoolean();
         boolean flip2 = rng.nextBoolean();
         CropBox box1 = RandomResizedCrop.sample(image.width(), image.height(), cfg.cropScale(), cfg.cropRatio(), rng);

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import siameseim.config.PretrainConfig;
+import siameseim.datasets.augment.ColorOps;
 import siameseim.datasets.augment.TwoViewAugmenter;
 import siameseim.datasets.decode.BadImageException;
 import siameseim.datasets.decode.ImageDecoder;
@@ -15,30 +16,34 @@ import siameseim.datasets.synthetic.SyntheticShapes;
 /**
  * Single-thread throughput of the data path of one replica: JPEG decode, decode + the SiameseIM
  * two-view augmentation, and the augmentation of pixels from the decoded-image cache, on JPEGs
- * encoded from rendered images of a given size.
+ * encoded from rendered images of a given size, in colour or grey (the rendered images'
+ * luma: three equal planes, as a Fashion-MNIST or scan dataset gives).
  */
 public final class DataBenchmark {
     private DataBenchmark() {}
 
     /** Images per second on one core. */
-    public record Result(String decoder, int sourceSize, int outputSize, double decodePerSecond,
+    public record Result(String decoder, int sourceSize, boolean grey, int outputSize, double decodePerSecond,
             double decodeAugmentPerSecond, double cachedAugmentPerSecond, double averageJpegKb) {
         public String line() {
-            return String.format(Locale.ROOT, "%-8s %4d px JPEG (%5.1f KB) -> %3d px views: decode %7.1f img/s,"
+            return String.format(Locale.ROOT, "%-8s %4d px %-6s JPEG (%5.1f KB) -> %3d px views: decode %7.1f img/s,"
                     + " decode + two-view augmentation %7.1f img/s, from the decoded-image cache %7.1f img/s (one core)",
-                    decoder, sourceSize, averageJpegKb, outputSize, decodePerSecond, decodeAugmentPerSecond,
-                    cachedAugmentPerSecond);
+                    decoder, sourceSize, grey ? "grey" : "colour", averageJpegKb, outputSize, decodePerSecond,
+                    decodeAugmentPerSecond, cachedAugmentPerSecond);
         }
     }
 
-    public static Result run(ImageDecoder decoder, PretrainConfig cfg, int sourceWidth, int sourceHeight, double seconds)
-            throws BadImageException {
+    public static Result run(ImageDecoder decoder, PretrainConfig cfg, int sourceWidth, int sourceHeight, boolean grey,
+            double seconds) throws BadImageException {
         SyntheticShapes gen = new SyntheticShapes(Math.max(sourceWidth, sourceHeight), 1);
         List<byte[]> jpegs = new ArrayList<>();
         double bytes = 0;
         for (int i = 0; i < 16; i++) {
             RgbImage full = gen.render(i % 10, i);
             RgbImage img = crop(full, sourceWidth, sourceHeight);
+            if (grey) {
+                ColorOps.grayscale(img);
+            }
             byte[] j = decoder.encodeJpeg(img, 90);
             jpegs.add(j);
             bytes += j.length;
@@ -58,7 +63,7 @@ public final class DataBenchmark {
             cache.put(i, decoder.decode(jpegs.get(i), limit).image());
         }
         double cachedRate = rate(seconds, i -> aug.apply(cache.get(i % jpegs.size()), rng));
-        return new Result(decoder.name(), Math.max(sourceWidth, sourceHeight), cfg.model().imageSize(), decodeRate,
+        return new Result(decoder.name(), Math.max(sourceWidth, sourceHeight), grey, cfg.model().imageSize(), decodeRate,
                 fullRate, cachedRate, bytes / jpegs.size() / 1024);
     }
 

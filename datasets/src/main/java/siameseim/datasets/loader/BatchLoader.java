@@ -265,7 +265,8 @@ public final class BatchLoader<B> implements AutoCloseable {
                 throw new IllegalStateException("sample " + s.id() + " came without its bytes because the decoded-image"
                         + " cache said it held it, but the cache does not have it");
             }
-            img = decoder.decode(s.encoded(), maxPixels).image();
+            // grey images travel as one plane (RgbImage.greyIfNeutral), cached or not
+            img = decoder.decode(s.encoded(), maxPixels).image().greyIfNeutral();
             if (cache != null) {
                 cache.put(s.id(), img);
             }

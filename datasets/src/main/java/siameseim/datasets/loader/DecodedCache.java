@@ -16,6 +16,9 @@ import siameseim.datasets.image.RgbImage;
  * {@value #PROBE} images it projects the split's decoded size from their mean; when that exceeds
  * the budget (ImageNet: hundreds of GB) it empties itself and stays off, instead of holding a
  * budget's worth of pixels that would rarely be asked for again. Entries are never evicted.
+ *
+ * <p>A grey image (three equal planes) is kept as one plane and comes back as a grey
+ * {@link RgbImage}: a third of the memory, and the augmentation works on one plane.
  */
 public final class DecodedCache {
     /** Images decoded before the cache decides whether the whole split fits. */
@@ -23,7 +26,7 @@ public final class DecodedCache {
     /** Bytes counted per entry beyond its pixels (map node, key, arrays' headers). */
     private static final int OVERHEAD = 96;
 
-    private record Entry(int width, int height, byte[] planes) {}
+    private record Entry(int width, int height, boolean grey, byte[] planes) {}
 
     private final long budget;
     private final long samples;
@@ -57,13 +60,12 @@ public final class DecodedCache {
             return null;
         }
         hits.increment();
-        RgbImage img = new RgbImage(e.width(), e.height());
-        float[] d = img.data();
         byte[] p = e.planes();
+        float[] d = new float[p.length];
         for (int i = 0; i < p.length; i++) {
             d[i] = p[i] & 0xff;
         }
-        return img;
+        return e.grey() ? RgbImage.grey(e.width(), e.height(), d) : new RgbImage(e.width(), e.height(), d);
     }
 
     /**
@@ -76,10 +78,11 @@ public final class DecodedCache {
     }
 
     /** Keeps the pixels of sample {@code id} (8-bit values, as every decoder gives) if they fit. */
-    public void put(int id, RgbImage img) {
+    public void put(int id, RgbImage image) {
         if (off != null) {
             return;
         }
+        RgbImage img = image.greyIfNeutral();
         float[] d = img.data();
         long bytes = d.length + (long) OVERHEAD;
         long n = probed.incrementAndGet();
@@ -102,7 +105,7 @@ public final class DecodedCache {
         for (int i = 0; i < d.length; i++) {
             p[i] = (byte) d[i];
         }
-        if (images.putIfAbsent(id, new Entry(img.width(), img.height(), p)) != null) {
+        if (images.putIfAbsent(id, new Entry(img.width(), img.height(), img.isGrey(), p)) != null) {
             used.addAndGet(-bytes);
         }
     }

@@ -335,4 +335,21 @@ class BatchLoaderTest {
         assertNull(big.get(0));
         assertTrue(big.describe().contains("over the budget of 64 MB"), big.describe());
     }
+
+    @Test
+    void greyImagesAreCachedAsOnePlane() {
+        RgbImage colour = DATA.image(0);
+        float[] plane = java.util.Arrays.copyOf(colour.data(), colour.plane());
+        RgbImage neutral = RgbImage.grey(colour.width(), colour.height(), plane).rgb(); // decoded grey: three planes
+        // 1 600 bytes of pixels each: both fit where a second colour image did not (above)
+        DecodedCache cache = new DecodedCache(8_000, 3);
+        cache.put(0, neutral);
+        cache.put(1, neutral);
+        cache.put(2, colour);
+        assertEquals(2, cache.size(), cache.describe());
+        RgbImage back = cache.get(1);
+        assertTrue(back.isGrey());
+        assertArrayEquals(neutral.data(), back.rgb().data());
+        assertNull(cache.get(2));
+    }
 }
