@@ -144,12 +144,15 @@ public final class ReplicaTrainer {
                     double cpuMs = (THREAD_CPU.getCurrentThreadCpuTime() - cpuFrom) / 1e6;
                     loader.recycle(batch); // step() copied the views into tensors
                     lastLoss = r.loss();
-                    if (r.step() >= 2) {
+                    // the mean of this run's steps 6-15: the first ones run while the JIT compiles
+                    long runStep = trainer.step() - imagesStart;
+                    if (runStep > TIMING_SKIP && runStep <= TIMING_SKIP + TIMING_STEPS) {
                         computeMs += r.forwardBackwardMs() + r.updateMs();
                         reduceMs += r.reduceMs();
-                    }
-                    if (c != null && r.step() == 6 && ctx.rank() == 0) {
-                        event(ctx, "step-timing", Map.of("compute_ms", computeMs / 4, "allreduce_ms", reduceMs / 4));
+                        if (c != null && runStep == TIMING_SKIP + TIMING_STEPS && ctx.rank() == 0) {
+                            event(ctx, "step-timing", Map.of("compute_ms", computeMs / TIMING_STEPS,
+                                    "allreduce_ms", reduceMs / TIMING_STEPS));
+                        }
                     }
                     metrics.step(r, new Waits(timed == null ? Double.NaN : timed.takeMs(), loadMs, cpuMs));
                     if (knnEvery > 0 && (trainer.step() % knnEvery == 0 || trainer.step() >= total)) {
@@ -372,6 +375,10 @@ public final class ReplicaTrainer {
         return -1;
     }
 
+    /** The per-step timing line averages this many steps after the first {@link #TIMING_SKIP} of a run. */
+    static final int TIMING_STEPS = 10;
+    static final int TIMING_SKIP = 5;
+
     /** Bytes the pre-flight all-reduces before it times (see {@link #preflight}). */
     static final long PREFLIGHT_WARMUP_BYTES = 64L << 20;
 
@@ -380,7 +387,7 @@ public final class ReplicaTrainer {
      * come after warm-up calls that together reduce at least {@value #PREFLIGHT_WARMUP_BYTES} bytes
      * (at least 3 calls, at most 30; the same count on every replica, from the gradient's size):
      * after a single call the summing loops still ran interpreted, and a demo run reported 8-24
-     * ms for an all-reduce that takes about 2 ms once compiled.
+     * ms for an all-reduce that takes 0.5-1.7 ms once compiled.
      */
     static void preflight(Context ctx, Collective c, Trainer trainer) {
         long floats = trainer.gradientSize();
