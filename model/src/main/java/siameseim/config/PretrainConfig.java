@@ -26,9 +26,11 @@ public record PretrainConfig(
     /**
      * train.pin-threads: {@code auto} holds each CPU replica's training threads on CPUs of their
      * own when the replicas of a host fit its CPUs (docs/distributed.md, Thread placement);
-     * {@code off} leaves placement to the kernel.
+     * {@code confine} does that and also keeps every other thread of a replica's executor process
+     * on the same CPUs, as a container granted {@code train.threads} CPUs would; {@code off}
+     * leaves placement to the kernel.
      */
-    public enum PinThreads { AUTO, OFF }
+    public enum PinThreads { AUTO, CONFINE, OFF }
 
     /** The replicas of the pretrain job. */
     public record Distributed(int replicas, long timeoutMillis, String bindHost) {}

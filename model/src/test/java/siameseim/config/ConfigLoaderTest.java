@@ -69,8 +69,10 @@ class ConfigLoaderTest {
                 ConfigLoader.loadPretrain("pretrain-demo.conf", List.of()).train().pinThreads());
         assertEquals(PretrainConfig.PinThreads.OFF,
                 ConfigLoader.loadPretrain("pretrain-demo.conf", List.of("train.pin-threads=off")).train().pinThreads());
+        assertEquals(PretrainConfig.PinThreads.CONFINE, ConfigLoader.loadPretrain("pretrain-demo.conf",
+                List.of("train.pin-threads=confine")).train().pinThreads());
         String msg = error(null, "train.pin-threads=numa");
-        assertTrue(msg.contains("train.pin-threads") && msg.contains("auto, off"), msg);
+        assertTrue(msg.contains("train.pin-threads") && msg.contains("auto, confine, off"), msg);
     }
 
     @Test

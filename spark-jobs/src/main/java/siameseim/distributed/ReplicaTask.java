@@ -5,6 +5,7 @@ import ai.djl.engine.Engine;
 import java.io.Serializable;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.BarrierTaskContext;
@@ -33,6 +34,12 @@ import siameseim.spark.SparkSessions;
 final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTrainer.Summary> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger("siameseim.distributed");
+    /**
+     * Replica tasks running in this JVM: counted before the rendezvous, whose all-gather returns
+     * only once every task of the stage has started, so after it the count includes every replica
+     * of this process (local mode runs them all in one; local-cluster and real clusters one each).
+     */
+    private static final AtomicInteger IN_PROCESS = new AtomicInteger();
 
     private final DistributedTraining.Kind kind;
     private final String configJson;
@@ -59,6 +66,7 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
         PretrainConfig cfg = PretrainConfig.from(ConfigLoader.fromJson(configJson));
         LOG.info("replica {} of {} (stage attempt {})", rank, n, ctx.stageAttemptNumber());
         Configuration conf = SparkSessions.rebuild(hadoop);
+        IN_PROCESS.incrementAndGet();
         try (Collective collective = Rendezvous.connect(ctx, cfg.distributed().bindHost(), secret,
                 cfg.distributed().timeoutMillis(), LOG::warn);
                 ProgressChannel.Reporter reporter = rank == 0 ? new ProgressChannel.Reporter(progress, secret, LOG::warn)
@@ -66,7 +74,7 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
             Device device = device(ctx);
             // after the rendezvous: threads the collective started keep floating over every CPU
             ThreadPlacement placement = ThreadPlacement.plan(cfg.train().pinThreads(), !device.isGpu(),
-                    hosts(ctx), rank, cfg.train().threads());
+                    hosts(ctx), rank, cfg.train().threads(), IN_PROCESS.get());
             ReplicaTrainer.Summary s;
             try (ThreadPlacement.Pin pin = placement.pinCurrentThread()) {
                 if (pin.refused() != null) {
@@ -89,6 +97,8 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
             }
             ctx.barrier();
             return java.util.List.of(s).iterator();
+        } finally {
+            IN_PROCESS.decrementAndGet();
         }
     }
 

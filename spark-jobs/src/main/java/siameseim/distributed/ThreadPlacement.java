@@ -20,22 +20,32 @@ import siameseim.datasets.loader.IdlePriority;
  * caches went cold each time; two replicas, each owning a CPU, lost little, so the scaling
  * benchmark flattered the pair (docs/distributed.md, Thread placement).
  *
+ * <p>With train.pin-threads = confine, every other thread of the executor process (loader, JVM,
+ * Spark, the collective's) is held on the training CPUs as well, as if the executor ran in a
+ * container granted {@code train.threads} CPUs: nothing of the replica spills onto CPUs it was
+ * not given. That is the resource-equal baseline of the scaling benchmark's per-CPU figure, and
+ * what a host shared with other jobs wants. It needs one replica per executor process (a JVM of
+ * several replicas cannot hold its shared threads on one replica's CPUs); with more, the replicas
+ * are pinned as with auto, and the note says so.
+ *
  * <p>Nothing is pinned for a GPU replica, with train.pin-threads = off, or when the host's
  * replicas need more CPUs than the executor may use (the kernel then shares them better than a
  * fixed mapping would).
  *
  * @param training the training thread's CPUs, or null to leave every thread as it is
  * @param loader the loader threads' CPUs (null when training is)
+ * @param confine whether every thread of the process is held on the training CPUs
  * @param note what was decided and why, for the replica's log
  */
-public record ThreadPlacement(BitSet training, BitSet loader, String note) {
+public record ThreadPlacement(BitSet training, BitSet loader, boolean confine, String note) {
 
     /**
      * @param hostsByRank the host of every rank (the barrier tasks' executor addresses)
+     * @param replicasInProcess how many replicas this executor process runs
      * @param allowed the CPUs this process may use (its affinity mask)
      */
     static ThreadPlacement plan(PinThreads mode, boolean cpuReplica, List<String> hostsByRank, int rank, int threads,
-            BitSet allowed) {
+            int replicasInProcess, BitSet allowed) {
         if (mode == PinThreads.OFF) {
             return none("train.pin-threads = off: the kernel places the threads");
         }
@@ -68,19 +78,29 @@ public record ThreadPlacement(BitSet training, BitSet loader, String note) {
                 training.set(cpu);
             }
         }
+        String where = String.format(Locale.ROOT, "replica %d of %d on %s", local, onHost, host);
+        if (mode == PinThreads.CONFINE && replicasInProcess == 1) {
+            return new ThreadPlacement(training, training, true, String.format(Locale.ROOT,
+                    "training threads and every other thread of the executor on CPU %s (%s, train.pin-threads ="
+                            + " confine)", CpuAffinity.format(training), where));
+        }
+        String unconfined = mode == PinThreads.CONFINE ? "; not confined: " + replicasInProcess
+                + " replicas share this executor process" : "";
         BitSet loader = spare.isEmpty() ? (BitSet) allowed.clone() : spare;
-        return new ThreadPlacement(training, loader, String.format(Locale.ROOT,
-                "training threads on CPU %s, loader on CPU %s (replica %d of %d on %s)", CpuAffinity.format(training),
-                CpuAffinity.format(loader), local, onHost, host));
+        return new ThreadPlacement(training, loader, false, String.format(Locale.ROOT,
+                "training threads on CPU %s, loader on CPU %s (%s)%s", CpuAffinity.format(training),
+                CpuAffinity.format(loader), where, unconfined));
     }
 
     /** The plan for the calling thread's process; unpinned, with the reason, where affinity is unreadable. */
-    static ThreadPlacement plan(PinThreads mode, boolean cpuReplica, List<String> hostsByRank, int rank, int threads) {
+    static ThreadPlacement plan(PinThreads mode, boolean cpuReplica, List<String> hostsByRank, int rank, int threads,
+            int replicasInProcess) {
         if (mode == PinThreads.OFF || !cpuReplica) {
-            return plan(mode, cpuReplica, hostsByRank, rank, threads, new BitSet());
+            return plan(mode, cpuReplica, hostsByRank, rank, threads, replicasInProcess, new BitSet());
         }
         try {
-            return plan(mode, cpuReplica, hostsByRank, rank, threads, CpuAffinity.ofCurrentThread());
+            return plan(mode, cpuReplica, hostsByRank, rank, threads, replicasInProcess,
+                    CpuAffinity.ofCurrentThread());
         } catch (UnsupportedOperationException e) {
             return none("not pinned: " + e.getMessage());
         }
@@ -88,7 +108,7 @@ public record ThreadPlacement(BitSet training, BitSet loader, String note) {
 
     /** Nothing pinned, for the given reason. */
     static ThreadPlacement none(String why) {
-        return new ThreadPlacement(null, null, why);
+        return new ThreadPlacement(null, null, false, why);
     }
 
     /** Whether anything is pinned. */
@@ -97,22 +117,26 @@ public record ThreadPlacement(BitSet training, BitSet loader, String note) {
     }
 
     /**
-     * Holds the calling (training) thread on its CPUs until the returned pin is closed, which gives
-     * the thread back the mask it had (Spark reuses task threads). {@link Pin#refused()} says why
-     * the pin was refused; nothing changed then.
+     * Holds the calling (training) thread, and with {@link #confine} every thread of the process,
+     * on the training CPUs until the returned pin is closed, which gives them back the calling
+     * thread's earlier mask (Spark reuses task threads and executors). {@link Pin#refused()} says
+     * why the pin was refused; nothing stays changed then.
      */
     Pin pinCurrentThread() {
         if (!pinned()) {
-            return new Pin(null, null);
+            return new Pin(null, false, null);
         }
         BitSet before;
         try {
             before = CpuAffinity.ofCurrentThread();
         } catch (UnsupportedOperationException e) {
-            return new Pin(null, e.getMessage());
+            return new Pin(null, false, e.getMessage());
         }
-        String refused = CpuAffinity.setForCurrentThread(training);
-        return new Pin(refused == null ? before : null, refused);
+        String refused = confine ? CpuAffinity.setForProcess(training) : CpuAffinity.setForCurrentThread(training);
+        if (refused != null && confine) {
+            CpuAffinity.setForProcess(before);
+        }
+        return new Pin(refused == null ? before : null, confine, refused);
     }
 
     /** The loader workers' placement: idle priority when asked, then this plan's loader CPUs. */
@@ -122,12 +146,19 @@ public record ThreadPlacement(BitSet training, BitSet loader, String note) {
         return loader == null ? priority : priority.andThen(() -> CpuAffinity.setForCurrentThread(loader));
     }
 
-    /** A pinned training thread; closing restores its earlier mask. {@code refused}: why not pinned. */
-    record Pin(BitSet restore, String refused) implements AutoCloseable {
+    /**
+     * A pinned training thread (or, {@code process}, a confined process); closing restores the
+     * earlier mask. {@code refused}: why not pinned.
+     */
+    record Pin(BitSet restore, boolean process, String refused) implements AutoCloseable {
         @Override
         public void close() {
             if (restore != null) {
-                CpuAffinity.setForCurrentThread(restore);
+                if (process) {
+                    CpuAffinity.setForProcess(restore);
+                } else {
+                    CpuAffinity.setForCurrentThread(restore);
+                }
             }
         }
     }

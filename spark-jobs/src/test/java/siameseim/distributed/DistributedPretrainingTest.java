@@ -95,15 +95,17 @@ class DistributedPretrainingTest {
     @Test
     void twoReplicasTrainCheckpointAndStayIdentical() throws Exception {
         DistributedTraining.Result r = run(tmp.resolve("run").toString(), "train.max-steps=4",
-                "eval.knn.every-steps=2", "eval.knn.k=5");
+                "eval.knn.every-steps=2", "eval.knn.k=5", "train.pin-threads=confine");
         assertEquals(2, r.replicas().size());
         assertEquals(r.replicas().get(0).parameterChecksum(), r.replicas().get(1).parameterChecksum());
         if (siameseim.datasets.loader.CpuAffinity.ofCurrentThread().cardinality() >= 2) {
-            // train.pin-threads = auto: one training thread per CPU, in rank order
+            // both replicas in this JVM: confine falls back to auto, one training thread per CPU,
+            // in rank order
             for (int rank = 0; rank < 2; rank++) {
                 String note = r.replicas().get(rank).placement();
                 assertTrue(note.startsWith("training threads on CPU "
                         + ThreadPlacementTest.nth(siameseim.datasets.loader.CpuAffinity.ofCurrentThread(), rank)), note);
+                assertTrue(note.endsWith("; not confined: 2 replicas share this executor process"), note);
             }
         }
         assertTrue(r.rank0().checkpoint().endsWith("ckpt-0000000004.safetensors"), r.rank0().checkpoint());

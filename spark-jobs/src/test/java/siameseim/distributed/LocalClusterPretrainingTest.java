@@ -58,8 +58,8 @@ class LocalClusterPretrainingTest {
             String dataset = PretrainFixture.dataset(spark, tmp);
             List<String> lines = new ArrayList<>();
             DistributedTraining.Result r = DistributedTraining.run(spark,
-                    PretrainFixture.config(dataset, tmp.resolve("run").toString(), "train.max-steps=4"), null,
-                    lines::add);
+                    PretrainFixture.config(dataset, tmp.resolve("run").toString(), "train.max-steps=4",
+                            "train.pin-threads=confine"), null, lines::add);
             lines.forEach(System.out::println);
             assertEquals(2, r.replicas().size());
             long driver = ProcessHandle.current().pid();
@@ -70,6 +70,15 @@ class LocalClusterPretrainingTest {
             assertEquals(r.replicas().get(0).parameterChecksum(), r.replicas().get(1).parameterChecksum());
             assertTrue(Files.exists(tmp.resolve("run/checkpoints/ckpt-0000000004.safetensors")));
             assertTrue(lines.stream().anyMatch(l -> l.contains("pre-flight")), lines.toString());
+            if (Runtime.getRuntime().availableProcessors() >= 2) {
+                // one replica per executor JVM: each confines its whole process to its own CPU
+                for (ReplicaTrainer.Summary s : r.replicas()) {
+                    assertTrue(s.placement().startsWith("training threads and every other thread of the executor on"
+                            + " CPU "), s.placement());
+                }
+                assertNotEquals(r.replicas().get(0).placement().split(" ")[11],
+                        r.replicas().get(1).placement().split(" ")[11], "two CPUs");
+            }
         } finally {
             spark.stop();
         }

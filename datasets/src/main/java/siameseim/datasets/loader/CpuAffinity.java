@@ -3,8 +3,13 @@ package siameseim.datasets.loader;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
  * Linux CPU affinity of the calling thread ({@code sched_getaffinity} / {@code sched_setaffinity}).
@@ -61,18 +66,53 @@ public final class CpuAffinity {
      * mask is then unchanged.
      */
     public static String setForCurrentThread(BitSet cpus) {
+        // tid 0 = the calling thread
+        return setForThread(0, cpus);
+    }
+
+    /**
+     * Restricts thread {@code tid} (a Linux thread id of this process, as in /proc/self/task) to
+     * {@code cpus}; null when done, else why not, as {@link #setForCurrentThread}.
+     */
+    public static String setForThread(int tid, BitSet cpus) {
         if (cpus.isEmpty() || cpus.length() > WORDS * 64) {
             return "cannot pin to CPUs " + cpus + " (an empty set, or a CPU beyond " + (WORDS * 64 - 1) + ")";
         }
-        long[] mask = java.util.Arrays.copyOf(cpus.toLongArray(), WORDS);
+        long[] mask = Arrays.copyOf(cpus.toLongArray(), WORDS);
         try {
-            if (libc().sched_setaffinity(0, new NativeLong(mask.length * 8L), mask) != 0) {
-                return "sched_setaffinity(" + cpus + ") failed with errno " + Native.getLastError();
+            if (libc().sched_setaffinity(tid, new NativeLong(mask.length * 8L), mask) != 0) {
+                return "sched_setaffinity(" + (tid == 0 ? "" : "thread " + tid + ", ") + cpus + ") failed with errno "
+                        + Native.getLastError();
             }
             return null;
         } catch (UnsupportedOperationException e) {
             return e.getMessage();
         }
+    }
+
+    /**
+     * Restricts every thread of this process to {@code cpus} (Java, JVM-internal and native ones:
+     * the entries of /proc/self/task); threads started later inherit the mask of the thread that
+     * starts them. Two passes, for threads started by a not yet restricted thread during the first.
+     * Returns null when done, else why not; a thread that ended meanwhile is no failure.
+     */
+    public static String setForProcess(BitSet cpus) {
+        for (int pass = 0; pass < 2; pass++) {
+            int[] tids;
+            try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+                tids = tasks.mapToInt(t -> Integer.parseInt(t.getFileName().toString())).toArray();
+            } catch (IOException | RuntimeException e) {
+                return "cannot list this process's threads in /proc/self/task: " + e;
+            }
+            for (int tid : tids) {
+                String refused = setForThread(tid, cpus);
+                // ESRCH (3): the thread ended after the listing
+                if (refused != null && Files.exists(Path.of("/proc/self/task/" + tid))) {
+                    return refused;
+                }
+            }
+        }
+        return null;
     }
 
     /** "0-3,6" style, as Linux prints CPU lists (/proc/self/status, taskset -c). */
