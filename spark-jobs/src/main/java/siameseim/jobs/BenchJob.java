@@ -5,8 +5,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import java.io.File;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.SortedMap;
@@ -18,6 +23,7 @@ import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.bench.DataBenchmark;
 import siameseim.datasets.decode.ImageDecoder;
+import siameseim.datasets.loader.CpuAffinity;
 import siameseim.distributed.ReplicaTrainer;
 import siameseim.model.nn.Torch;
 import siameseim.train.StepBenchmark;
@@ -114,6 +120,10 @@ public final class BenchJob implements Job {
      * counts the steps after {@code --warmup}: fresh executor JVMs spend their first minute
      * compiling (C2 threads took 5 % of each core over steps 10-40 of a 2-replica run), which a
      * one-replica run does on the spare core.
+     *
+     * <p>Each round also runs two independent one-replica applications at once, each confined to
+     * one CPU ({@link #independentPair}): the share of twice a lone replica that this host gives
+     * any two replicas before data parallelism costs anything, printed beside the efficiencies.
      */
     static void scaling(JobArgs a) throws Exception {
         String root = a.option("output", "runs/bench");
@@ -129,26 +139,112 @@ public final class BenchJob implements Job {
         // long-lived JVM (local[1]) it slowed down run after run (140-148 images/s against 172 for
         // a fresh process, same minutes), which inflated the efficiencies
         String alone = "local-cluster[1,1,3072]";
-        double[][] eff = new double[2][rounds];
+        // [strong, weak, independent][round]
+        double[][] eff = new double[3][rounds];
         // one-replica runs bracket every round (rounds + 1 of them): each round is compared with
         // the mean of the runs just before and just after it, which cancels a linear drift
         double before = scalingRun(a, root, steps, warmup, 1, batch, alone, 1);
         for (int round = 0; round < rounds; round++) {
             double strong = scalingRun(a, root, steps, warmup, 2, batch, cluster, 2);
             double weak = scalingRun(a, root, steps, warmup, 2, 2 * batch, cluster, 3);
+            double independent = independentPair(a, root, steps, warmup, batch);
             double after = scalingRun(a, root, steps, warmup, 1, batch, alone, 1);
             double single = (before + after) / 2;
             eff[0][round] = strong / (2 * single);
             eff[1][round] = weak / (2 * single);
+            eff[2][round] = independent / (2 * single);
             System.out.printf(Locale.ROOT, "round %d: scaling efficiency 2 replicas vs 1 (%.1f images/s, the mean of"
                     + " the one-replica runs before and after): %.0f%% at global batch %d (strong), %.0f%% at %d"
-                    + " images per replica (weak)%n", round + 1, single, 100 * eff[0][round], batch,
-                    100 * eff[1][round], batch);
+                    + " images per replica (weak); two independent replicas at once, one CPU each: %.0f%%%n",
+                    round + 1, single, 100 * eff[0][round], batch, 100 * eff[1][round], batch,
+                    100 * eff[2][round]);
             before = after;
         }
         System.out.printf(Locale.ROOT, "scaling efficiency 2 replicas vs 1, median of %d rounds: %.0f%% strong"
-                + " (rounds %s), %.0f%% weak (rounds %s)%n", rounds, 100 * median(eff[0]), percents(eff[0]),
-                100 * median(eff[1]), percents(eff[1]));
+                + " (rounds %s), %.0f%% weak (rounds %s); two independent replicas (this host's ceiling for any"
+                + " two): %.0f%% (rounds %s)%n", rounds, 100 * median(eff[0]), percents(eff[0]), 100 * median(eff[1]),
+                percents(eff[1]), 100 * median(eff[2]), percents(eff[2]));
+    }
+
+    /**
+     * Two one-replica runs at the same time, each a separate application (its own driver and
+     * executor JVMs) confined to one CPU of this process's set, as two containers of one CPU
+     * would be: they exchange nothing, so their summed throughput is what this host gives two
+     * replicas before any cost of data parallelism (shared caches and memory, each replica's side
+     * work on its own CPU). Returns the sum of their images/s.
+     */
+    private static double independentPair(JobArgs a, String root, int steps, int warmup, int batch)
+            throws Exception {
+        BitSet allowed = CpuAffinity.ofCurrentThread();
+        if (allowed.cardinality() < 2) {
+            throw new IllegalStateException("the scaling benchmark needs 2 CPUs; this process may use "
+                    + CpuAffinity.format(allowed));
+        }
+        String java = ProcessHandle.current().info().command()
+                .orElse(System.getProperty("java.home") + "/bin/java");
+        List<Process> children = new ArrayList<>();
+        List<File> logs = new ArrayList<>();
+        try {
+            int cpu = allowed.nextSetBit(0);
+            for (int k = 0; k < 2; k++, cpu = allowed.nextSetBit(cpu + 1)) {
+                List<String> cmd = new ArrayList<>(List.of(java));
+                cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+                cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), ConfinedRun.class.getName(),
+                        Integer.toString(cpu), Integer.toString(5 + k), Integer.toString(batch), root,
+                        "--steps", Integer.toString(steps), "--warmup", Integer.toString(warmup)));
+                if (a.confFile(null) != null) {
+                    cmd.addAll(List.of("--conf", a.confFile(null)));
+                }
+                for (String o : a.overrides()) {
+                    cmd.addAll(List.of("--set", o));
+                }
+                File log = File.createTempFile("siameseim-bench-independent-", ".log");
+                logs.add(log);
+                children.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start());
+            }
+            double sum = 0;
+            for (int k = 0; k < 2; k++) {
+                int rc = children.get(k).waitFor();
+                List<String> lines = Files.readAllLines(logs.get(k).toPath());
+                String result = lines.stream().filter(l -> l.startsWith(ConfinedRun.RESULT)).findFirst().orElse(null);
+                if (rc != 0 || result == null) {
+                    throw new IOException("independent one-replica run " + (k + 1) + " failed (exit " + rc + "); its"
+                            + " output is in " + logs.get(k) + ":\n" + String.join("\n",
+                                    lines.subList(Math.max(0, lines.size() - 20), lines.size())));
+                }
+                lines.stream().filter(l -> l.startsWith("pretrain, demo config")).forEach(System.out::println);
+                sum += Double.parseDouble(result.substring(ConfinedRun.RESULT.length()).trim());
+            }
+            logs.forEach(File::delete);
+            return sum;
+        } finally {
+            children.forEach(Process::destroyForcibly);
+        }
+    }
+
+    /**
+     * One run of {@link #independentPair}, in a JVM of its own: holds every thread of this
+     * process (and so the executor it starts) on one CPU, then runs one replica and prints its
+     * images/s. Arguments: CPU, run id, global batch, output root, then the bench's options.
+     */
+    static final class ConfinedRun {
+        static final String RESULT = "independent-run images/s:";
+
+        private ConfinedRun() {}
+
+        public static void main(String[] args) throws Exception {
+            BitSet cpu = new BitSet();
+            cpu.set(Integer.parseInt(args[0]));
+            String refused = CpuAffinity.setForProcess(cpu);
+            if (refused != null) {
+                throw new IllegalStateException("cannot confine the run to CPU " + args[0] + ": " + refused);
+            }
+            JobArgs a = JobArgs.parse(Arrays.copyOfRange(args, 4, args.length));
+            double ips = scalingRun(a, args[3], a.intOption("steps", 120), a.intOption("warmup", 40), 1,
+                    Integer.parseInt(args[2]), "local-cluster[1,1,3072]", Integer.parseInt(args[1]));
+            System.out.println(RESULT + " " + ips);
+            System.exit(0);
+        }
     }
 
     /** One pretraining run of the scaling benchmark; returns its steady images/s. */
@@ -170,8 +266,15 @@ public final class BenchJob implements Job {
             out.getFileSystem(hadoop).delete(out, true);
             siameseim.distributed.DistributedTraining.run(spark, cfg, null, l -> { });
             SteadyState s = SteadyState.read(hadoop, out, warmup);
-            System.out.printf(Locale.ROOT, "pretrain, demo config, %d replica(s) x 1 thread, global batch %d (%s):"
-                    + " %.1f images/s (steps %d-%d; rank 0 per step: %s)%n", replicas, globalBatch,
+            String confined = "";
+            try {
+                BitSet cpus = CpuAffinity.ofCurrentThread();
+                confined = cpus.cardinality() == 1 ? " on CPU " + cpus.nextSetBit(0) + " only" : "";
+            } catch (UnsupportedOperationException e) {
+                // not Linux: nothing confined
+            }
+            System.out.printf(Locale.ROOT, "pretrain, demo config, %d replica(s) x 1 thread%s, global batch %d (%s):"
+                    + " %.1f images/s (steps %d-%d; rank 0 per step: %s)%n", replicas, confined, globalBatch,
                     spark.sparkContext().master(), s.imagesPerSecond(), warmup + 1, s.lastStep(), s.breakdown());
             return s.imagesPerSecond();
         } finally {
@@ -220,7 +323,7 @@ public final class BenchJob implements Job {
 
     private static double median(double[] v) {
         double[] s = v.clone();
-        java.util.Arrays.sort(s);
+        Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
@@ -257,8 +360,8 @@ public final class BenchJob implements Job {
                 }
                 t[i] = (System.nanoTime() - s) / 1e9;
             }
-            double[] tail = java.util.Arrays.copyOfRange(t, 2, t.length);
-            java.util.Arrays.sort(tail);
+            double[] tail = Arrays.copyOfRange(t, 2, t.length);
+            Arrays.sort(tail);
             return 2.0 * 1024 * 1024 * 1024 / tail[tail.length / 2] / 1e9;
         }
     }
