@@ -23,10 +23,10 @@ import siameseim.datasets.loader.IdlePriority;
  * <p>With train.pin-threads = confine, every other thread of the executor process (loader, JVM,
  * Spark, the collective's) is held on the training CPUs as well, as if the executor ran in a
  * container granted {@code train.threads} CPUs: nothing of the replica spills onto CPUs it was
- * not given. That is the resource-equal baseline of the scaling benchmark's per-CPU figure, and
- * what a host shared with other jobs wants. It needs one replica per executor process (a JVM of
- * several replicas cannot hold its shared threads on one replica's CPUs); with more, the replicas
- * are pinned as with auto, and the note says so.
+ * not given, which a host shared with other jobs wants (a lone replica so confined ran as fast
+ * as one whose loader had a CPU of its own: docs/distributed.md). It needs one replica per
+ * executor process (a JVM of several replicas cannot hold its shared threads on one replica's
+ * CPUs); with more, the replicas are pinned as with auto, and the note says so.
  *
  * <p>Nothing is pinned for a GPU replica, with train.pin-threads = off, or when the host's
  * replicas need more CPUs than the executor may use (the kernel then shares them better than a
