@@ -110,6 +110,9 @@ class ShardSourceTest {
             }
         }
         assertTrue(plainSrc.samplesRead() >= 6L * n, "read " + plainSrc.samplesRead());
-        assertEquals(n, cache.misses(), "each image decoded once");
+        // each image decoded once, except that a sample of the last batch of one epoch and of a
+        // first batch of the next (read before the first was cached) may be decoded by both
+        // workers at the same time: at most one batch (8) twice
+        assertTrue(cache.misses() >= n && cache.misses() <= n + 8, "decoded " + cache.misses() + " times");
     }
 }
