@@ -108,6 +108,13 @@ public final class BenchJob implements Job {
     }
 
     /**
+     * The one replica's master, a fresh executor process: run in the benchmark's
+     * own long-lived JVM (local[1]) it slowed down run after run (140-148 images/s against 172 for
+     * a fresh process, same minutes), which inflated the efficiencies.
+     */
+    private static final String ALONE = "local-cluster[1,1,3072]";
+
+    /**
      * Pretraining throughput of the demo config on the built-in data, steady state after the first
      * steps: 1 replica x 1 thread in one executor process against 2 replicas x 1 thread in two
      * (local-cluster), at the config's global batch (strong scaling: each replica gets
@@ -135,20 +142,16 @@ public final class BenchJob implements Job {
         }
         int batch = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), a.overrides()).optim().batchSize();
         String cluster = "local-cluster[2,1,3072]";
-        // the one replica also runs in a fresh executor process: run in the benchmark's own
-        // long-lived JVM (local[1]) it slowed down run after run (140-148 images/s against 172 for
-        // a fresh process, same minutes), which inflated the efficiencies
-        String alone = "local-cluster[1,1,3072]";
         // [strong, weak, independent][round]
         double[][] eff = new double[3][rounds];
         // one-replica runs bracket every round (rounds + 1 of them): each round is compared with
         // the mean of the runs just before and just after it, which cancels a linear drift
-        double before = scalingRun(a, root, steps, warmup, 1, batch, alone, 1);
+        double before = scalingRun(a, root, steps, warmup, 1, batch, ALONE, 1);
         for (int round = 0; round < rounds; round++) {
             double strong = scalingRun(a, root, steps, warmup, 2, batch, cluster, 2);
             double weak = scalingRun(a, root, steps, warmup, 2, 2 * batch, cluster, 3);
             double independent = independentPair(a, root, steps, warmup, batch);
-            double after = scalingRun(a, root, steps, warmup, 1, batch, alone, 1);
+            double after = scalingRun(a, root, steps, warmup, 1, batch, ALONE, 1);
             double single = (before + after) / 2;
             eff[0][round] = strong / (2 * single);
             eff[1][round] = weak / (2 * single);
@@ -241,7 +244,7 @@ public final class BenchJob implements Job {
             }
             JobArgs a = JobArgs.parse(Arrays.copyOfRange(args, 4, args.length));
             double ips = scalingRun(a, args[3], a.intOption("steps", 120), a.intOption("warmup", 40), 1,
-                    Integer.parseInt(args[2]), "local-cluster[1,1,3072]", Integer.parseInt(args[1]));
+                    Integer.parseInt(args[2]), ALONE, Integer.parseInt(args[1]));
             System.out.println(RESULT + " " + ips);
             System.exit(0);
         }

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import siameseim.config.PretrainConfig.PinThreads;
 import siameseim.datasets.loader.CpuAffinity;
+import siameseim.datasets.loader.CpuAffinityTest;
 
 class ThreadPlacementTest {
 
@@ -128,12 +129,7 @@ class ThreadPlacementTest {
 
     /** The CPUs thread {@code tid} of this process may use, from /proc. */
     static String cpusOf(long tid) throws Exception {
-        for (String line : Files.readAllLines(Path.of("/proc/self/task/" + tid + "/status"))) {
-            if (line.startsWith("Cpus_allowed_list:")) {
-                return line.substring(line.indexOf(':') + 1).trim();
-            }
-        }
-        throw new AssertionError("no Cpus_allowed_list for thread " + tid);
+        return CpuAffinityTest.kernelCpuList(Path.of("/proc/self/task/" + tid));
     }
 
     /** The calling thread's Linux thread id. */

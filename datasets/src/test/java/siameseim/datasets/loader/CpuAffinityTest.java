@@ -17,16 +17,21 @@ import siameseim.datasets.augment.TwoViewAugmenter;
 import siameseim.datasets.synthetic.SyntheticShapes;
 import siameseim.model.siameseim.SiameseBatch;
 
-class CpuAffinityTest {
+public class CpuAffinityTest {
 
     /** The kernel's view of the calling thread's CPUs (/proc/thread-self/status). */
     static String kernelCpuList() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/thread-self/status"))) {
+        return kernelCpuList(Path.of("/proc/thread-self"));
+    }
+
+    /** The kernel's view of a thread's CPUs: {@code task} is its /proc directory (/proc/self/task/TID). */
+    public static String kernelCpuList(Path task) throws IOException {
+        for (String line : Files.readAllLines(task.resolve("status"))) {
             if (line.startsWith("Cpus_allowed_list:")) {
                 return line.substring(line.indexOf(':') + 1).trim();
             }
         }
-        throw new IllegalStateException("no Cpus_allowed_list in /proc/thread-self/status");
+        throw new IllegalStateException("no Cpus_allowed_list in " + task.resolve("status"));
     }
 
     static void assumeLinux() {
