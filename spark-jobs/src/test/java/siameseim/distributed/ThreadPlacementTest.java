@@ -81,7 +81,7 @@ class ThreadPlacementTest {
 
     @Test
     void theTrainingThreadIsPinnedUntilClosedAndTheLoaderSetupPlacesWorkers() throws Exception {
-        Assumptions.assumeTrue(Files.exists(Path.of("/proc/thread-self/status")), "needs Linux");
+        CpuAffinityTest.assumeLinux();
         BitSet allowed = CpuAffinity.ofCurrentThread();
         Assumptions.assumeTrue(allowed.cardinality() >= 2, "needs 2 CPUs");
         ThreadPlacement p = ThreadPlacement.plan(PinThreads.AUTO, true, List.of("h"), 0, 1, 1);
@@ -139,7 +139,7 @@ class ThreadPlacementTest {
 
     @Test
     void confiningHoldsEveryThreadOfTheProcessUntilClosed() throws Exception {
-        Assumptions.assumeTrue(Files.exists(Path.of("/proc/thread-self/status")), "needs Linux");
+        CpuAffinityTest.assumeLinux();
         BitSet allowed = CpuAffinity.ofCurrentThread();
         Assumptions.assumeTrue(allowed.cardinality() >= 2, "needs 2 CPUs");
         ThreadPlacement p = ThreadPlacement.plan(PinThreads.CONFINE, true, List.of("h", "h"), 1, 1, 1, allowed);

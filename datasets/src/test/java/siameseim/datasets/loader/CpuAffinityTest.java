@@ -34,7 +34,8 @@ public class CpuAffinityTest {
         throw new IllegalStateException("no Cpus_allowed_list in " + task.resolve("status"));
     }
 
-    static void assumeLinux() {
+    /** Skips the calling test where threads have no /proc entries (not Linux). */
+    public static void assumeLinux() {
         Assumptions.assumeTrue(Files.exists(Path.of("/proc/thread-self/status")), "needs Linux");
     }
 
