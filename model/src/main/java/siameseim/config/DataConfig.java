@@ -1,9 +1,22 @@
 package siameseim.config;
 
 /** Where images come from and how they are fed to a replica. */
-public record DataConfig(String path, String split, String subset, int shuffleWindow, int readAhead, String decoder,
+public record DataConfig(String path, String split, String subset, int shuffleWindow, int interleave, int readAhead,
+        String decoder,
         Synthetic synthetic, int loaderThreads, int prefetchBatches, LoaderPriority loaderPriority,
         int decodedCacheMb) {
+
+    /** data.interleave = auto: 1 for a dataset stored in a uniform random order, else this. */
+    public static final int AUTO_INTERLEAVE = 16;
+
+    /**
+     * Shards whose rows an epoch mixes together (EpochOrder): data.interleave, or for {@code auto}
+     * 1 when the dataset's rows are stored shuffled (every window is then a uniform sample already)
+     * and {@link #AUTO_INTERLEAVE} otherwise.
+     */
+    public int interleaveFor(boolean storedShuffled) {
+        return interleave > 0 ? interleave : storedShuffled ? 1 : AUTO_INTERLEAVE;
+    }
 
     /** data.loader-priority. */
     public enum LoaderPriority { AUTO, IDLE, NORMAL }
@@ -37,9 +50,12 @@ public record DataConfig(String path, String split, String subset, int shuffleWi
         if (!decoder.equals("opencv") && !decoder.equals("imageio")) {
             throw r.invalid("data.decoder", "must be opencv or imageio");
         }
+        int interleave = r.stringValue("data.interleave").equals("auto") ? 0
+                : r.intValue("data.interleave", 1, 1 << 20);
         return new DataConfig(r.isNull("data.path") ? null : r.stringValue("data.path"), split,
                 r.isNull("data.subset") ? null : r.stringValue("data.subset"),
-                r.intValue("data.shuffle-window", 1, 1 << 24), r.intValue("data.read-ahead", 1, 64), decoder, s,
+                r.intValue("data.shuffle-window", 1, 1 << 24), interleave, r.intValue("data.read-ahead", 1, 64),
+                decoder, s,
                 r.intValue("data.loader-threads", 1, 256), r.intValue("data.prefetch-batches", 1, 64),
                 r.enumValue("data.loader-priority", LoaderPriority.class),
                 r.intValue("data.decoded-cache-mb", 0, 1 << 30));

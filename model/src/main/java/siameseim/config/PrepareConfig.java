@@ -3,10 +3,14 @@ package siameseim.config;
 import com.typesafe.config.Config;
 import java.util.List;
 
-/** The dataset preparation job's settings (section {@code prepare}). */
+/**
+ * The dataset preparation job's settings (section {@code prepare}). {@code shuffle}: rows are
+ * stored in a uniform random order drawn with {@code seed} (prepare.row-order = shuffled), else in
+ * the listing's sorted order.
+ */
 public record PrepareConfig(String input, String output, List<String> splits, String valGroundTruth,
         long shardBytes, int resizeShorterSide, int jpegQuality, long maxPixels, double maxBadFraction,
-        String decoder, int tasks, Config source) {
+        String decoder, int tasks, boolean shuffle, long seed, Config source) {
 
     public static PrepareConfig from(Config config) {
         ConfigReader r = new ConfigReader(config);
@@ -30,11 +34,16 @@ public record PrepareConfig(String input, String output, List<String> splits, St
         if (!decoder.equals("opencv") && !decoder.equals("imageio")) {
             throw r.invalid("prepare.decoder", "must be opencv or imageio");
         }
+        String order = r.stringValue("prepare.row-order");
+        if (!order.equals("shuffled") && !order.equals("sorted")) {
+            throw r.invalid("prepare.row-order", "must be shuffled or sorted");
+        }
         return new PrepareConfig(r.stringValue("prepare.input"), r.stringValue("prepare.output"), splits,
                 r.isNull("prepare.val-ground-truth") ? null : r.stringValue("prepare.val-ground-truth"),
                 (long) r.intValue("prepare.shard-size-mb", 1, 1 << 20) << 20,
                 r.intValue("prepare.resize-shorter-side", 0, 1 << 16), r.intValue("prepare.jpeg-quality", 1, 100),
                 r.longValue("prepare.max-pixels"), r.doubleValue("prepare.max-bad-fraction", 0, 1), decoder,
-                r.intValue("prepare.tasks", 0, 1 << 20), config);
+                r.intValue("prepare.tasks", 0, 1 << 20), order.equals("shuffled"), r.longValue("prepare.seed"),
+                config);
     }
 }

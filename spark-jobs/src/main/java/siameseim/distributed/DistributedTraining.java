@@ -35,6 +35,37 @@ import siameseim.train.StepResult;
 public final class DistributedTraining {
     private DistributedTraining() {}
 
+    /** Batches of each checked replica that {@link #mixingWarning} reads the labels of. */
+    private static final int CHECKED_BATCHES = 8;
+
+    /**
+     * The labels of the first batches of replica 0 and the last replica in epoch 0's order, read
+     * on the driver from the shards' label column, against uniform samples (BatchMixing); a warning
+     * naming the dataset and what to do, or null.
+     */
+    static String mixingWarning(PretrainConfig cfg, Configuration conf, Manifest m, String split, int localBatch,
+            long stepsPerEpoch, int replicas) throws IOException {
+        siameseim.datasets.loader.ShardSource src = ReplicaTask.data(cfg, conf, split, cfg.data().subset());
+        long[] perClass = cfg.data().subset() == null ? m.split(split).perClass()
+                : SubsetManifest.read(conf, new Path(cfg.data().subset())).perClass();
+        int take = (int) Math.min(CHECKED_BATCHES, stepsPerEpoch) * localBatch;
+        int[] labels = new int[0];
+        for (int r : replicas == 1 ? new int[] {0} : new int[] {0, replicas - 1}) {
+            int from = Math.toIntExact(r * stepsPerEpoch * localBatch);
+            int[] l = src.labels(0, cfg.train().seed(), from, from + take);
+            int[] both = java.util.Arrays.copyOf(labels, labels.length + l.length);
+            System.arraycopy(l, 0, both, labels.length, l.length);
+            labels = both;
+        }
+        int interleave = cfg.data().interleaveFor(m.rowOrder().shuffled());
+        String what = cfg.data().path() + " split " + split + (cfg.data().subset() == null ? ""
+                : " (subset " + cfg.data().subset() + ")") + ", rows stored " + m.rowOrder();
+        return siameseim.datasets.loader.BatchMixing.warning(what, siameseim.datasets.loader.BatchMixing.of(labels,
+                localBatch), perClass, localBatch, String.format(Locale.ROOT, "prepare the dataset again (it"
+                + " stores rows in a uniform random order, prepare.row-order = shuffled), or raise data.interleave"
+                + " (now %d) and data.shuffle-window (now %d)", interleave, cfg.data().shuffleWindow()));
+    }
+
     /** What is trained. */
     public enum Kind {
         PRETRAIN("pretrain", "SiameseIM pretraining"),
@@ -97,6 +128,10 @@ public final class DistributedTraining {
         out.accept(String.format(Locale.ROOT, "[%s] %d replicas x %d images per step (global batch %d), %d"
                 + " images, %d steps per epoch, %d steps; output %s", kind.tag, n, batch / n, batch, size,
                 stepsPerEpoch, total, cfg.train().output()));
+        String mixing = mixingWarning(cfg, conf, m, split, batch / n, stepsPerEpoch, n);
+        if (mixing != null) {
+            out.accept("[" + kind.tag + "] warning: " + mixing);
+        }
 
         byte[] secret = Handshake.newSecret();
         String driverHost = spark.sparkContext().getConf().get("spark.driver.host", "127.0.0.1");

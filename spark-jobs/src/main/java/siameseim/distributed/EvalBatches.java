@@ -11,7 +11,8 @@ import siameseim.datasets.loader.SampleSource;
 /**
  * A replica's equal share of a split through the evaluation transform, in batches: replica r of
  * N takes positions [r n / N, (r + 1) n / N) of the split's epoch-0 order, so the shares cover
- * the split (or its first {@code limit} positions, a random subset) exactly once.
+ * the source (a split, or a uniform sample of it: UniformSample) exactly once, or its first
+ * {@code limit} positions.
  */
 final class EvalBatches {
     private EvalBatches() {}

@@ -118,7 +118,8 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
             return null;
         }
         Manifest m = Manifest.read(conf, new Path(cfg.data().path()));
-        return new KnnMonitor(data(cfg, conf, ev.trainSplit(), null), data(cfg, conf, ev.testSplit(), null),
+        return new KnnMonitor(sample(cfg, conf, m, ev.trainSplit(), ev.knn().monitorBank()),
+                sample(cfg, conf, m, ev.testSplit(), ev.knn().monitorTest()),
                 ev.knn().monitorBank(), ev.knn().monitorTest(), ev.knn().k(), ev.knn().temperature(), ev.knn().pool(),
                 new EvalTransform(cfg.model().imageSize(), Resampler.Filter.BICUBIC, cfg.augment().mean(),
                         cfg.augment().std()), ImageDecoder.named(cfg.data().decoder()), ev.batchSize(),
@@ -132,12 +133,22 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
     }
 
     /** A split (or a subset manifest of it) of the prepared dataset. */
-    static SampleSource data(PretrainConfig cfg, Configuration conf, String split, String subset)
+    static ShardSource data(PretrainConfig cfg, Configuration conf, String split, String subset)
             throws java.io.IOException {
         Path root = new Path(cfg.data().path());
         Manifest m = Manifest.read(conf, root);
         long[][] rows = subset == null ? null : SubsetManifest.read(conf, new Path(subset)).rows();
-        return new ShardSource(conf, root, m, split, rows, cfg.data().shuffleWindow(), cfg.data().readAhead());
+        return new ShardSource(conf, root, m, split, rows, cfg.data().shuffleWindow(),
+                cfg.data().interleaveFor(m.rowOrder().shuffled()), cfg.data().readAhead());
+    }
+
+    /** A seeded uniform sample of {@code limit} rows of a split (all rows when 0 or more than it has). */
+    static ShardSource sample(PretrainConfig cfg, Configuration conf, Manifest m, String split, int limit) {
+        long[] shardRows = m.split(split).shardRows();
+        long[][] rows = limit > 0 ? siameseim.datasets.loader.UniformSample.rows(shardRows, limit, cfg.train().seed())
+                : null;
+        return new ShardSource(conf, new Path(cfg.data().path()), m, split, rows, cfg.data().shuffleWindow(),
+                cfg.data().interleaveFor(m.rowOrder().shuffled()), cfg.data().readAhead());
     }
 
     /**

@@ -18,6 +18,7 @@ import siameseim.datasets.augment.EvalTransform;
 import siameseim.datasets.augment.Resampler;
 import siameseim.datasets.decode.BadImageException;
 import siameseim.datasets.decode.ImageDecoder;
+import siameseim.datasets.loader.UniformSample;
 import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.shards.ShardInfo;
 import siameseim.datasets.shards.ShardReader;
@@ -40,7 +41,7 @@ public final class FeatureExtraction {
 
     /**
      * Features of {@code split}: every row, or a seeded uniform sample of {@code limit} rows
-     * (train.seed; the shards are in class order, so a prefix would hold only the first classes),
+     * (train.seed; a prefix of a dataset stored in class order would hold only the first classes),
      * further restricted by {@code filter}.
      */
     public static JavaRDD<FeatureRow> run(SparkSession spark, EvalConfig cfg, String split, FeaturePool pool,
@@ -83,16 +84,7 @@ public final class FeatureExtraction {
         for (int s = 0; s < shards.size(); s++) {
             offsets[s + 1] = offsets[s] + shards.get(s).rows();
         }
-        long total = offsets[shards.size()];
-        if (limit >= total) {
-            return (s, r) -> true;
-        }
-        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed ^ 0x5DEECE66DL);
-        java.util.BitSet chosen = new java.util.BitSet((int) total);
-        for (long j = total - limit; j < total; j++) {
-            int t = (int) rnd.nextLong(j + 1);
-            chosen.set(chosen.get(t) ? (int) j : t);
-        }
+        java.util.BitSet chosen = UniformSample.of(offsets[shards.size()], limit, seed);
         return (s, r) -> chosen.get((int) (offsets[s] + r));
     }
 

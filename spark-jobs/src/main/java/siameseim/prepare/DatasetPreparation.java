@@ -25,8 +25,9 @@ import siameseim.datasets.shards.Manifest;
 import siameseim.spark.SparkSessions;
 
 /**
- * The prepare job's work: list the input on the driver, decode and shard it in Spark tasks
- * (contiguous runs of the sorted listing, so the output is the same on every rerun), check the
+ * The prepare job's work: list the input on the driver, put it in stored row order (a seeded
+ * uniform permutation per split, docs/dataset-format.md), decode and shard it in Spark tasks
+ * (contiguous runs of that order, so the output is the same on every rerun), check the
  * bad-file fraction, then publish shards and manifest from the staging folder.
  */
 public final class DatasetPreparation {
@@ -43,15 +44,17 @@ public final class DatasetPreparation {
         Path staging = DatasetCommit.staging(output.getFileSystem(conf).makeQualified(output));
         SourceListing listing = SourceListing.list(conf, input, cfg.splits(),
                 cfg.valGroundTruth() == null ? null : new Path(cfg.valGroundTruth()));
-        List<SourceFile> files = listing.files();
+        Manifest.RowOrder rowOrder = new Manifest.RowOrder(cfg.shuffle() ? Manifest.RowOrder.SHUFFLED
+                : Manifest.RowOrder.SORTED, cfg.shuffle() ? cfg.seed() : 0);
+        List<SourceFile> files = listing.files(rowOrder);
         if (files.isEmpty()) {
             throw new IOException("input " + input + " has no files in " + cfg.splits());
         }
         int cores = spark.sparkContext().defaultParallelism();
         List<List<SourceFile>> groups = PrepareTask.plan(files, cfg.shardBytes(),
                 cfg.tasks() > 0 ? cfg.tasks() : 2 * cores);
-        System.out.printf(Locale.ROOT, "[prepare] %s: %d files, %d classes -> %d tasks%n", input, files.size(),
-                listing.classes().size(), groups.size());
+        System.out.printf(Locale.ROOT, "[prepare] %s: %d files, %d classes -> %d tasks, rows %s%n", input,
+                files.size(), listing.classes().size(), groups.size(), rowOrder);
         staging.getFileSystem(conf).delete(staging, true);
 
         PrepareOptions options = new PrepareOptions(cfg.shardBytes(), cfg.resizeShorterSide(), cfg.jpegQuality(),
@@ -74,7 +77,8 @@ public final class DatasetPreparation {
 
         JsonObject config = JsonParser.parseString(ConfigLoader.toJson(cfg.source().getConfig("prepare")))
                 .getAsJsonObject();
-        Manifest manifest = DatasetCommit.manifest(input.toString(), classes, cfg.splits(), results, config);
+        Manifest manifest = DatasetCommit.manifest(input.toString(), classes, cfg.splits(), results, rowOrder,
+                config);
         long bad = manifest.badFiles().size();
         if (bad > cfg.maxBadFraction() * files.size()) {
             staging.getFileSystem(conf).delete(staging, true);

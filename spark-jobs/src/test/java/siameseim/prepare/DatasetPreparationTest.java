@@ -99,6 +99,33 @@ class DatasetPreparationTest {
         Manifest m2 = DatasetPreparation.run(spark, config(in.toString(), again.toString())).manifest();
         assertEquals(m.split("train").shards(), m2.split("train").shards(), "same shards, same checksums");
         assertFalse(java.nio.file.Files.exists(tmp.resolve(".ds.preparing")), "staging folder removed");
+
+        // rows are stored in a seeded uniform order: another seed, the same rows in another order
+        assertEquals(new Manifest.RowOrder(Manifest.RowOrder.SHUFFLED, 0), m.rowOrder());
+        Path seed1 = tmp.resolve("seed1");
+        Manifest m3 = DatasetPreparation.run(spark, config(in.toString(), seed1.toString(), "prepare.seed=1"))
+                .manifest();
+        assertEquals(new Manifest.RowOrder(Manifest.RowOrder.SHUFFLED, 1), m3.rowOrder());
+        List<String> order0 = keysInStoredOrder(out, m);
+        List<String> order1 = keysInStoredOrder(seed1, m3);
+        assertFalse(order0.equals(order1), "another seed, another order");
+        assertEquals(new java.util.TreeSet<>(order0), new java.util.TreeSet<>(order1));
+        List<String> sorted = new ArrayList<>(order0);
+        java.util.Collections.sort(sorted);
+        assertFalse(order0.equals(sorted), "not in listing order");
+        assertEquals(sorted, keysInStoredOrder(tmp.resolve("sorted"), DatasetPreparation.run(spark,
+                config(in.toString(), tmp.resolve("sorted").toString(), "prepare.row-order=sorted")).manifest()),
+                "row-order = sorted keeps the listing's order");
+    }
+
+    /** Keys of a split's rows, shard after shard in manifest order. */
+    static List<String> keysInStoredOrder(Path dataset, Manifest m) throws IOException {
+        List<String> keys = new ArrayList<>();
+        for (ShardInfo s : m.split("train").shards()) {
+            ShardReader.keys(conf, new org.apache.hadoop.fs.Path(dataset.toString(), s.path()))
+                    .forEach(k -> keys.add(k.key()));
+        }
+        return keys;
     }
 
     @Test

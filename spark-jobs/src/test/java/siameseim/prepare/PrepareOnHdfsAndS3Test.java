@@ -52,7 +52,7 @@ class PrepareOnHdfsAndS3Test {
         org.apache.hadoop.fs.Path ds = new org.apache.hadoop.fs.Path(base + "/ds");
         Manifest read = Manifest.read(conf, ds);
         assertEquals(m.toJson(), read.toJson());
-        ShardSource src = new ShardSource(conf, ds, read, "train", null, 4, 2);
+        ShardSource src = new ShardSource(conf, ds, read, "train", null, 4, 1, 2);
         Set<Integer> ids = new HashSet<>();
         List<Integer> labels = new ArrayList<>();
         try (SampleSource.Feed f = src.open(0, 1, 0, src.size())) {

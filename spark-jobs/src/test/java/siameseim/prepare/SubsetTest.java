@@ -56,7 +56,7 @@ class SubsetTest {
         org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(tmp.resolve("few.json").toString());
         few.write(conf, file);
         SubsetManifest read = SubsetManifest.read(conf, file);
-        ShardSource src = new ShardSource(conf, ds, m, "train", read.rows(), 1000, 1);
+        ShardSource src = new ShardSource(conf, ds, m, "train", read.rows(), 1000, 1, 1);
         assertEquals(6, src.size());
         Set<Integer> labels = new HashSet<>();
         int n = 0;

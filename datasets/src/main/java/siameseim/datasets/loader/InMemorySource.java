@@ -19,7 +19,7 @@ public final class InMemorySource implements SampleSource {
     @Override
     public Feed open(long epoch, long seed, long from, long to) {
         int n = images.size();
-        int[] order = EpochOrder.of(new long[] {n}, seed, epoch, n);
+        int[] order = EpochOrder.of(new long[] {n}, seed, epoch, n, 1);
         return new Feed() {
             long pos = from;
 

@@ -22,7 +22,8 @@ import siameseim.datasets.shards.ShardReader;
  * A split (or a subset of it) of a prepared dataset, streamed from its Parquet shards on any
  * Hadoop file system. An epoch share is read one shuffle window at a time by a background thread
  * ({@code readAhead} windows ahead), so memory stays at about (readAhead + 1) x window x image
- * size whatever the dataset size.
+ * size whatever the dataset size and the interleave: a window's rows are read by scanning the
+ * shards they come from (one Parquet row group in memory at a time), keeping only those rows.
  *
  * <p>Samples the caller already holds decoded ({@link SampleSource#open(long, long, long, long,
  * IntPredicate)}) are served with the labels seen at their first read, without touching their
@@ -38,6 +39,7 @@ public final class ShardSource implements SampleSource {
     private final int[] shardOf;
     private final long[] rowOf;
     private final int window;
+    private final int interleave;
     private final int readAhead;
     /** The label of each sample read so far, {@link #UNKNOWN} before its first read. */
     private final AtomicIntegerArray labels;
@@ -47,14 +49,17 @@ public final class ShardSource implements SampleSource {
     /**
      * @param selected sample rows to use, as (shard index, row) pairs in dataset order; null for the
      *     whole split
+     * @param window samples shuffled together ({@link EpochOrder}); also what one read holds
+     * @param interleave shards whose rows an epoch mixes together ({@link EpochOrder})
      */
     public ShardSource(Configuration conf, Path root, Manifest manifest, String split, long[][] selected, int window,
-            int readAhead) {
+            int interleave, int readAhead) {
         this.conf = conf;
         this.root = root;
         Manifest.Split s = manifest.split(split);
         s.shards().forEach(sh -> shardPaths.add(sh.path()));
         this.window = window;
+        this.interleave = interleave;
         this.readAhead = Math.max(1, readAhead);
         if (selected == null) {
             shardRows = s.shardRows();
@@ -98,8 +103,40 @@ public final class ShardSource implements SampleSource {
 
     @Override
     public Feed open(long epoch, long seed, long from, long to, IntPredicate held) throws IOException {
-        int[] order = EpochOrder.of(shardRows, seed, epoch, window);
+        int[] order = EpochOrder.of(shardRows, seed, epoch, window, interleave);
         return new StreamingFeed(order, from, Math.min(to, order.length), held);
+    }
+
+    /**
+     * The labels of positions {@code [from, to)} of the epoch's order, read from the shards'
+     * label column only (no image bytes): what {@link BatchMixing} checks before training.
+     */
+    public int[] labels(long epoch, long seed, int from, int to) throws IOException {
+        int[] order = EpochOrder.of(shardRows, seed, epoch, window, interleave);
+        int[] ids = Arrays.copyOfRange(order, from, Math.min(to, order.length));
+        TreeMap<Integer, Map<Long, Integer>> byShard = new TreeMap<>();
+        for (int id : ids) {
+            byShard.computeIfAbsent(shardOf[id], k -> new HashMap<>()).put(rowOf[id], id);
+        }
+        Map<Integer, Integer> labelOf = new HashMap<>();
+        for (Map.Entry<Integer, Map<Long, Integer>> e : byShard.entrySet()) {
+            for (ShardReader.KeyLabel k : ShardReader.keys(conf, new Path(root, shardPaths.get(e.getKey())))) {
+                Integer id = e.getValue().get(k.row());
+                if (id != null) {
+                    labelOf.put(id, k.label());
+                }
+            }
+        }
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            Integer l = labelOf.get(ids[i]);
+            if (l == null) {
+                throw new IOException(new Path(root, shardPaths.get(shardOf[ids[i]])) + " has fewer rows than its"
+                        + " manifest entry says: the dataset is damaged");
+            }
+            out[i] = l;
+        }
+        return out;
     }
 
     /**

@@ -27,8 +27,9 @@ public final class DatasetCommit {
         return new Path(output.getParent(), "." + output.getName() + ".preparing");
     }
 
+    /** @param rowOrder the order of the listing the tasks were cut from (task order = row order) */
     public static Manifest manifest(String source, List<String> classes, List<String> splits,
-            List<PrepareTask.Result> results, JsonObject config) {
+            List<PrepareTask.Result> results, Manifest.RowOrder rowOrder, JsonObject config) {
         List<PrepareTask.Result> sorted = new ArrayList<>(results);
         sorted.sort(Comparator.comparingInt(PrepareTask.Result::task));
         Map<String, Manifest.Split> out = new LinkedHashMap<>();
@@ -50,7 +51,8 @@ public final class DatasetCommit {
             out.put(split, new Manifest.Split(images, perClass, shards));
         }
         sorted.forEach(r -> bad.addAll(r.bad()));
-        return new Manifest(source, classes, out, bad, config);
+        bad.sort(Comparator.comparing(Manifest.BadFile::path)); // tasks meet them in row order
+        return new Manifest(source, classes, out, rowOrder, bad, config);
     }
 
     /** Publishes {@code staging} as {@code output} (replacing a previous dataset there). */

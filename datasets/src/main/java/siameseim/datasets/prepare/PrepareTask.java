@@ -18,7 +18,8 @@ import siameseim.datasets.shards.ShardInfo;
 import siameseim.datasets.shards.ShardWriter;
 
 /**
- * One unit of preparation work: a contiguous run of the sorted listing, written as shards
+ * One unit of preparation work: a contiguous run of the listing in stored row order
+ * ({@link SourceListing#files(Manifest.RowOrder)}), written as shards
  * {@code <split>/part-<task>-<seq>.parquet} under {@code root}. Tasks are independent and
  * deterministic, so Spark may retry or speculate them.
  */
@@ -87,7 +88,7 @@ public final class PrepareTask {
     }
 
     /**
-     * Splits the sorted listing into contiguous groups of about {@code targetBytes} input bytes
+     * Splits the listing (in stored row order) into contiguous groups of about {@code targetBytes} input bytes
      * (never mixing splits), at least {@code minTasks} groups when there are enough files.
      */
     public static List<List<SourceFile>> plan(List<SourceFile> files, long targetBytes, int minTasks) {

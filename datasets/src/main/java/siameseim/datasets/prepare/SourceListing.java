@@ -14,13 +14,15 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import siameseim.datasets.loader.EpochOrder;
+import siameseim.datasets.shards.Manifest;
 
 /**
  * Lists an ImageNet-layout tree on any Hadoop file system: {@code train/<wnid>/*} and
  * {@code val/<wnid>/*}, or a flat {@code val/} with a ground-truth file of
  * {@code <file name> <wnid>} lines. Classes are the sorted WordNet ids of {@code train/}; files
  * are sorted by (split, wnid, name), so the listing, and everything built from it, is
- * deterministic.
+ * deterministic; {@link #files(Manifest.RowOrder)} gives the order the shards store them in.
  */
 public final class SourceListing {
     private final List<String> classes;
@@ -35,8 +37,34 @@ public final class SourceListing {
         return classes;
     }
 
+    /** Every file, sorted by (split, wnid, name). */
     public List<SourceFile> files() {
         return files;
+    }
+
+    /**
+     * The files in the order their rows are stored: sorted, or within each split a uniform random
+     * permutation drawn with the order's seed (the same listing and seed give the same order).
+     * Tasks cut contiguous runs of it, so shards in task order hold the rows in this order.
+     */
+    public List<SourceFile> files(Manifest.RowOrder order) {
+        if (!order.shuffled()) {
+            return files;
+        }
+        List<SourceFile> out = new ArrayList<>(files.size());
+        int from = 0;
+        for (int split = 0; from < files.size(); split++) {
+            int to = from;
+            while (to < files.size() && files.get(to).split().equals(files.get(from).split())) {
+                to++;
+            }
+            int[] p = EpochOrder.permutation(to - from, EpochOrder.mix(order.seed(), split, 0x5EED));
+            for (int i : p) {
+                out.add(files.get(from + i));
+            }
+            from = to;
+        }
+        return out;
     }
 
     /**

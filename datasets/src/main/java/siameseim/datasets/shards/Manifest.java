@@ -22,11 +22,11 @@ import org.apache.hadoop.fs.Path;
 /**
  * {@code manifest.json} of a prepared dataset (docs/dataset-format.md): the class list (sorted
  * WordNet ids; position = class index), per split the image count, per-class counts and shards,
- * the bad-file report, and the preparation config. A dataset without a manifest is not a
- * dataset: the manifest is written last.
+ * the order the rows are stored in, the bad-file report, and the preparation config. A dataset
+ * without a manifest is not a dataset: the manifest is written last.
  */
-public record Manifest(String source, List<String> classes, Map<String, Split> splits, List<BadFile> badFiles,
-        JsonObject config) {
+public record Manifest(String source, List<String> classes, Map<String, Split> splits, RowOrder rowOrder,
+        List<BadFile> badFiles, JsonObject config) {
 
     public static final String FILE = "manifest.json";
     public static final String FORMAT = "siameseim-dataset";
@@ -40,6 +40,27 @@ public record Manifest(String source, List<String> classes, Map<String, Split> s
                 r[i] = shards.get(i).rows();
             }
             return r;
+        }
+    }
+
+    /**
+     * The order of a split's rows across its shards (in manifest order): {@link #SHUFFLED}, a
+     * uniformly random permutation drawn with {@code seed} (every run of consecutive rows is a
+     * uniform sample of the split), {@link #SORTED} by class and file name, or {@link #UNKNOWN}
+     * (a manifest written before the field existed: sorted).
+     */
+    public record RowOrder(String kind, long seed) {
+        public static final String SHUFFLED = "shuffled";
+        public static final String SORTED = "sorted";
+        public static final String UNKNOWN = "unknown";
+
+        public boolean shuffled() {
+            return kind.equals(SHUFFLED);
+        }
+
+        @Override
+        public String toString() {
+            return shuffled() ? kind + " (seed " + seed + ")" : kind;
         }
     }
 
@@ -84,6 +105,10 @@ public record Manifest(String source, List<String> classes, Map<String, Split> s
             sp.add(e.getKey(), s);
         }
         o.add("splits", sp);
+        JsonObject order = new JsonObject();
+        order.addProperty("kind", rowOrder.kind());
+        order.addProperty("seed", rowOrder.seed());
+        o.add("row_order", order);
         JsonArray bad = new JsonArray();
         for (BadFile b : badFiles) {
             JsonObject j = new JsonObject();
@@ -128,14 +153,17 @@ public record Manifest(String source, List<String> classes, Map<String, Split> s
                 }
                 splits.put(e.getKey(), new Split(s.get("images").getAsLong(), perClass, shards));
             }
+            JsonObject order = o.getAsJsonObject("row_order");
+            RowOrder rowOrder = order == null ? new RowOrder(RowOrder.UNKNOWN, 0)
+                    : new RowOrder(order.get("kind").getAsString(), order.get("seed").getAsLong());
             List<BadFile> bad = new ArrayList<>();
             for (JsonElement je : o.getAsJsonArray("bad_files")) {
                 JsonObject j = je.getAsJsonObject();
                 bad.add(new BadFile(j.get("path").getAsString(), j.get("reason").getAsString(),
                         j.get("detail").getAsString()));
             }
-            return new Manifest(o.get("source").getAsString(), Collections.unmodifiableList(classes), splits, bad,
-                    o.getAsJsonObject("config"));
+            return new Manifest(o.get("source").getAsString(), Collections.unmodifiableList(classes), splits,
+                    rowOrder, bad, o.getAsJsonObject("config"));
         } catch (RuntimeException e) {
             throw new IOException(source + " is not a valid dataset manifest: " + e.getMessage(), e);
         }

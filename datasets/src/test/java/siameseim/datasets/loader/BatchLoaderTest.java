@@ -99,7 +99,7 @@ class BatchLoaderTest {
                 b.next();
             }
         }
-        int[] order = EpochOrder.of(new long[] {40}, 9, 0, 40);
+        int[] order = EpochOrder.of(new long[] {40}, 9, 0, 40, 1);
         assertEquals(toList(order, 0, 20), r0.served.subList(0, 20));
         assertEquals(toList(order, 20, 40), r1.served.subList(0, 20));
         Set<Integer> all = new HashSet<>(r0.served.subList(0, 20));
@@ -134,14 +134,14 @@ class BatchLoaderTest {
     @Test
     void windowedOrderKeepsEverySampleOnceAndShufflesWithinWindows() {
         long[] shards = {7, 7, 7, 3};
-        int[] o = EpochOrder.of(shards, 1, 0, 5);
+        int[] o = EpochOrder.of(shards, 1, 0, 5, 1);
         boolean[] seen = new boolean[24];
         for (int i : o) {
             assertTrue(!seen[i]);
             seen[i] = true;
         }
         assertEquals(24, o.length);
-        assertTrue(!java.util.Arrays.equals(o, EpochOrder.of(shards, 1, 1, 5)), "another epoch, another order");
+        assertTrue(!java.util.Arrays.equals(o, EpochOrder.of(shards, 1, 1, 5, 1)), "another epoch, another order");
     }
 
     @Test

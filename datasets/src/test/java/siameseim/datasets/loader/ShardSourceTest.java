@@ -44,8 +44,9 @@ class ShardSourceTest {
         w.close();
         assertTrue(w.shards().size() > 2, "several shards: " + w.shards().size());
         Manifest m = new Manifest("synthetic", List.of("c0", "c1", "c2", "c3"),
-                Map.of("train", new Manifest.Split(DATA.size(), perClass, w.shards())), List.of(), new JsonObject());
-        return new ShardSource(conf, root, m, "train", null, 16, 1);
+                Map.of("train", new Manifest.Split(DATA.size(), perClass, w.shards())),
+                new Manifest.RowOrder(Manifest.RowOrder.SORTED, 0), List.of(), new JsonObject());
+        return new ShardSource(conf, root, m, "train", null, 16, 1, 1);
     }
 
     private static List<RawSample> drain(SampleSource src, long epoch, IntPredicate held) throws Exception {
