@@ -60,7 +60,7 @@ final class KnnMonitor {
         if (ctx.rank() != 0) {
             return null;
         }
-        return new Knn(b.features, b.labels, d, classes).evaluate(t.features, t.labels, k, temperature);
+        return Knn.evaluate(b.features, b.labels, t.features, t.labels, d, classes, k, temperature);
     }
 
     private record Part(float[] features, int[] labels) {}

@@ -9,11 +9,12 @@ import org.apache.spark.sql.SparkSession;
 import siameseim.config.EvalConfig;
 import siameseim.datasets.augment.Resampler;
 import siameseim.datasets.shards.Manifest;
+import siameseim.eval.Knn;
 
 /**
- * kNN evaluation (DINO's protocol): frozen features of the test split are collected and
- * broadcast, every partition of the training split finds their k nearest training features, and
- * the lists are merged; each test image's class is the temperature-weighted vote.
+ * kNN evaluation ({@link Knn}, DINO's protocol): frozen features of the test split are collected
+ * and broadcast, every partition of the training split finds their k nearest training features,
+ * and the lists are merged; each test image's class is the temperature-weighted vote.
  */
 public final class KnnEvaluation {
     private KnnEvaluation() {}
@@ -36,29 +37,31 @@ public final class KnnEvaluation {
             System.arraycopy(testRows.get(i).feature(), 0, test, i * d, d);
             truth[i] = testRows.get(i).label();
         }
-        Neighbours.normalise(test, d);
+        Knn.normalise(test, d);
         Broadcast<float[]> queries = jsc.broadcast(test);
         int k = cfg.knn().k();
         long[] trainCount = {0};
-        Neighbours all = FeatureExtraction.run(spark, cfg, cfg.trainSplit(), cfg.knn().pool(), cfg.trainLimit(), null,
+        Knn all = FeatureExtraction.run(spark, cfg, cfg.trainSplit(), cfg.knn().pool(), cfg.trainLimit(), null,
                         Resampler.Filter.BICUBIC)
                 .mapPartitions(it -> {
                     List<FeatureRow> part = new java.util.ArrayList<>();
                     it.forEachRemaining(part::add);
-                    return List.of(new Counted(Neighbours.of(queries.value(), d, part, k), part.size())).iterator();
+                    float[] train = new float[part.size() * d];
+                    int[] labels = new int[part.size()];
+                    for (int i = 0; i < part.size(); i++) {
+                        System.arraycopy(part.get(i).feature(), 0, train, i * d, d);
+                        labels[i] = part.get(i).label();
+                    }
+                    return List.of(Knn.neighbours(queries.value(), d, Knn.normalise(train, d), labels, k)).iterator();
                 })
-                .treeReduce((a, b) -> new Counted(Neighbours.merge(a.n(), b.n()), a.count() + b.count()))
-                .n();
+                .treeReduce(Knn::merge);
         trainCount[0] = cfg.trainLimit() > 0 ? Math.min(cfg.trainLimit(), m.split(cfg.trainSplit()).images())
                 : m.split(cfg.trainSplit()).images();
         queries.destroy();
-        double[] acc = all.accuracy(truth, m.classes().size(), cfg.knn().temperature());
+        Knn.Accuracy acc = all.accuracy(truth, m.classes().size(), cfg.knn().temperature());
         jsc.clearJobGroup();
-        return new Result(acc[0], acc[1], trainCount[0], truth.length, k, cfg.knn().temperature(),
+        return new Result(acc.top1(), acc.top5(), trainCount[0], truth.length, k, cfg.knn().temperature(),
                 cfg.knn().pool().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
                 cfg.weights() == null ? "random init (seed " + cfg.seed() + ")" : cfg.weights());
     }
-
-    /** A partial result and the number of training rows behind it. */
-    record Counted(Neighbours n, long count) implements java.io.Serializable {}
 }

@@ -14,8 +14,9 @@ public final class KnnProbe {
 
     public static Knn.Accuracy run(FeatureExtractor features, EvalTransform transform, ImageSource train,
             ImageSource test, int classes, int k, double temperature, NDManager manager) {
-        Knn knn = new Knn(extract(features, transform, train, manager), labels(train), features.dimension(), classes);
-        return knn.evaluate(extract(features, transform, test, manager), labels(test), k, temperature);
+        return Knn.evaluate(extract(features, transform, train, manager), labels(train),
+                extract(features, transform, test, manager), labels(test), features.dimension(), classes, k,
+                temperature);
     }
 
     /** Features of every image of {@code src}, n x D row-major. */

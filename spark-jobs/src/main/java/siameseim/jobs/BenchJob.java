@@ -48,7 +48,7 @@ public final class BenchJob implements Job {
     @Override
     public String usage() {
         return "[--threads N (2)] [--steps N (10; scaling: 120)] [--warmup N (scaling: 40)] [--rounds N (scaling: 3)]"
-                + " [--only demo|tiny|data|allreduce|scaling]";
+                + " [--only demo|tiny|data|order|allreduce|scaling]";
     }
 
     /** The ViT-Tiny/16 SiameseIM config of the benchmark (decoder width = encoder width). */
@@ -65,6 +65,11 @@ public final class BenchJob implements Job {
         String only = a.option("only", "all");
         if (only.equals("scaling")) {
             scaling(a);
+            return 0;
+        }
+        if (only.equals("order")) {
+            siameseim.datasets.bench.OrderBenchmark.run(new int[] {1, 2, 4, 8, 16, 32, 64, 256})
+                    .forEach(System.out::println);
             return 0;
         }
         if (only.equals("all") || only.equals("allreduce")) {

@@ -107,8 +107,7 @@ class EvaluationJobsTest {
                 Resampler.Filter.BICUBIC).collect();
         List<FeatureRow> te = FeatureExtraction.run(spark, c, "val", FeaturePool.MEAN_PATCH, 0, null,
                 Resampler.Filter.BICUBIC).collect();
-        Knn knn = new Knn(flat(tr), labels(tr), 32, 3);
-        Knn.Accuracy expect = knn.evaluate(flat(te), labels(te), 5, 0.07);
+        Knn.Accuracy expect = Knn.evaluate(flat(tr), labels(tr), flat(te), labels(te), 32, 3, 5, 0.07);
         assertEquals(expect.top1(), r.top1(), 1e-9);
         assertEquals(1.0, r.top1(), "colour classes are separable by any encoder");
     }
