@@ -91,11 +91,6 @@ public final class Finetuner implements Trainer {
         return (double) step / stepsPerEpoch;
     }
 
-    @Override
-    public long totalSteps() {
-        return (long) Math.ceil(cfg.epochs() * stepsPerEpoch);
-    }
-
     public long stepsPerEpoch() {
         return stepsPerEpoch;
     }

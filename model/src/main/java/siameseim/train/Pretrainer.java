@@ -95,11 +95,6 @@ public final class Pretrainer implements Trainer {
         return (double) step / stepsPerEpoch;
     }
 
-    @Override
-    public long totalSteps() {
-        return (long) Math.ceil(cfg.optim().epochs() * stepsPerEpoch);
-    }
-
     /**
      * One optimizer step over {@code micro} (accum-steps micro-batches of this replica).
      *

@@ -12,9 +12,6 @@ public interface Trainer extends AutoCloseable {
     /** Optimizer steps done. */
     long step();
 
-    /** Optimizer steps of the whole schedule. */
-    long totalSteps();
-
     /** Every tensor of the replica (checked identical across replicas). */
     Module model();
 

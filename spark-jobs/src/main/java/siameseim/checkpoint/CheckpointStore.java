@@ -221,4 +221,51 @@ public final class CheckpointStore {
         }
         throw new IOException(what + " failed after " + attempts + " attempts: " + last.getMessage(), last);
     }
+
+    /** Loads a checkpoint into the trainer's state; returns the checkpoint's step. */
+    @FunctionalInterface
+    public interface Restorer {
+        long restore(InputStream in, String source) throws IOException;
+    }
+
+    /**
+     * The resume policy of a training run: the explicit checkpoint ({@code --resume}: a file, or a
+     * folder whose newest good checkpoint is taken), else the newest good one of {@code store}
+     * (null: a run without output). A damaged or partial file is skipped for the next older one; a
+     * storage error fails the attempt instead (Spark retries it), since starting over from an older
+     * checkpoint or from scratch would throw work away. Returns the step resumed at, or -1.
+     */
+    public static long resume(Configuration conf, CheckpointStore store, String explicit, Restorer restorer,
+            Consumer<String> log) throws IOException {
+        if (explicit != null) {
+            Path p = new Path(explicit);
+            FileSystem fs = p.getFileSystem(conf);
+            if (fs.getFileStatus(p).isDirectory()) {
+                List<Path> candidates = new CheckpointStore(conf, p, Integer.MAX_VALUE, log).resumeCandidates();
+                if (candidates.isEmpty()) {
+                    throw new IOException("--resume " + p + ": no checkpoint in that folder");
+                }
+                p = candidates.get(0);
+            }
+            try (InputStream in = fs.open(p)) {
+                return restorer.restore(in, p.toString());
+            }
+        }
+        if (store == null) {
+            return -1;
+        }
+        for (Path p : store.resumeCandidates()) {
+            try (InputStream in = p.getFileSystem(conf).open(p)) {
+                long step = restorer.restore(in, p.toString());
+                log.accept("resumed from " + p + " at step " + step);
+                return step;
+            } catch (siameseim.model.io.CorruptFileException | org.apache.hadoop.fs.ChecksumException e) {
+                log.accept("skipping checkpoint " + p + ": " + e.getMessage());
+            } catch (IOException e) {
+                throw new IOException("could not read checkpoint " + p + " (a storage error, not a damaged file): "
+                        + e.getMessage(), e);
+            }
+        }
+        return -1;
+    }
 }

@@ -23,6 +23,41 @@ import java.util.Locale;
 public final class AllReduceBenchmark {
     private AllReduceBenchmark() {}
 
+    /** Bytes the pre-flight all-reduces before it times (see {@link #preflight}). */
+    static final long PREFLIGHT_WARMUP_BYTES = 64L << 20;
+
+    /** A pre-flight measurement: the median of 5 all-reduces of {@code bytes}, and the bus bandwidth. */
+    public record Preflight(long bytes, double seconds, double busGiBps, int ranks) {}
+
+    /**
+     * The pre-flight of a training run: all-reduces a buffer of the gradient's size (every rank
+     * calls it) and measures the bus bandwidth. The timed calls come after warm-up calls that
+     * together reduce at least {@value #PREFLIGHT_WARMUP_BYTES} bytes (at least 3, at most 30; the
+     * same count on every rank, from the size): the summing loops must be compiled first.
+     */
+    public static Preflight preflight(Collective c, long bytes) {
+        ByteBuffer b = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.nativeOrder());
+        long warmup = Math.max(3, Math.min(30, PREFLIGHT_WARMUP_BYTES / Math.max(1, bytes)));
+        for (long i = 0; i < warmup; i++) {
+            c.allReduceSum(b);
+        }
+        double[] t = new double[5];
+        for (int i = 0; i < t.length; i++) {
+            long s = System.nanoTime();
+            c.allReduceSum(b);
+            t[i] = (System.nanoTime() - s) / 1e9;
+        }
+        Arrays.sort(t);
+        double sec = t[t.length / 2];
+        int n = c.size();
+        return new Preflight(bytes, sec, busBandwidth(bytes, n, sec), n);
+    }
+
+    /** Bus bandwidth in GiB/s: size x 2 (N - 1) / N / time. */
+    static double busBandwidth(long bytes, int ranks, double seconds) {
+        return bytes * 2.0 * (ranks - 1) / ranks / seconds / (1L << 30);
+    }
+
     /** Child process: rank, ports (comma separated), secret hex, sizes in MiB (comma separated), repeats. */
     public static void main(String[] args) throws Exception {
         int rank = Integer.parseInt(args[0]);
@@ -63,7 +98,7 @@ public final class AllReduceBenchmark {
                 }
                 Arrays.sort(t);
                 double median = t[repeats / 2];
-                double bus = (double) floats * 4 * 2 * (n - 1) / n / median / (1L << 30);
+                double bus = busBandwidth(floats * 4L, n, median);
                 if (rank == 0) {
                     System.out.printf(Locale.ROOT, "RESULT %d %s %.6f %.3f%n", mib,
                             floats * 4 <= Collective.SMALL_BYTES ? "direct" : c.usesSharedMemory() ? "shared-memory"

@@ -1,7 +1,5 @@
 package siameseim.distributed;
 
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -21,10 +19,13 @@ import siameseim.config.FinetuneConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.shards.SubsetManifest;
-import siameseim.jobs.ProgressLine;
+import siameseim.events.Console;
+import siameseim.events.Event;
+import siameseim.events.EventCodec;
+import siameseim.events.Summary;
+import siameseim.train.Schedule;
 import siameseim.spark.Barrier;
 import siameseim.spark.SparkSessions;
-import siameseim.train.StepResult;
 
 /**
  * The driver of a training run (pretraining or fine-tuning): validates inputs, starts the
@@ -80,12 +81,9 @@ public final class DistributedTraining {
         }
     }
 
-    /** A top-1/top-5 measurement on the test split during fine-tuning. */
-    public record Evaluation(double epoch, long step, double top1, double top5, long images) {}
-
     /** The outcome: one summary per replica, and the evaluations rank 0 reported. */
-    public record Result(List<ReplicaTrainer.Summary> replicas, double seconds, List<Evaluation> evaluations) {
-        public ReplicaTrainer.Summary rank0() {
+    public record Result(List<Summary> replicas, double seconds, List<Event.Evaluation> evaluations) {
+        public Summary rank0() {
             return replicas.get(0);
         }
     }
@@ -112,18 +110,10 @@ public final class DistributedTraining {
         long size = cfg.data().subset() == null ? m.split(split).images()
                 : SubsetManifest.read(conf, new Path(cfg.data().subset())).size();
         int n = cfg.distributed().replicas();
-        FinetuneConfig ft = kind == Kind.FINETUNE ? FinetuneConfig.from(cfg.source()) : null;
-        int batch = ft == null ? cfg.optim().batchSize() : ft.batchSize();
-        double epochs = ft == null ? cfg.optim().epochs() : ft.epochs();
-        long stepsPerEpoch = size / batch;
-        if (stepsPerEpoch < 1) {
-            throw new ConfigError(ft == null ? "optim.batch-size" : "finetune.batch-size", "value " + batch
-                    + " exceeds the " + size + " images of split '" + split + "' of " + cfg.data().path());
-        }
-        long total = (long) Math.ceil(epochs * stepsPerEpoch);
-        if (cfg.train().maxSteps() > 0) {
-            total = Math.min(total, cfg.train().maxSteps());
-        }
+        int batch = kind == Kind.PRETRAIN ? cfg.optim().batchSize() : FinetuneConfig.from(cfg.source()).batchSize();
+        Schedule schedule = ReplicaTask.schedule(cfg, kind, size);
+        long stepsPerEpoch = schedule.stepsPerEpoch();
+        long total = schedule.totalSteps();
         writeRunConfig(conf, cfg);
         out.accept(String.format(Locale.ROOT, "[%s] %d replicas x %d images per step (global batch %d), %d"
                 + " images, %d steps per epoch, %d steps; output %s", kind.tag, n, batch / n, batch, size,
@@ -135,16 +125,19 @@ public final class DistributedTraining {
 
         byte[] secret = Handshake.newSecret();
         String driverHost = spark.sparkContext().getConf().get("spark.driver.host", "127.0.0.1");
-        ProgressLine line = new ProgressLine(kind.tag, total, stepsPerEpoch, cfg.train().logEverySeconds());
-        List<Evaluation> evaluations = java.util.Collections.synchronizedList(new ArrayList<>());
-        FaultReporter faults = new FaultReporter(kind.tag, out);
+        Console console = new Console(kind.tag, total, stepsPerEpoch, cfg.train().logEverySeconds(), out);
+        List<Event.Evaluation> evaluations = java.util.Collections.synchronizedList(new ArrayList<>());
+        FaultReporter faults = new FaultReporter(console);
         spark.sparkContext().addSparkListener(faults);
         try (ProgressChannel.Server progress = new ProgressChannel.Server(driverHost, secret,
                 l -> {
-                    JsonObject event = parseEvent(l);
+                    Event event = decode(l, out);
                     if (event != null) {
                         faults.onEvent(event);
-                        onEvent(event, line, kind.tag, evaluations, out);
+                        if (event instanceof Event.Evaluation ev) {
+                            evaluations.add(ev);
+                        }
+                        console.accept(event);
                     }
                 }, out)) {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -156,19 +149,19 @@ public final class DistributedTraining {
             }
             ReplicaTask task = new ReplicaTask(kind, ConfigLoader.toJson(cfg.source()), SparkSessions.hadoopConf(spark),
                     secret, progress.address(), resume);
-            List<ReplicaTrainer.Summary> summaries;
+            List<Summary> summaries;
             try {
                 summaries = Barrier.collectRetryable(Barrier.mapPartitions(jsc.parallelize(ranks, n), task,
-                        ReplicaTrainer.Summary.class));
+                        Summary.class));
             } catch (Exception e) {
                 // Scala rethrows SparkException without declaring it
                 throw explain(e, n, kind.tag);
             } finally {
                 jsc.clearJobGroup();
             }
-            List<ReplicaTrainer.Summary> sorted = new ArrayList<>(summaries);
-            sorted.sort(java.util.Comparator.comparingInt(ReplicaTrainer.Summary::rank));
-            for (ReplicaTrainer.Summary s : sorted) {
+            List<Summary> sorted = new ArrayList<>(summaries);
+            sorted.sort(java.util.Comparator.comparingInt(Summary::rank));
+            for (Summary s : sorted) {
                 if (s.parameterChecksum() != sorted.get(0).parameterChecksum()) {
                     throw new IllegalStateException("replica " + s.rank() + " ended with other parameters than replica 0");
                 }
@@ -185,40 +178,37 @@ public final class DistributedTraining {
      * of the barrier stage (the replicas then report where they resumed).
      */
     static final class FaultReporter extends org.apache.spark.scheduler.SparkListener {
-        private final String tag;
-        private final Consumer<String> out;
+        private final Console console;
         private final java.util.concurrent.atomic.AtomicLong step = new java.util.concurrent.atomic.AtomicLong();
         private final java.util.concurrent.atomic.AtomicLong checkpoint = new java.util.concurrent.atomic.AtomicLong(-1);
         private final java.util.Set<Integer> stages = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-        FaultReporter(String tag, Consumer<String> out) {
-            this.tag = tag;
-            this.out = out;
+        FaultReporter(Console console) {
+            this.console = console;
         }
 
-        void onEvent(JsonObject o) {
-            String type = o.has("type") ? o.get("type").getAsString() : "";
-            if ((type.equals("step") || type.equals("resumed")) && o.has("step")) {
-                step.set(o.get("step").getAsLong());
-            }
-            if ((type.equals("checkpoint") || type.equals("resumed")) && o.has("step")) {
-                checkpoint.set(o.get("step").getAsLong());
+        void onEvent(Event e) {
+            if (e instanceof Event.Step s) {
+                step.set(s.step());
+            } else if (e instanceof Event.Resumed r) {
+                step.set(r.step());
+                checkpoint.set(r.step());
+            } else if (e instanceof Event.Checkpoint c) {
+                checkpoint.set(c.step());
             }
         }
 
         @Override
         public void onExecutorRemoved(org.apache.spark.scheduler.SparkListenerExecutorRemoved e) {
-            out.accept(String.format(Locale.ROOT, "[%s] executor %s lost at step %d (%s); Spark retries the barrier"
-                    + " stage and the replicas resume from %s", tag, e.executorId(), step.get(), e.reason(),
-                    checkpoint.get() >= 0 ? "the checkpoint of step " + checkpoint.get() : "the start"));
+            console.accept(new Event.Fault(e.executorId(), step.get(), e.reason(), checkpoint.get()));
         }
 
         @Override
         public void onStageSubmitted(org.apache.spark.scheduler.SparkListenerStageSubmitted e) {
             org.apache.spark.scheduler.StageInfo info = e.stageInfo();
             if (info.attemptNumber() > 0 && stages.contains(info.stageId())) {
-                out.accept(String.format(Locale.ROOT, "[%s] barrier stage %d, attempt %d of at most %s"
-                        + " (spark.stage.maxConsecutiveAttempts)", tag, info.stageId(), info.attemptNumber() + 1,
+                console.line(String.format(Locale.ROOT, "barrier stage %d, attempt %d of at most %s"
+                        + " (spark.stage.maxConsecutiveAttempts)", info.stageId(), info.attemptNumber() + 1,
                         org.apache.spark.SparkEnv.get().conf().get("spark.stage.maxConsecutiveAttempts", "4")));
             }
             stages.add(info.stageId());
@@ -288,66 +278,14 @@ public final class DistributedTraining {
         return best;
     }
 
-    /** A replica's event line as JSON; null for anything else. */
-    static JsonObject parseEvent(String json) {
+    /** A replica's event line; null (and a note on the console) for a line that is not one. */
+    static Event decode(String line, Consumer<String> out) {
         try {
-            return JsonParser.parseString(json).getAsJsonObject();
-        } catch (RuntimeException e) {
+            return EventCodec.decode(line);
+        } catch (IllegalArgumentException e) {
+            out.accept("[progress] ignored: " + e.getMessage());
             return null;
         }
-    }
-
-    static void onEvent(JsonObject o, ProgressLine line, String tag, List<Evaluation> evaluations,
-            Consumer<String> out) {
-        String type = o.has("type") ? o.get("type").getAsString() : "";
-        switch (type) {
-            case "step" -> {
-                StepResult r = new StepResult(o.get("step").getAsLong() - 1, o.get("epoch").getAsDouble(),
-                        num(o, "loss"), num(o, "pos"), num(o, "neg"), num(o, "lr"), num(o, "momentum"),
-                        num(o, "grad_norm"), o.get("skipped").getAsBoolean(), o.get("images").getAsInt(),
-                        num(o, "compute_ms"), num(o, "allreduce_ms"), 0);
-                String l = line.update(r, 1);
-                if (l != null) {
-                    out.accept(l);
-                }
-            }
-            case "preflight" -> out.accept(String.format(Locale.ROOT, "[%s] pre-flight: all-reduce of the %.1f MB"
-                    + " gradient across %d replicas takes %.2f ms (bus bandwidth %.2f GiB/s)", tag,
-                    o.get("bytes").getAsDouble() / 1e6, o.get("replicas").getAsInt(), o.get("allreduce_ms").getAsDouble(),
-                    o.get("bus_gibps").getAsDouble()));
-            case "placement" -> out.accept("[" + tag + "] replica 0: " + o.get("note").getAsString());
-            case "step-timing" -> {
-                double c = o.get("compute_ms").getAsDouble();
-                double a = o.get("allreduce_ms").getAsDouble();
-                out.accept(String.format(Locale.ROOT, "[%s] per step: compute %.0f ms, gradient all-reduce %.1f ms"
-                        + " (%.1f%% of the step)%s", tag, c, a, 100 * a / (a + c),
-                        a > c ? ": the network dominates; use fewer, larger replicas or a faster network" : ""));
-            }
-            case "eval" -> {
-                Evaluation ev = new Evaluation(num(o, "epoch"), o.get("step").getAsLong(), num(o, "top1"),
-                        num(o, "top5"), o.get("images").getAsLong());
-                evaluations.add(ev);
-                out.accept(String.format(Locale.ROOT, "[%s] epoch %s: top-1 %.2f%%, top-5 %.2f%% on %d test images",
-                        tag, ProgressLine.trim(Math.round(ev.epoch() * 100) / 100.0), 100 * ev.top1(),
-                        100 * ev.top5(), ev.images()));
-            }
-            case "knn" -> {
-                Evaluation ev = new Evaluation(num(o, "epoch"), o.get("step").getAsLong(), num(o, "top1"),
-                        num(o, "top5"), o.get("images").getAsLong());
-                evaluations.add(ev);
-                out.accept(String.format(Locale.ROOT, "[%s] step %d: kNN top-1 %.2f%%, top-5 %.2f%% on %d held-out"
-                        + " images", tag, ev.step(), 100 * ev.top1(), 100 * ev.top5(), ev.images()));
-            }
-            case "checkpoint" -> out.accept("[" + tag + "] checkpoint at step " + o.get("step").getAsLong() + ": "
-                    + o.get("path").getAsString());
-            case "resumed" -> out.accept("[" + tag + "] resumed at step " + o.get("step").getAsLong()
-                    + (o.has("checkpoint") ? " from " + o.get("checkpoint").getAsString() : ""));
-            default -> { }
-        }
-    }
-
-    private static double num(JsonObject o, String key) {
-        return o.has(key) && !o.get(key).isJsonNull() ? o.get(key).getAsDouble() : Double.NaN;
     }
 
     /** The resolved config beside the checkpoints (the run is reproducible from it). */

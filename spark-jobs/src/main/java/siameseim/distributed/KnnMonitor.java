@@ -48,7 +48,7 @@ final class KnnMonitor {
     }
 
     /** Rank 0 gets the accuracy; the other ranks get null. Every rank must call it at the same step. */
-    Knn.Accuracy run(ReplicaTrainer.Context ctx, VisionTransformer encoder) throws IOException {
+    Knn.Accuracy run(ReplicaLoop.Context ctx, VisionTransformer encoder) throws IOException {
         FeatureExtractor fx = new FeatureExtractor(encoder, pool);
         Part b;
         Part t;
@@ -65,7 +65,7 @@ final class KnnMonitor {
 
     private record Part(float[] features, int[] labels) {}
 
-    private Part features(ReplicaTrainer.Context ctx, FeatureExtractor fx, SampleSource src, int limit,
+    private Part features(ReplicaLoop.Context ctx, FeatureExtractor fx, SampleSource src, int limit,
             NDManager manager) throws IOException {
         List<float[]> feats = new ArrayList<>();
         List<int[]> labels = new ArrayList<>();

@@ -19,19 +19,23 @@ import siameseim.config.PretrainConfig;
 import siameseim.datasets.augment.EvalTransform;
 import siameseim.datasets.augment.Resampler;
 import siameseim.datasets.decode.ImageDecoder;
-import siameseim.datasets.loader.SampleSource;
 import siameseim.datasets.loader.ShardSource;
 import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.shards.SubsetManifest;
+import siameseim.config.FinetuneConfig;
+import siameseim.events.Summary;
+import siameseim.model.nn.Torch;
+import siameseim.train.Schedule;
 import siameseim.spark.Barrier;
 import siameseim.spark.SparkSessions;
 
 /**
  * What runs in each task of the barrier stage: rendezvous through {@code allGather} (only to swap
  * listener addresses; {@code barrier()} costs a second and is called once, at the end), the
- * authenticated collective, the replica's device and data, then {@link ReplicaTrainer}.
+ * authenticated collective, the replica's device and data, then {@link ReplicaLoop} with the
+ * pretraining or fine-tuning job.
  */
-final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTrainer.Summary> {
+final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger("siameseim.distributed");
     /**
@@ -59,7 +63,7 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
     }
 
     @Override
-    public Iterator<ReplicaTrainer.Summary> call(Iterator<Integer> in) throws Exception {
+    public Iterator<Summary> call(Iterator<Integer> in) throws Exception {
         BarrierTaskContext ctx = BarrierTaskContext.get();
         int rank = ctx.partitionId();
         int n = ctx.getTaskInfos().length;
@@ -75,7 +79,7 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
             // after the rendezvous: threads the collective started keep floating over every CPU
             ThreadPlacement placement = ThreadPlacement.plan(cfg.train().pinThreads(), !device.isGpu(),
                     hosts(ctx), rank, cfg.train().threads(), IN_PROCESS.get());
-            ReplicaTrainer.Summary s;
+            Summary s;
             try (ThreadPlacement.Pin pin = placement.pinCurrentThread()) {
                 if (pin.refused() != null) {
                     LOG.warn("replica {}: threads not pinned ({})", rank, pin.refused());
@@ -83,16 +87,23 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
                 } else {
                     LOG.info("replica {}: {}", rank, placement.note());
                 }
-                ReplicaTrainer.Context rc = new ReplicaTrainer.Context(cfg, rank, n, collective, conf, resume,
-                        device, placement, reporter == null ? line -> { } : reporter::send, LOG::warn);
-                ReplicaTrainer.event(rc, "placement", java.util.Map.of("note", placement.note()));
+                ReplicaLoop.Context rc = new ReplicaLoop.Context(cfg, rank, n, collective, conf, resume, device,
+                        placement, reporter == null ? line -> { } : reporter::send, LOG::warn);
+                Torch.init(cfg.train().threads());
+                ShardSource train = data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset());
+                Schedule schedule = schedule(cfg, kind, train.size());
                 if (kind == DistributedTraining.Kind.PRETRAIN) {
-                    s = ReplicaTrainer.run(rc, data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset()),
-                            knnMonitor(cfg, conf));
+                    EvalConfig ev = EvalConfig.from(cfg.source());
+                    try (PretrainReplica job = new PretrainReplica(rc, schedule, knnMonitor(cfg, conf),
+                            ev.knn().everySteps())) {
+                        s = ReplicaLoop.run(rc, train, schedule, job);
+                    }
                 } else {
-                    String test = cfg.source().getString("eval.test-split");
-                    s = FinetuneReplica.run(rc, data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset()),
-                            data(cfg, conf, test, null), Manifest.read(conf, new Path(cfg.data().path())).classes());
+                    ShardSource test = data(cfg, conf, cfg.source().getString("eval.test-split"), null);
+                    try (FinetuneReplica job = new FinetuneReplica(rc, schedule, test,
+                            Manifest.read(conf, new Path(cfg.data().path())).classes())) {
+                        s = ReplicaLoop.run(rc, train, schedule, job);
+                    }
                 }
             }
             ctx.barrier();
@@ -100,6 +111,17 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, ReplicaTra
         } finally {
             IN_PROCESS.decrementAndGet();
         }
+    }
+
+    /** The run's length: the same record the driver computes (DistributedTraining). */
+    static Schedule schedule(PretrainConfig cfg, DistributedTraining.Kind kind, long images) {
+        if (kind == DistributedTraining.Kind.PRETRAIN) {
+            return Schedule.of(images, cfg.optim().batchSize(), cfg.optim().epochs(), cfg.train().maxSteps(),
+                    "optim.batch-size", "split '" + cfg.data().split() + "' of " + cfg.data().path());
+        }
+        FinetuneConfig ft = FinetuneConfig.from(cfg.source());
+        return Schedule.of(images, ft.batchSize(), ft.epochs(), cfg.train().maxSteps(), "finetune.batch-size",
+                "split '" + trainSplit(cfg, kind) + "' of " + cfg.data().path());
     }
 
     /** The host of every rank's executor, in rank order. */

@@ -18,13 +18,13 @@ import siameseim.datasets.loader.IdlePriority;
  * priority they fill whichever CPU waits. Without this, a lone replica on 2 CPUs ran 5-17 %
  * slower: the kernel moved its training thread to the CPU its loader had just left, and the
  * caches went cold each time; two replicas, each owning a CPU, lost little, so the scaling
- * benchmark flattered the pair (docs/scaling-log.md, "Steady state").
+ * benchmark flattered the pair (docs/distributed.md, "Thread placement").
  *
  * <p>With train.pin-threads = confine, every other thread of the executor process (loader, JVM,
  * Spark, the collective's) is held on the training CPUs as well, as if the executor ran in a
  * container granted {@code train.threads} CPUs: nothing of the replica spills onto CPUs it was
  * not given, which a host shared with other jobs wants (a lone replica so confined ran as fast
- * as one whose loader had a CPU of its own: docs/scaling-log.md). It needs one replica per
+ * as one whose loader had a CPU of its own: docs/distributed.md). It needs one replica per
  * executor process (a JVM of several replicas cannot hold its shared threads on one replica's
  * CPUs); with more, the replicas are pinned as with auto, and the note says so.
  *

@@ -3,8 +3,6 @@ package siameseim.jobs;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.io.File;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -24,7 +22,8 @@ import siameseim.config.PretrainConfig;
 import siameseim.datasets.bench.DataBenchmark;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.loader.CpuAffinity;
-import siameseim.distributed.ReplicaTrainer;
+import siameseim.events.Event;
+import siameseim.metrics.MetricsSink;
 import siameseim.model.nn.Torch;
 import siameseim.train.StepBenchmark;
 
@@ -296,33 +295,33 @@ public final class BenchJob implements Job {
      * with the mean of each step-time field over the same steps.
      */
     record SteadyState(double imagesPerSecond, long lastStep, String breakdown) {
-        private static final String[] FIELDS = {"compute_ms", "sync_ms", "allreduce_ms", "load_ms", "cpu_ms"};
+        private static final String[] FIELDS = {"compute", "sync", "allreduce", "load", "cpu"};
 
         static SteadyState read(Configuration hadoop, Path runOutput, int warmup) throws IOException {
-            TreeMap<Long, JsonObject> steps = new TreeMap<>();
-            for (String line : ReplicaTrainer.readMetrics(hadoop, runOutput, Long.MAX_VALUE)) {
-                JsonObject o = JsonParser.parseString(line).getAsJsonObject();
-                if (o.has("type") && o.get("type").getAsString().equals("step")) {
-                    steps.put(o.get("step").getAsLong(), o);
+            TreeMap<Long, Event.Step> steps = new TreeMap<>();
+            for (Event e : MetricsSink.read(hadoop, runOutput, Long.MAX_VALUE)) {
+                if (e instanceof Event.Step s) {
+                    steps.put(s.step(), s);
                 }
             }
-            JsonObject from = steps.get((long) warmup);
+            Event.Step from = steps.get((long) warmup);
             if (from == null || steps.lastKey() <= warmup) {
                 throw new IOException("the metrics under " + runOutput + " have no steps after step " + warmup);
             }
             double images = 0;
             double[] sums = new double[FIELDS.length];
-            SortedMap<Long, JsonObject> tail = steps.tailMap((long) warmup + 1);
-            for (JsonObject o : tail.values()) {
-                images += o.get("images").getAsDouble();
+            SortedMap<Long, Event.Step> tail = steps.tailMap((long) warmup + 1);
+            for (Event.Step s : tail.values()) {
+                images += s.images();
+                double[] v = {s.computeMs(), s.syncMs(), s.allreduceMs(), s.loadMs(), s.cpuMs()};
                 for (int i = 0; i < FIELDS.length; i++) {
-                    sums[i] += o.has(FIELDS[i]) ? o.get(FIELDS[i]).getAsDouble() : 0;
+                    sums[i] += Double.isNaN(v[i]) ? 0 : v[i];
                 }
             }
-            double seconds = steps.get(steps.lastKey()).get("time").getAsDouble() - from.get("time").getAsDouble();
+            double seconds = steps.get(steps.lastKey()).time() - from.time();
             StringBuilder b = new StringBuilder();
             for (int i = 0; i < FIELDS.length; i++) {
-                b.append(i == 0 ? "" : ", ").append(FIELDS[i].replace("_ms", "")).append(' ')
+                b.append(i == 0 ? "" : ", ").append(FIELDS[i]).append(' ')
                         .append(Math.round(sums[i] / tail.size())).append(" ms");
             }
             return new SteadyState(images / seconds, steps.lastKey(), b.toString());

@@ -71,7 +71,7 @@ public final class DemoJob implements Job {
             fs.delete(new Path(cfg.train().output()), true); // a demo run starts from scratch
             DistributedTraining.Result r = DistributedTraining.run(spark, cfg, null, System.out::println);
             System.out.printf(Locale.ROOT, "[demo] pretrained %d steps in %s (%.1f images/s, %d replicas)%n",
-                    r.rank0().steps(), ProgressLine.duration(r.seconds()), r.rank0().imagesPerSecond(),
+                    r.rank0().steps(), siameseim.events.Console.duration(r.seconds()), r.rank0().imagesPerSecond(),
                     r.replicas().size());
             knnReport(conf, cfg, r.rank0().checkpoint());
         } finally {

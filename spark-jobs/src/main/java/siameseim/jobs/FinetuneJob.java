@@ -43,7 +43,7 @@ public final class FinetuneJob implements Job {
             String weights = cfg.source().getIsNull("eval.weights") ? "random init (seed " + cfg.train().seed() + ")"
                     : cfg.source().getString("eval.weights");
             ResultTable t = new ResultTable("Fine-tuning: " + weights);
-            for (DistributedTraining.Evaluation e : r.evaluations()) {
+            for (siameseim.events.Event.Evaluation e : r.evaluations()) {
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("epoch", Math.round(e.epoch() * 100) / 100.0);
                 row.put("step", e.step());

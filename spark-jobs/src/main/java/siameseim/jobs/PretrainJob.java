@@ -7,7 +7,6 @@ import org.apache.spark.sql.SparkSession;
 import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
 import siameseim.distributed.DistributedTraining;
-import siameseim.distributed.ReplicaTrainer;
 import siameseim.spark.SparkSessions;
 
 /** bin/siameseim pretrain: SiameseIM on a prepared dataset, N replicas in one barrier stage. */
@@ -30,14 +29,14 @@ public final class PretrainJob implements Job {
 
     /** The last line of a training job; says so when the output already held a finished run. */
     static String doneLine(String tag, DistributedTraining.Result r, String epochsKey) {
-        ReplicaTrainer.Summary s = r.rank0();
+        siameseim.events.Summary s = r.rank0();
         if (s.resumedFrom() >= 0 && s.resumedFrom() == s.steps()) {
             return String.format(Locale.ROOT, "[%s] nothing to do: the run is already complete at step %d (checkpoint"
                     + " %s); give a new --output, or raise %s to train further", tag, s.steps(), s.checkpoint(),
                     epochsKey);
         }
         return String.format(Locale.ROOT, "[%s] done: %d steps (%s), final loss %.4f, %.1f images/s over %d"
-                + " replicas; checkpoint %s", tag, s.steps(), ProgressLine.duration(r.seconds()), s.finalLoss(),
+                + " replicas; checkpoint %s", tag, s.steps(), siameseim.events.Console.duration(r.seconds()), s.finalLoss(),
                 s.imagesPerSecond(), r.replicas().size(), s.checkpoint());
     }
 

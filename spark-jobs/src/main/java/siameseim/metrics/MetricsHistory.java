@@ -1,17 +1,15 @@
 package siameseim.metrics;
 
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import siameseim.events.Event;
 
 /**
- * The run's metrics as series of (step, value) per tag, built from the JSON lines the trainers
- * write: training scalars from {@code step} lines (images/s from consecutive timestamps,
- * all-reduce share of the step time) and evaluation results from {@code knn} and {@code eval}
- * lines. Long series are thinned to every other point past {@link #MAX_POINTS}, so a 500k-step
+ * The run's metrics as series of (step, value) per tag, built from the events the trainers
+ * report: training scalars from steps (images/s from consecutive timestamps, all-reduce share of
+ * the step time) and the evaluations' accuracies. Long series are thinned to every other point past {@link #MAX_POINTS}, so a 500k-step
  * run keeps a bounded history for the plots.
  */
 public final class MetricsHistory {
@@ -20,55 +18,33 @@ public final class MetricsHistory {
     private double lastTime = Double.NaN;
     private long lastStep = -1;
 
-    /** The scalars of one JSON line (also the TensorBoard scalars), added to the history. */
-    public List<TensorBoardEvents.Scalar> add(String jsonLine) {
+    /** The scalars of one event (also the TensorBoard scalars), added to the history. */
+    public List<TensorBoardEvents.Scalar> add(Event event) {
         List<TensorBoardEvents.Scalar> out = new ArrayList<>();
-        JsonObject o;
-        try {
-            o = JsonParser.parseString(jsonLine).getAsJsonObject();
-        } catch (RuntimeException e) {
-            return out;
-        }
-        String type = o.has("type") ? o.get("type").getAsString() : "";
-        long step = o.has("step") ? o.get("step").getAsLong() : 0;
-        double time = o.has("time") ? o.get("time").getAsDouble() : System.currentTimeMillis() / 1000.0;
-        switch (type) {
-            case "step" -> {
-                put(out, "train/loss", step, time, o, "loss");
-                put(out, "train/lr", step, time, o, "lr");
-                put(out, "train/momentum", step, time, o, "momentum");
-                put(out, "train/grad_norm", step, time, o, "grad_norm");
-                if (o.has("compute_ms") && o.has("allreduce_ms")) {
-                    double c = o.get("compute_ms").getAsDouble();
-                    double a = o.get("allreduce_ms").getAsDouble();
-                    if (c + a > 0) {
-                        put(out, "train/allreduce_share", step, time, a / (c + a));
-                    }
-                }
-                if (!Double.isNaN(lastTime) && step == lastStep + 1 && time > lastTime && o.has("images")) {
-                    put(out, "train/images_per_second", step, time, o.get("images").getAsDouble() / (time - lastTime));
-                }
-                lastTime = time;
-                lastStep = step;
+        if (event instanceof Event.Step s) {
+            long step = s.step();
+            double time = s.time();
+            put(out, "train/loss", step, time, s.loss());
+            put(out, "train/lr", step, time, s.lr());
+            put(out, "train/momentum", step, time, s.momentum());
+            put(out, "train/grad_norm", step, time, s.gradNorm());
+            double c = s.computeMs();
+            double a = s.allreduceMs();
+            if (c + a > 0) {
+                put(out, "train/allreduce_share", step, time, a / (c + a));
             }
-            case "knn" -> {
-                put(out, "eval/knn_top1", step, time, o, "top1");
-                put(out, "eval/knn_top5", step, time, o, "top5");
+            if (!Double.isNaN(lastTime) && step == lastStep + 1 && time > lastTime) {
+                put(out, "train/images_per_second", step, time, s.images() / (time - lastTime));
             }
-            case "eval" -> {
-                put(out, "eval/top1", step, time, o, "top1");
-                put(out, "eval/top5", step, time, o, "top5");
-            }
-            default -> { }
+            lastTime = time;
+            lastStep = step;
+        } else if (event instanceof Event.Evaluation v) {
+            String prefix = v.protocol() == Event.Evaluation.Protocol.KNN ? "eval/knn_" : "eval/";
+            double time = Double.isNaN(v.time()) ? System.currentTimeMillis() / 1000.0 : v.time();
+            put(out, prefix + "top1", v.step(), time, v.top1());
+            put(out, prefix + "top5", v.step(), time, v.top5());
         }
         return out;
-    }
-
-    private void put(List<TensorBoardEvents.Scalar> out, String tag, long step, double time, JsonObject o,
-            String key) {
-        if (o.has(key) && !o.get(key).isJsonNull()) {
-            put(out, tag, step, time, o.get(key).getAsDouble());
-        }
     }
 
     private void put(List<TensorBoardEvents.Scalar> out, String tag, long step, double time, double v) {

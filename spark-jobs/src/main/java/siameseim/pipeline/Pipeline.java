@@ -29,7 +29,6 @@ import siameseim.config.EvalConfig;
 import siameseim.config.PrepareConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.distributed.DistributedTraining;
-import siameseim.distributed.ReplicaTrainer;
 import siameseim.evaluate.EncoderExport;
 import siameseim.evaluate.KnnEvaluation;
 import siameseim.evaluate.LinearProbe;
@@ -217,7 +216,7 @@ public final class Pipeline {
             }
             case "pretrain" -> {
                 DistributedTraining.Result t = DistributedTraining.run(spark, PretrainConfig.from(c), null, out);
-                ReplicaTrainer.Summary s = t.rank0();
+                siameseim.events.Summary s = t.rank0();
                 r.addProperty("checkpoint", s.checkpoint());
                 r.addProperty("steps", s.steps());
                 r.addProperty("summary", s.resumedFrom() == s.steps()

@@ -116,7 +116,7 @@ class DistributedPretrainingTest {
         assertTrue(java.nio.file.Files.exists(tmp.resolve("run/config.json")));
 
         // the kNN monitor ran at steps 2 and 4 and agrees with the knn job on the final checkpoint
-        assertEquals(List.of(2L, 4L), r.evaluations().stream().map(DistributedTraining.Evaluation::step).toList());
+        assertEquals(List.of(2L, 4L), r.evaluations().stream().map(siameseim.events.Event.Evaluation::step).toList());
         assertEquals(3, r.evaluations().get(1).images(), "the whole (3-image) held-out split");
         assertTrue(java.nio.file.Files.readString(tmp.resolve("run/metrics/steps-0000000003-0000000004.jsonl"))
                 .contains("\"type\":\"knn\""));

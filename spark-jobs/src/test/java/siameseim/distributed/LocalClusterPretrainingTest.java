@@ -72,7 +72,7 @@ class LocalClusterPretrainingTest {
             assertTrue(lines.stream().anyMatch(l -> l.contains("pre-flight")), lines.toString());
             if (Runtime.getRuntime().availableProcessors() >= 2) {
                 // one replica per executor JVM: each confines its whole process to its own CPU
-                for (ReplicaTrainer.Summary s : r.replicas()) {
+                for (siameseim.events.Summary s : r.replicas()) {
                     assertTrue(s.placement().startsWith("training threads and every other thread of the executor on"
                             + " CPU "), s.placement());
                 }

@@ -70,7 +70,7 @@ class FinetuneAndEvaluateTest {
                 DistributedTraining.Kind.FINETUNE);
         assertEquals(3, r.evaluations().size(), "one evaluation per epoch");
         assertEquals(12, r.rank0().steps(), "48 images / 12 per step x 3 epochs");
-        DistributedTraining.Evaluation last = r.evaluations().get(2);
+        siameseim.events.Event.Evaluation last = r.evaluations().get(2);
         assertEquals(18, last.images(), "the two replicas' shares cover the test split once");
         assertTrue(last.top1() >= 0.9, "colour classes: top-1 " + last.top1());
         assertEquals(1.0, last.top5(), "3 classes: always inside the top 5");

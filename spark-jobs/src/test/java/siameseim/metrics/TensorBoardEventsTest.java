@@ -119,10 +119,13 @@ public class TensorBoardEventsTest {
     void historyDerivesThroughputAndPlotsArePngs(@TempDir Path tmp) throws Exception {
         MetricsHistory h = new MetricsHistory();
         for (int s = 1; s <= 5; s++) {
-            h.add("{\"type\":\"step\",\"step\":" + s + ",\"loss\":" + (2.0 / s) + ",\"lr\":0.001,\"images\":128,"
-                    + "\"compute_ms\":90,\"allreduce_ms\":10,\"time\":" + (1000 + s * 0.5) + "}");
+            h.add(siameseim.events.EventCodec.decode("{\"type\":\"step\",\"step\":" + s + ",\"loss\":" + (2.0 / s)
+                    + ",\"lr\":0.001,\"images\":128,\"compute_ms\":90,\"allreduce_ms\":10,\"time\":" + (1000 + s * 0.5)
+                    + "}"));
         }
-        h.add("{\"type\":\"knn\",\"step\":5,\"top1\":0.5,\"top5\":0.9,\"images\":100}");
+        h.add(siameseim.events.EventCodec.decode("{\"type\":\"knn\",\"step\":5,\"top1\":0.5,\"top5\":0.9,"
+                + "\"images\":100}"));
+        assertEquals(1, h.series("eval/knn_top1").size());
         assertEquals(5, h.series("train/loss").size());
         assertEquals(256.0, h.series("train/images_per_second").get(0)[1], 1e-6, "128 images in 0.5 s");
         assertEquals(0.1, h.series("train/allreduce_share").get(0)[1], 1e-9);

@@ -14,7 +14,7 @@ import java.util.Locale;
  * replicas wait for it at every BatchNorm and gradient exchange. At idle priority the loader runs
  * mostly while the training thread waits (for a peer, or for the batch itself); otherwise the
  * kernel gives it only the minimal share of a SCHED_IDLE task.
- * Measured on 2 cores, 2 replicas: 615 instead of 662 ms per step (docs/scaling-log.md). Java has
+ * On 2 cores with 2 replicas the step is about 7 % shorter (docs/distributed.md). Java has
  * no API for this (thread priorities are ignored on Linux), so it is one libc call through JNA,
  * which the engine already ships.
  */

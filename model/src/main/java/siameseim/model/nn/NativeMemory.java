@@ -12,8 +12,8 @@ import java.util.Locale;
  * 128 KiB are free, so the megabyte activations of every training step were faulted in anew: a
  * replica's training thread took 28-33 thousand minor page faults per second and spent 4.4-5.1 %
  * of its time in the kernel. Keeping freed memory (mmap threshold 32 MiB, glibc's maximum; trim
- * threshold 256 MiB) gave 5-10 thousand faults per second and 1.0-1.9 % kernel time
- * (docs/scaling-log.md). This is what PyTorch's own CPU tuning guide gets from jemalloc or
+ * threshold 256 MiB) cuts the faults and the kernel time to a few per cent of that
+ * (docs/distributed.md, "Throughput and scaling"). This is what PyTorch's own CPU tuning guide gets from jemalloc or
  * tcmalloc, here with no library to install. Tensors above 32 MiB are still mapped per
  * allocation. A user's own {@code MALLOC_*_} environment settings win: nothing is changed then.
  *
@@ -22,8 +22,8 @@ import java.util.Locale;
  * {@code heap_trim} unmaps a heap that has become entirely free unless the free room left in the
  * heap before it is smaller than the top pad. With a 16 MiB pad, whether a step's last heap was
  * unmapped depended on where its tensors happened to land: 1 to 16 thousand faults per second
- * from one run to the next of the same one-replica training; with 64 MiB no heap is unmapped,
- * and the same runs took 0.9-1.2 thousand (docs/scaling-log.md). The pad reserves address
+ * from one run to the next of the same one-replica training; with 64 MiB no heap is unmapped
+ * and the faults stay low and steady. The pad reserves address
  * space, not memory: pages are committed when first touched.
  */
 public final class NativeMemory {

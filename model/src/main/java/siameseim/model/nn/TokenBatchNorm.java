@@ -118,8 +118,8 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
      * {@code w * c + b}. The backward is batch_norm's own (through the local statistics), scaled
      * to the global normalisation; SyncBN's exact backward would need the other replicas'
      * gradient sums mid-backward, which DJL's autograd cannot fetch. One fused op instead of
-     * eight recorded element-wise ones: 18-24 instead of 93-96 ms per demo step over one
-     * replica's BatchNorm on a CPU core (docs/scaling-log.md). The constants are computed in
+     * eight recorded element-wise ones, about a quarter of their time on a CPU
+     * (docs/distributed.md, "Semantics across replicas"). The constants are computed in
      * Java from the exchanged float arrays: a dozen small tensor operations fewer per layer.
      */
     private NDArray globalBatchNorm(NDArray flat, int rows, float[][] local, float[][] global) {
