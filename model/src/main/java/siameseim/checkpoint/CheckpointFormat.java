@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import com.typesafe.config.Config;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.zip.CRC32C;
-import siameseim.config.ConfigLoader;
 import siameseim.config.ModelConfig;
 import siameseim.model.io.CorruptFileException;
 import siameseim.model.io.Safetensors;
@@ -61,9 +59,10 @@ public final class CheckpointFormat {
     public record Loaded(String source, Map<String, String> metadata, Map<String, NDArray> tensors, Progress progress,
             Map<String, String> architecture, String configJson) {}
 
-    public static void write(OutputStream out, SiameseIM model, AdamW optimizer, Progress progress, Config config)
+    /** @param configJson the run's resolved config ({@code PretrainConfig.json}) */
+    public static void write(OutputStream out, SiameseIM model, AdamW optimizer, Progress progress, String configJson)
             throws IOException {
-        write(out, model, architecture(model.config()), optimizer, progress, config);
+        write(out, model, architecture(model.config()), optimizer, progress, configJson);
     }
 
     /**
@@ -71,7 +70,7 @@ public final class CheckpointFormat {
      * that fix the tensor shapes, compared on restore).
      */
     public static void write(OutputStream out, Module model, Map<String, String> architecture, AdamW optimizer,
-            Progress progress, Config config) throws IOException {
+            Progress progress, String configJson) throws IOException {
         Map<String, NDArray> tensors = new LinkedHashMap<>(StateDict.of(model, n -> true));
         optimizer.state().forEach((k, v) -> tensors.put(OPTIM + k, v));
         JsonObject sums = new JsonObject();
@@ -87,7 +86,7 @@ public final class CheckpointFormat {
         JsonObject arch = new JsonObject();
         architecture.forEach(arch::addProperty);
         meta.put("architecture", arch.toString());
-        meta.put("config", ConfigLoader.toJson(config));
+        meta.put("config", configJson);
         meta.put("checksums", sums.toString());
         new TreeMap<>(progress.extra()).forEach((k, v) -> meta.put("progress." + k, v));
         Safetensors.write(out, tensors, meta);

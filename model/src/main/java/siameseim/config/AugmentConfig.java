@@ -14,7 +14,7 @@ public record AugmentConfig(
         double[] blurProbability,
         double[] solarizeProbability,
         double[] mean,
-        double[] std) {
+        double[] std) implements java.io.Serializable {
 
     static AugmentConfig read(ConfigReader r) {
         double[] scale = r.doubleList("augment.crop-scale", 2, 1e-6, 1.0);

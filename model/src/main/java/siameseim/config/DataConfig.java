@@ -4,7 +4,7 @@ package siameseim.config;
 public record DataConfig(String path, String split, String subset, int shuffleWindow, int interleave, int readAhead,
         String decoder,
         Synthetic synthetic, int loaderThreads, int prefetchBatches, LoaderPriority loaderPriority,
-        int decodedCacheMb) {
+        int decodedCacheMb) implements java.io.Serializable {
 
     /** data.interleave = auto: 1 for a dataset stored in a uniform random order, else this. */
     public static final int AUTO_INTERLEAVE = 16;
@@ -36,7 +36,7 @@ public record DataConfig(String path, String split, String subset, int shuffleWi
     }
 
     /** The built-in procedural dataset. */
-    public record Synthetic(int classes, int imagesPerClass, int imageSize, long seed) {}
+    public record Synthetic(int classes, int imagesPerClass, int imageSize, long seed) implements java.io.Serializable {}
 
     static DataConfig read(ConfigReader r) {
         Synthetic s = new Synthetic(r.intValue("data.synthetic.classes", 2, 1000),

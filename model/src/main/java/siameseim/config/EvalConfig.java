@@ -6,18 +6,25 @@ import siameseim.eval.FeaturePool;
 /** Settings of the evaluation jobs (section {@code eval}), plus the architecture under test. */
 public record EvalConfig(ModelConfig model, AugmentConfig augment, String weights, String trainSplit, String testSplit,
         int trainLimit, int batchSize, Knn knn, Linear linear, FewShot fewShot, long seed, String dataPath,
-        String decoder, Config source) {
+        String decoder) implements java.io.Serializable {
 
     /** kNN protocol (DINO): cosine similarity, temperature-weighted votes. */
     public record Knn(int k, double temperature, FeaturePool pool, long everySteps, int monitorBank,
-            int monitorTest) {}
+            int monitorTest) implements java.io.Serializable {}
 
     /** Linear probe (spec 5.3). */
     public record Linear(double epochs, int batchSize, double baseLr, double warmupEpochs, double weightDecay,
             double momentum, double trust) implements java.io.Serializable {}
 
     /** Few-shot logistic regression (spec 5.4). */
-    public record FewShot(int perClass, String subset, double lambdaN, int maxIter, double tol) {}
+    public record FewShot(int perClass, String subset, double lambdaN, int maxIter, double tol)
+            implements java.io.Serializable {}
+
+    /** The same settings with {@code eval.weights} set (the pipeline's evaluations of its own run). */
+    public EvalConfig withWeights(String checkpoint) {
+        return new EvalConfig(model, augment, checkpoint, trainSplit, testSplit, trainLimit, batchSize, knn, linear,
+                fewShot, seed, dataPath, decoder);
+    }
 
     public static EvalConfig from(Config config) {
         ConfigReader r = new ConfigReader(config);
@@ -50,6 +57,6 @@ public record EvalConfig(ModelConfig model, AugmentConfig augment, String weight
                 r.stringValue("eval.train-split"), r.stringValue("eval.test-split"),
                 r.intValue("eval.train-limit", 0, Integer.MAX_VALUE), r.intValue("eval.batch-size", 1, 1 << 16), knn,
                 linear, fewShot, r.longValue("train.seed"), r.isNull("data.path") ? null : r.stringValue("data.path"),
-                decoder, config);
+                decoder);
     }
 }

@@ -27,11 +27,19 @@ public record FinetuneConfig(
         double randAugmentMagnitudeStd,
         double randomErase,
         double evalEveryEpochs,
-        int classes) {
+        int classes) implements java.io.Serializable {
 
     /** Peak learning rate: base-lr x batch-size / 256. */
     public double peakLr() {
         return baseLr * batchSize / 256.0;
+    }
+
+    /** Fails unless every replica gets whole micro-batches (checked where fine-tuning starts). */
+    public void checkReplicas(int replicas) {
+        if (batchSize % (accumSteps * replicas) != 0) {
+            throw new ConfigError("finetune.batch-size", "value " + batchSize + " is not divisible by"
+                    + " finetune.accum-steps = " + accumSteps + " x distributed.replicas = " + replicas);
+        }
     }
 
     public static FinetuneConfig from(Config config) {
@@ -43,10 +51,9 @@ public record FinetuneConfig(
         }
         int batch = r.intValue("finetune.batch-size", 1, 1 << 24);
         int accum = r.intValue("finetune.accum-steps", 1, 1 << 16);
-        int replicas = r.intValue("distributed.replicas", 1, 1 << 16);
-        if (batch % (accum * replicas) != 0) {
+        if (batch % accum != 0) {
             throw r.invalid("finetune.batch-size", "value " + batch + " is not divisible by finetune.accum-steps = "
-                    + accum + " x distributed.replicas = " + replicas);
+                    + accum);
         }
         double[] betas = r.doubleList("finetune.betas", 2, 0, 0.999999);
         double[] scale = r.doubleList("finetune.crop-scale", 2, 1e-6, 1.0);

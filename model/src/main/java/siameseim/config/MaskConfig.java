@@ -1,7 +1,7 @@
 package siameseim.config;
 
 /** Block-wise mask of view 1 (spec 1.3): exactly {@code count} of the L patches are masked. */
-public record MaskConfig(int count, int minBlock, int maxBlock, double minAspect) {
+public record MaskConfig(int count, int minBlock, int maxBlock, double minAspect) implements java.io.Serializable {
 
     static MaskConfig read(ConfigReader r, ModelConfig model) {
         int tokens = model.tokens();

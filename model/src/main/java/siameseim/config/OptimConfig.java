@@ -12,7 +12,7 @@ public record OptimConfig(
         double epochs,
         double warmupEpochs,
         double clipGrad,
-        int accumSteps) {
+        int accumSteps) implements java.io.Serializable {
 
     /** The lr rule of the reference: base-lr x global batch / 256, unless optim.lr is set. */
     static OptimConfig read(ConfigReader r) {

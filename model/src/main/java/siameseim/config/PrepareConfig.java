@@ -6,11 +6,11 @@ import java.util.List;
 /**
  * The dataset preparation job's settings (section {@code prepare}). {@code shuffle}: rows are
  * stored in a uniform random order drawn with {@code seed} (prepare.row-order = shuffled), else in
- * the listing's sorted order.
+ * the listing's sorted order. {@code json}: the section as given, recorded in the manifest.
  */
 public record PrepareConfig(String input, String output, List<String> splits, String valGroundTruth,
         long shardBytes, int resizeShorterSide, int jpegQuality, long maxPixels, double maxBadFraction,
-        String decoder, int tasks, boolean shuffle, long seed, Config source) {
+        String decoder, int tasks, boolean shuffle, long seed, String json) implements java.io.Serializable {
 
     public static PrepareConfig from(Config config) {
         ConfigReader r = new ConfigReader(config);
@@ -44,6 +44,6 @@ public record PrepareConfig(String input, String output, List<String> splits, St
                 r.intValue("prepare.resize-shorter-side", 0, 1 << 16), r.intValue("prepare.jpeg-quality", 1, 100),
                 r.longValue("prepare.max-pixels"), r.doubleValue("prepare.max-bad-fraction", 0, 1), decoder,
                 r.intValue("prepare.tasks", 0, 1 << 20), order.equals("shuffled"), r.longValue("prepare.seed"),
-                config);
+                ConfigLoader.toJson(config.getConfig("prepare")));
     }
 }

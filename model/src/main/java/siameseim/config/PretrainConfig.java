@@ -1,8 +1,16 @@
 package siameseim.config;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
+import java.util.List;
+import java.util.function.UnaryOperator;
 
-/** Everything a pretraining run reads, validated once at load time. */
+/**
+ * Everything a training run reads (pretraining, and fine-tuning's {@code finetune} and
+ * {@code eval} sections), validated once at load time. The driver ships this record to the
+ * replicas; nothing past the loader reads HOCON. {@code json} is the resolved config as given,
+ * written beside the checkpoints and into them (the run is reproducible from it).
+ */
 public record PretrainConfig(
         ModelConfig model,
         MaskConfig mask,
@@ -14,14 +22,16 @@ public record PretrainConfig(
         Distributed distributed,
         Checkpoint checkpoint,
         Train train,
-        Config source) {
+        EvalConfig eval,
+        FinetuneConfig finetune,
+        String json) implements java.io.Serializable {
 
     /** Target-network momentum m0 and its schedule (spec 2.8). */
-    public record Ema(double momentum, boolean cosine) {}
+    public record Ema(double momentum, boolean cosine) implements java.io.Serializable {}
 
     /** Run-level settings; {@code output} is null for runs that write nothing. */
     public record Train(String output, long seed, int threads, PinThreads pinThreads, double logEverySeconds,
-            long maxSteps) {}
+            long maxSteps) implements java.io.Serializable {}
 
     /**
      * train.pin-threads: {@code auto} holds each CPU replica's training threads on CPUs of their
@@ -33,10 +43,10 @@ public record PretrainConfig(
     public enum PinThreads { AUTO, CONFINE, OFF }
 
     /** The replicas of the pretrain job. */
-    public record Distributed(int replicas, long timeoutMillis, String bindHost) {}
+    public record Distributed(int replicas, long timeoutMillis, String bindHost) implements java.io.Serializable {}
 
     /** Checkpoint cadence and retention. */
-    public record Checkpoint(long everySteps, int keep) {}
+    public record Checkpoint(long everySteps, int keep) implements java.io.Serializable {}
 
     /** Replicas: each gets global batch / replicas samples per micro-batch. */
     public int localBatch() {
@@ -74,6 +84,24 @@ public record PretrainConfig(
         if (train.maxSteps() < 0) {
             throw r.invalid("train.max-steps", "must be >= 0");
         }
-        return new PretrainConfig(model, mask, neg, ema, optim, augment, data, distributed, checkpoint, train, config);
+        return new PretrainConfig(model, mask, neg, ema, optim, augment, data, distributed, checkpoint, train,
+                EvalConfig.from(config), FinetuneConfig.from(config), ConfigLoader.toJson(config));
+    }
+
+    /** The keys that name files or folders, which {@link #withPaths} rewrites. */
+    public static final List<String> PATH_KEYS = List.of("data.path", "data.subset", "train.output", "eval.weights");
+
+    /**
+     * The same config with every set path of {@link #PATH_KEYS} replaced by {@code qualify}'s
+     * result (the driver makes them absolute URIs before shipping the config to executors).
+     */
+    public PretrainConfig withPaths(UnaryOperator<String> qualify) {
+        Config c = ConfigLoader.fromJson(json);
+        for (String key : PATH_KEYS) {
+            if (!c.getIsNull(key)) {
+                c = c.withValue(key, ConfigValueFactory.fromAnyRef(qualify.apply(c.getString(key)), key));
+            }
+        }
+        return from(c);
     }
 }

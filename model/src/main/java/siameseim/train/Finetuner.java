@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import com.typesafe.config.Config;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -34,7 +33,7 @@ import siameseim.model.vit.VitClassifier;
  */
 public final class Finetuner implements Trainer {
     private final FinetuneConfig cfg;
-    private final Config source;
+    private final String configJson;
     private final NDManager root;
     private final VitClassifier model;
     private final AdamW optimizer;
@@ -53,12 +52,12 @@ public final class Finetuner implements Trainer {
      *     resumed run repeats the uninterrupted one exactly)
      */
     public Finetuner(FinetuneConfig cfg, ModelConfig arch, int classes, long seed, int rank, long stepsPerEpoch,
-            GradientReducer reducer, ai.djl.Device device, Config source) {
+            GradientReducer reducer, ai.djl.Device device, String configJson) {
         if (stepsPerEpoch < 1) {
             throw new IllegalArgumentException("an epoch must have at least one optimizer step, got " + stepsPerEpoch);
         }
         this.cfg = cfg;
-        this.source = source;
+        this.configJson = configJson;
         this.seed = seed;
         this.rank = rank;
         this.root = device == null ? NDManager.newBaseManager() : NDManager.newBaseManager(device);
@@ -177,7 +176,7 @@ public final class Finetuner implements Trainer {
     @Override
     public void save(OutputStream out, Map<String, String> extra) throws IOException {
         CheckpointFormat.write(out, model, architecture, optimizer, new CheckpointFormat.Progress(step, epoch(), extra),
-                source);
+                configJson);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package siameseim.train;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,10 +26,9 @@ import siameseim.model.siameseim.UniGradLoss;
 
 /**
  * One replica's SiameseIM training step (spec 2-4): EMA update with this iteration's momentum;
- * per micro-batch the target and online forward passes ({@link SiameseIM#forward}: the
- * reference's values, with the two branches' projectors interleaved so replicas synchronise
- * less; the target branch records no graph), loss and backward; gradient reduction across
- * replicas, global-norm clipping, AdamW.
+ * per micro-batch {@link #forwardBackward} (the spec's forward pass and loss,
+ * {@link SiameseIM#forward}, then the backward); gradient reduction across replicas, global-norm
+ * clipping, AdamW.
  * Every step's activations live in a sub-manager that is closed at the end of the step.
  *
  * <p>Must be used from one thread (libtorch grad mode and DJL's GradientCollector are per thread
@@ -116,15 +116,10 @@ public final class Pretrainer implements Trainer {
             }
             float share = 1f / micro.size();
             for (SiameseBatch b : micro) {
-                SiameseBatch.Tensors t = b.toTensors(sm);
-                try (Autograd gc = Autograd.record()) {
-                    SiameseIM.Forward f = model.forward(t.view1(), t.visible(), t.geometry(), t.view2());
-                    UniGradLoss.Result r = model.loss().compute(f.predictions(), f.targets());
-                    gc.backward(micro.size() == 1 ? r.loss() : Scalars.mul(r.loss(), share));
-                    loss += r.loss().getFloat() * share;
-                    pos += r.pos().getFloat() * share;
-                    neg += r.neg().getFloat() * share;
-                }
+                UniGradLoss.Result r = forwardBackward(b.toTensors(sm), share).loss();
+                loss += r.loss().getFloat() * share;
+                pos += r.pos().getFloat() * share;
+                neg += r.neg().getFloat() * share;
                 images += b.size();
             }
         }
@@ -145,10 +140,24 @@ public final class Pretrainer implements Trainer {
         return r;
     }
 
+    /**
+     * The forward pass, loss and backward of one micro-batch, as the step runs them: the loss
+     * times {@code scale} (1 / micro-batches) is differentiated and its gradients added to the
+     * online tensors' gradients. The golden reference test drives this call.
+     */
+    public SiameseIM.Forward forwardBackward(SiameseBatch.Tensors x, float scale) {
+        try (Autograd gc = Autograd.record()) {
+            SiameseIM.Forward f = model.forward(x.view1(), x.visible(), x.geometry(), x.view2());
+            NDArray loss = f.loss().loss();
+            gc.backward(scale == 1f ? loss : Scalars.mul(loss, scale));
+            return f;
+        }
+    }
+
     @Override
     public void save(OutputStream out, Map<String, String> extra) throws IOException {
         CheckpointFormat.write(out, model, optimizer, new CheckpointFormat.Progress(step, epoch(), extra),
-                cfg.source());
+                cfg.json());
     }
 
     /**

@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
-import siameseim.config.FinetuneConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.model.io.Safetensors;
 import siameseim.model.nn.Param;
@@ -37,8 +36,8 @@ class FinetunerTest {
 
     static Finetuner trainer(PretrainConfig c, int classes) {
         Torch.init(1);
-        return new Finetuner(FinetuneConfig.from(c.source()), c.model(), classes, c.train().seed(), 0, 2,
-                GradientReducer.IDENTITY, null, c.source());
+        return new Finetuner(c.finetune(), c.model(), classes, c.train().seed(), 0, 2,
+                GradientReducer.IDENTITY, null, c.json());
     }
 
     /** Class c: a constant image of brightness c (easy to separate), one-hot targets. */

@@ -13,9 +13,6 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import siameseim.collective.Handshake;
 import siameseim.config.ConfigError;
-import siameseim.config.EvalConfig;
-import siameseim.config.ConfigLoader;
-import siameseim.config.FinetuneConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.shards.SubsetManifest;
@@ -98,7 +95,6 @@ public final class DistributedTraining {
         if (cfg.data().path() == null) {
             throw new ConfigError("data.path", "is not set: give the prepared dataset (--dataset DIR)");
         }
-        EvalConfig.from(cfg.source()); // the replicas read eval.* (kNN monitor, fine-tuning evaluation)
         if (cfg.train().output() == null) {
             throw new ConfigError("train.output", "is not set: give the run folder (--output DIR)");
         }
@@ -110,7 +106,10 @@ public final class DistributedTraining {
         long size = cfg.data().subset() == null ? m.split(split).images()
                 : SubsetManifest.read(conf, new Path(cfg.data().subset())).size();
         int n = cfg.distributed().replicas();
-        int batch = kind == Kind.PRETRAIN ? cfg.optim().batchSize() : FinetuneConfig.from(cfg.source()).batchSize();
+        if (kind == Kind.FINETUNE) {
+            cfg.finetune().checkReplicas(n);
+        }
+        int batch = kind == Kind.PRETRAIN ? cfg.optim().batchSize() : cfg.finetune().batchSize();
         Schedule schedule = ReplicaTask.schedule(cfg, kind, size);
         long stepsPerEpoch = schedule.stepsPerEpoch();
         long total = schedule.totalSteps();
@@ -147,7 +146,7 @@ public final class DistributedTraining {
             for (int r = 0; r < n; r++) {
                 ranks.add(r);
             }
-            ReplicaTask task = new ReplicaTask(kind, ConfigLoader.toJson(cfg.source()), SparkSessions.hadoopConf(spark),
+            ReplicaTask task = new ReplicaTask(kind, cfg, SparkSessions.hadoopConf(spark),
                     secret, progress.address(), resume);
             List<Summary> summaries;
             try {
@@ -219,16 +218,15 @@ public final class DistributedTraining {
      * Paths as fully qualified URIs: executors run in other working directories (and on other
      * machines), where a relative path means something else.
      */
-    static PretrainConfig qualifyPaths(PretrainConfig cfg, Configuration conf) throws IOException {
-        com.typesafe.config.Config c = cfg.source();
-        for (String key : List.of("data.path", "data.subset", "train.output", "eval.weights")) {
-            if (!c.getIsNull(key)) {
-                Path p = new Path(c.getString(key));
-                String q = p.getFileSystem(conf).makeQualified(p).toString();
-                c = c.withValue(key, com.typesafe.config.ConfigValueFactory.fromAnyRef(q, "qualified " + key));
+    static PretrainConfig qualifyPaths(PretrainConfig cfg, Configuration conf) {
+        return cfg.withPaths(path -> {
+            Path p = new Path(path);
+            try {
+                return p.getFileSystem(conf).makeQualified(p).toString();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot resolve " + path + ": " + e.getMessage(), e);
             }
-        }
-        return PretrainConfig.from(c);
+        });
     }
 
     /** Too few slots and lost replicas get a message a user can act on. */
@@ -292,7 +290,7 @@ public final class DistributedTraining {
     static void writeRunConfig(Configuration conf, PretrainConfig cfg) throws IOException {
         Path p = new Path(cfg.train().output(), "config.json");
         try (OutputStream os = p.getFileSystem(conf).create(p, true)) {
-            os.write((ConfigLoader.toJson(cfg.source()) + "\n").getBytes(StandardCharsets.UTF_8));
+            os.write((cfg.json() + "\n").getBytes(StandardCharsets.UTF_8));
         }
     }
 }

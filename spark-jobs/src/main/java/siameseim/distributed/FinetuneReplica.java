@@ -49,14 +49,14 @@ final class FinetuneReplica implements ReplicaLoop.Job<LabelledBatch>, AutoClose
     FinetuneReplica(ReplicaLoop.Context ctx, Schedule schedule, SampleSource test, List<String> classNames)
             throws IOException {
         this.cfg = ctx.cfg();
-        this.ft = FinetuneConfig.from(cfg.source());
-        EvalConfig ev = EvalConfig.from(cfg.source());
+        this.ft = cfg.finetune();
+        EvalConfig ev = cfg.eval();
         this.classes = ft.classes() > 0 ? ft.classes() : classNames.size();
         this.classNames = classNames;
         Collective c = ctx.collective();
         GradientReducer reducer = c == null ? GradientReducer.IDENTITY : CollectiveReduction.gradients(c);
         this.trainer = new Finetuner(ft, cfg.model(), classes, cfg.train().seed(), ctx.rank(),
-                schedule.stepsPerEpoch(), reducer, ctx.device(), cfg.source());
+                schedule.stepsPerEpoch(), reducer, ctx.device(), cfg.json());
         if (ev.weights() != null) {
             Encoders.loadInto(trainer.model().encoder(), ev.weights(), ctx.hadoop());
         }

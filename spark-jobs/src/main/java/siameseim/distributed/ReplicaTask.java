@@ -13,7 +13,6 @@ import org.apache.spark.resource.ResourceInformation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import siameseim.collective.Collective;
-import siameseim.config.ConfigLoader;
 import siameseim.config.EvalConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.augment.EvalTransform;
@@ -46,16 +45,16 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
     private static final AtomicInteger IN_PROCESS = new AtomicInteger();
 
     private final DistributedTraining.Kind kind;
-    private final String configJson;
+    private final PretrainConfig cfg;
     private final Map<String, String> hadoop;
     private final byte[] secret;
     private final ProgressChannel.Address progress;
     private final String resume;
 
-    ReplicaTask(DistributedTraining.Kind kind, String configJson, Map<String, String> hadoop, byte[] secret,
+    ReplicaTask(DistributedTraining.Kind kind, PretrainConfig cfg, Map<String, String> hadoop, byte[] secret,
             ProgressChannel.Address progress, String resume) {
         this.kind = kind;
-        this.configJson = configJson;
+        this.cfg = cfg;
         this.hadoop = hadoop;
         this.secret = secret;
         this.progress = progress;
@@ -67,7 +66,6 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
         BarrierTaskContext ctx = BarrierTaskContext.get();
         int rank = ctx.partitionId();
         int n = ctx.getTaskInfos().length;
-        PretrainConfig cfg = PretrainConfig.from(ConfigLoader.fromJson(configJson));
         LOG.info("replica {} of {} (stage attempt {})", rank, n, ctx.stageAttemptNumber());
         Configuration conf = SparkSessions.rebuild(hadoop);
         IN_PROCESS.incrementAndGet();
@@ -93,13 +91,12 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
                 ShardSource train = data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset());
                 Schedule schedule = schedule(cfg, kind, train.size());
                 if (kind == DistributedTraining.Kind.PRETRAIN) {
-                    EvalConfig ev = EvalConfig.from(cfg.source());
                     try (PretrainReplica job = new PretrainReplica(rc, schedule, knnMonitor(cfg, conf),
-                            ev.knn().everySteps())) {
+                            cfg.eval().knn().everySteps())) {
                         s = ReplicaLoop.run(rc, train, schedule, job);
                     }
                 } else {
-                    ShardSource test = data(cfg, conf, cfg.source().getString("eval.test-split"), null);
+                    ShardSource test = data(cfg, conf, cfg.eval().testSplit(), null);
                     try (FinetuneReplica job = new FinetuneReplica(rc, schedule, test,
                             Manifest.read(conf, new Path(cfg.data().path())).classes())) {
                         s = ReplicaLoop.run(rc, train, schedule, job);
@@ -119,7 +116,7 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
             return Schedule.of(images, cfg.optim().batchSize(), cfg.optim().epochs(), cfg.train().maxSteps(),
                     "optim.batch-size", "split '" + cfg.data().split() + "' of " + cfg.data().path());
         }
-        FinetuneConfig ft = FinetuneConfig.from(cfg.source());
+        FinetuneConfig ft = cfg.finetune();
         return Schedule.of(images, ft.batchSize(), ft.epochs(), cfg.train().maxSteps(), "finetune.batch-size",
                 "split '" + trainSplit(cfg, kind) + "' of " + cfg.data().path());
     }
@@ -135,7 +132,7 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
 
     /** The kNN monitor of a pretraining run, or null when eval.knn.every-steps is 0. */
     static KnnMonitor knnMonitor(PretrainConfig cfg, Configuration conf) throws java.io.IOException {
-        EvalConfig ev = EvalConfig.from(cfg.source());
+        EvalConfig ev = cfg.eval();
         if (ev.knn().everySteps() == 0) {
             return null;
         }
@@ -151,7 +148,7 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
     /** The split a run trains on: data.split for pretraining, eval.train-split for fine-tuning. */
     static String trainSplit(PretrainConfig cfg, DistributedTraining.Kind kind) {
         return kind == DistributedTraining.Kind.PRETRAIN ? cfg.data().split()
-                : cfg.source().getString("eval.train-split");
+                : cfg.eval().trainSplit();
     }
 
     /** A split (or a subset manifest of it) of the prepared dataset. */

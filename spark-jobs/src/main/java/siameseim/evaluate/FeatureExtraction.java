@@ -12,7 +12,6 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
-import siameseim.config.ConfigLoader;
 import siameseim.config.EvalConfig;
 import siameseim.datasets.augment.EvalTransform;
 import siameseim.datasets.augment.Resampler;
@@ -57,18 +56,16 @@ public final class FeatureExtraction {
         RowFilter sample = limit > 0 ? sample(shards, limit, cfg.seed()) : null;
         String rootUri = root.getFileSystem(conf).makeQualified(root).toString();
         List<String> paths = shards.stream().map(ShardInfo::path).toList();
-        String configJson = ConfigLoader.toJson(cfg.source());
         Map<String, String> hadoop = SparkSessions.hadoopConf(spark);
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         RowFilter given = filter != null ? filter : (s, r) -> true;
         RowFilter keep = sample == null ? given : (s, r) -> sample.keep(s, r) && given.keep(s, r);
         return jsc.parallelize(work, Math.max(1, work.size())).mapPartitions((Iterator<long[]> it) -> {
-            EvalConfig c = EvalConfig.from(ConfigLoader.fromJson(configJson));
             Configuration hc = SparkSessions.rebuild(hadoop);
             List<FeatureRow> out = new ArrayList<>();
             while (it.hasNext()) {
                 long[] w = it.next();
-                out.addAll(shardFeatures(c, hc, new Path(rootUri, paths.get((int) w[0])), (int) w[0], w[1], pool, keep,
+                out.addAll(shardFeatures(cfg, hc, new Path(rootUri, paths.get((int) w[0])), (int) w[0], w[1], pool, keep,
                         resize));
             }
             return out.iterator();

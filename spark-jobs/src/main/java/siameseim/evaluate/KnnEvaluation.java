@@ -1,7 +1,9 @@
 package siameseim.evaluate;
 
 import java.io.IOException;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -21,7 +23,22 @@ public final class KnnEvaluation {
 
     /** Accuracy and what it was measured on. */
     public record Result(double top1, double top5, long train, long test, int k, double temperature, String pool,
-            String weights) {}
+            String weights) {
+
+        /** The job's result table (console, knn.json). */
+        public ResultTable table() {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("encoder", weights);
+            row.put("k", k);
+            row.put("temperature", temperature);
+            row.put("features", pool);
+            row.put("train images", train);
+            row.put("test images", test);
+            row.put("top-1", top1);
+            row.put("top-5", top5);
+            return new ResultTable("kNN").row(row);
+        }
+    }
 
     public static Result run(SparkSession spark, EvalConfig cfg) throws IOException {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());

@@ -3,7 +3,9 @@ package siameseim.evaluate;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.api.java.JavaRDD;
@@ -31,7 +33,21 @@ public final class LinearProbe {
     private LinearProbe() {}
 
     /** Accuracy and what it was measured on. */
-    public record Result(double top1, long train, long test, double epochs, int batch, double finalLoss, String weights) {}
+    public record Result(double top1, long train, long test, double epochs, int batch, double finalLoss, String weights) {
+
+        /** The job's result table (console, linear-probe.json). */
+        public ResultTable table() {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("encoder", weights);
+            row.put("train images", train);
+            row.put("epochs", epochs);
+            row.put("batch", batch);
+            row.put("final train loss", finalLoss);
+            row.put("test images", test);
+            row.put("top-1", top1);
+            return new ResultTable("Linear probe").row(row);
+        }
+    }
 
     public static Result run(SparkSession spark, EvalConfig cfg, int replicas) throws IOException {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());

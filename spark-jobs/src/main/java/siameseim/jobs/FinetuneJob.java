@@ -40,8 +40,8 @@ public final class FinetuneJob implements Job {
         try {
             DistributedTraining.Result r = DistributedTraining.run(spark, cfg, a.option("resume", null),
                     System.out::println, DistributedTraining.Kind.FINETUNE);
-            String weights = cfg.source().getIsNull("eval.weights") ? "random init (seed " + cfg.train().seed() + ")"
-                    : cfg.source().getString("eval.weights");
+            String weights = cfg.eval().weights() == null ? "random init (seed " + cfg.train().seed() + ")"
+                    : cfg.eval().weights();
             ResultTable t = new ResultTable("Fine-tuning: " + weights);
             for (siameseim.events.Event.Evaluation e : r.evaluations()) {
                 Map<String, Object> row = new LinkedHashMap<>();

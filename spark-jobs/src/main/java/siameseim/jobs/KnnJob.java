@@ -1,7 +1,5 @@
 package siameseim.jobs;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import siameseim.config.EvalConfig;
 import siameseim.evaluate.KnnEvaluation;
@@ -32,7 +30,7 @@ public final class KnnJob implements Job {
         EvalConfig cfg = EvalJobs.config(a);
         SparkSession spark = SparkSessions.create("siameseim knn", a.option("master", null));
         try {
-            ResultTable t = table(KnnEvaluation.run(spark, cfg));
+            ResultTable t = KnnEvaluation.run(spark, cfg).table();
             System.out.print(t.markdown());
             t.write(spark.sparkContext().hadoopConfiguration(), a.option("output", null), "knn");
         } finally {
@@ -41,17 +39,4 @@ public final class KnnJob implements Job {
         return 0;
     }
 
-    /** The job's result table (also written by the pipeline). */
-    public static ResultTable table(KnnEvaluation.Result r) {
-        Map<String, Object> row = new LinkedHashMap<>();
-        row.put("encoder", r.weights());
-        row.put("k", r.k());
-        row.put("temperature", r.temperature());
-        row.put("features", r.pool());
-        row.put("train images", r.train());
-        row.put("test images", r.test());
-        row.put("top-1", r.top1());
-        row.put("top-5", r.top5());
-        return new ResultTable("kNN").row(row);
-    }
 }

@@ -1,7 +1,5 @@
 package siameseim.jobs;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import siameseim.config.EvalConfig;
 import siameseim.evaluate.LinearProbe;
@@ -32,7 +30,7 @@ public final class LinearProbeJob implements Job {
         EvalConfig cfg = EvalJobs.config(a);
         SparkSession spark = SparkSessions.create("siameseim linear-probe", a.option("master", null));
         try {
-            ResultTable t = table(LinearProbe.run(spark, cfg, a.intOption("replicas", 2)));
+            ResultTable t = LinearProbe.run(spark, cfg, a.intOption("replicas", 2)).table();
             System.out.print(t.markdown());
             t.write(spark.sparkContext().hadoopConfiguration(), a.option("output", null), "linear-probe");
         } finally {
@@ -41,16 +39,4 @@ public final class LinearProbeJob implements Job {
         return 0;
     }
 
-    /** The job's result table (also written by the pipeline). */
-    public static ResultTable table(LinearProbe.Result r) {
-        Map<String, Object> row = new LinkedHashMap<>();
-        row.put("encoder", r.weights());
-        row.put("train images", r.train());
-        row.put("epochs", r.epochs());
-        row.put("batch", r.batch());
-        row.put("final train loss", r.finalLoss());
-        row.put("test images", r.test());
-        row.put("top-1", r.top1());
-        return new ResultTable("Linear probe").row(row);
-    }
 }

@@ -1,10 +1,10 @@
 package siameseim.jobs;
 
-import com.typesafe.config.Config;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import siameseim.config.ConfigLoader;
+import siameseim.config.PipelineConfig;
 import siameseim.pipeline.Pipeline;
 import siameseim.spark.SparkSessions;
 
@@ -34,8 +34,7 @@ public final class PipelineJob implements Job {
         PrepareJob.mapOption(a, "output", "pipeline.output", sets);
         PrepareJob.mapOption(a, "input", "pipeline.input", sets);
         PrepareJob.mapOption(a, "dataset", "data.path", sets);
-        Config config = ConfigLoader.load(a.confFile("pipeline-demo.conf"), sets);
-        Pipeline.check(config);
+        PipelineConfig config = PipelineConfig.from(ConfigLoader.load(a.confFile("pipeline-demo.conf"), sets));
         SparkSession spark = SparkSessions.create("siameseim pipeline", a.option("master", null));
         try {
             Pipeline.run(spark, config, System.out::println);

@@ -3,9 +3,6 @@ package siameseim.pipeline;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigException;
-import com.typesafe.config.ConfigValueFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -24,10 +21,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import siameseim.config.ConfigError;
-import siameseim.config.ConfigLoader;
-import siameseim.config.EvalConfig;
-import siameseim.config.PrepareConfig;
-import siameseim.config.PretrainConfig;
+import siameseim.config.PipelineConfig;
 import siameseim.distributed.DistributedTraining;
 import siameseim.evaluate.EncoderExport;
 import siameseim.evaluate.KnnEvaluation;
@@ -47,8 +41,6 @@ import siameseim.prepare.DatasetPreparation;
 public final class Pipeline {
     public static final String STATE = "pipeline-state.json";
     public static final String LOCK = "pipeline.lock";
-    /** Stages in the order they run. */
-    public static final List<String> STAGES = List.of("prepare", "pretrain", "knn", "linear-probe", "export");
 
     private Pipeline() {}
 
@@ -61,36 +53,35 @@ public final class Pipeline {
         }
     }
 
-    public static Report run(SparkSession spark, Config config, Consumer<String> out) throws IOException {
+    public static Report run(SparkSession spark, PipelineConfig cfg, Consumer<String> out) throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
-        Layout l = Layout.of(config);
-        check(config);
-        List<String> stages = stages(config);
-        FileSystem fs = l.root.getFileSystem(conf);
-        fs.mkdirs(l.root);
-        Path lock = new Path(l.root, LOCK);
+        Path root = new Path(cfg.output());
+        List<String> stages = cfg.stages();
+        FileSystem fs = root.getFileSystem(conf);
+        fs.mkdirs(root);
+        Path lock = new Path(root, LOCK);
         acquire(fs, lock);
         try {
-            State state = State.read(fs, new Path(l.root, STATE));
+            State state = State.read(fs, new Path(root, STATE));
             List<StageRun> runs = new ArrayList<>();
             java.util.Map<String, String> fingerprints = new java.util.HashMap<>();
             String checkpoint = state.string("pretrain", "checkpoint");
             for (int i = 0; i < stages.size(); i++) {
                 String stage = stages.get(i);
-                Config c = l.config(stage, checkpoint);
                 String up = upstream(stage);
                 String upFp = up == null ? "" : fingerprints.getOrDefault(up, state.string(up, "fingerprint"));
-                String fp = fingerprint(upFp, stage, c, checkpoint, config);
+                String fp = fingerprint(upFp, stage, cfg.settings().get(stage), checkpoint);
                 String tag = String.format(Locale.ROOT, "[pipeline] %d/%d %s", i + 1, stages.size(), stage);
                 JsonObject rec = state.stage(stage);
-                if (rec != null && fp.equals(rec.get("fingerprint").getAsString()) && outputExists(fs, l, stage, rec)) {
+                if (rec != null && fp.equals(rec.get("fingerprint").getAsString())
+                        && outputExists(fs, cfg, stage, rec)) {
                     String summary = rec.get("summary").getAsString();
                     out.accept(tag + ": up to date (" + rec.get("finished").getAsString() + "): " + summary);
                     runs.add(new StageRun(stage, false, summary, 0));
                 } else {
                     out.accept(tag + ": running" + (rec == null ? "" : " (its inputs changed or its output is gone)"));
                     long t0 = System.nanoTime();
-                    JsonObject result = runStage(spark, stage, c, l, checkpoint, out);
+                    JsonObject result = runStage(spark, stage, cfg, checkpoint, out);
                     double seconds = (System.nanoTime() - t0) / 1e9;
                     result.addProperty("fingerprint", fp);
                     result.addProperty("finished", Instant.now().toString());
@@ -114,38 +105,6 @@ public final class Pipeline {
         }
     }
 
-    /** Checks pipeline.* before a Spark session starts; errors name the key. */
-    public static void check(Config config) {
-        Layout l = Layout.of(config);
-        for (String stage : stages(config)) {
-            Config c = l.config(stage, "checkpoint");
-            switch (stage) {
-                case "prepare" -> PrepareConfig.from(c);
-                case "pretrain" -> PretrainConfig.from(c);
-                default -> EvalConfig.from(c);
-            }
-        }
-    }
-
-    /** pipeline.stages, checked, in run order. */
-    static List<String> stages(Config config) {
-        List<String> given;
-        try {
-            given = config.getStringList("pipeline.stages");
-        } catch (ConfigException e) {
-            throw new ConfigError("pipeline.stages", "must be a list of stage names: " + e.getMessage());
-        }
-        for (String s : given) {
-            if (!STAGES.contains(s)) {
-                throw new ConfigError("pipeline.stages", "has unknown stage '" + s + "'; stages: " + STAGES);
-            }
-        }
-        if (given.isEmpty()) {
-            throw new ConfigError("pipeline.stages", "is empty");
-        }
-        return STAGES.stream().filter(given::contains).toList();
-    }
-
     /** The stage whose output a stage reads: none, prepare, or pretrain for the rest. */
     static String upstream(String stage) {
         return switch (stage) {
@@ -155,67 +114,24 @@ public final class Pipeline {
         };
     }
 
-    /** Where each stage reads and writes. */
-    record Layout(Path root, Path dataset, Path run, Path eval, Path export, Config config0, String input) {
-        static Layout of(Config c) {
-            if (c.getIsNull("pipeline.output")) {
-                throw new ConfigError("pipeline.output", "is not set: give the pipeline's folder"
-                        + " (--set pipeline.output=DIR)");
-            }
-            Path root = new Path(c.getString("pipeline.output"));
-            String input = c.getIsNull("pipeline.input") ? null : c.getString("pipeline.input");
-            Path dataset;
-            if (input != null) {
-                dataset = new Path(root, "dataset");
-            } else if (!c.getIsNull("data.path")) {
-                dataset = new Path(c.getString("data.path"));
-            } else {
-                throw new ConfigError("pipeline.input", "and data.path are both unset: give the raw images"
-                        + " (pipeline.input) or a prepared dataset (data.path)");
-            }
-            return new Layout(root, dataset, new Path(root, "pretrain"), new Path(root, "eval"),
-                    new Path(root, "export"), c, input);
-        }
-
-        /** The config a stage runs with: the pipeline's paths filled in. */
-        Config config(String stage, String checkpoint) {
-            Config c = config0.withValue("data.path", str(dataset)).withValue("train.output", str(run));
-            if (stage.equals("prepare")) {
-                if (input == null) {
-                    throw new ConfigError("pipeline.input", "is not set, but pipeline.stages has prepare: give the"
-                            + " raw ImageNet-layout tree, or drop prepare and set data.path");
-                }
-                c = c.withValue("prepare.input", str(input)).withValue("prepare.output", str(dataset));
-            }
-            if (!stage.equals("prepare") && !stage.equals("pretrain")) {
-                if (checkpoint == null) {
-                    throw new ConfigError("pipeline.stages", "has " + stage + " but no pretrain run finished yet:"
-                            + " add the pretrain stage");
-                }
-                c = c.withValue("eval.weights", str(checkpoint));
-            }
-            return c;
-        }
-
-        private static com.typesafe.config.ConfigValue str(Object v) {
-            return ConfigValueFactory.fromAnyRef(v.toString(), "pipeline");
-        }
-    }
-
-    static JsonObject runStage(SparkSession spark, String stage, Config c, Layout l, String checkpoint,
+    static JsonObject runStage(SparkSession spark, String stage, PipelineConfig cfg, String checkpoint,
             Consumer<String> out) throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
+        if (!stage.equals("prepare") && !stage.equals("pretrain") && checkpoint == null) {
+            throw new ConfigError("pipeline.stages", "has " + stage + " but no pretrain run finished yet:"
+                    + " add the pretrain stage");
+        }
         JsonObject r = new JsonObject();
         switch (stage) {
             case "prepare" -> {
-                DatasetPreparation.Report p = DatasetPreparation.run(spark, PrepareConfig.from(c));
+                DatasetPreparation.Report p = DatasetPreparation.run(spark, cfg.prepare());
                 long images = p.manifest().splits().values().stream().mapToLong(s -> s.images()).sum();
                 r.addProperty("dataset", p.output().toString());
                 r.addProperty("summary", String.format(Locale.ROOT, "%d images, %d classes, %d files skipped -> %s",
                         images, p.manifest().classes().size(), p.manifest().badFiles().size(), p.output()));
             }
             case "pretrain" -> {
-                DistributedTraining.Result t = DistributedTraining.run(spark, PretrainConfig.from(c), null, out);
+                DistributedTraining.Result t = DistributedTraining.run(spark, cfg.pretrain(), null, out);
                 siameseim.events.Summary s = t.rank0();
                 r.addProperty("checkpoint", s.checkpoint());
                 r.addProperty("steps", s.steps());
@@ -226,26 +142,26 @@ public final class Pipeline {
                                 s.finalLoss(), s.checkpoint()));
             }
             case "knn" -> {
-                KnnEvaluation.Result k = KnnEvaluation.run(spark, EvalConfig.from(c));
-                ResultTable t = siameseim.jobs.KnnJob.table(k);
-                t.write(conf, l.eval.toString(), "knn");
+                KnnEvaluation.Result k = KnnEvaluation.run(spark, cfg.eval().withWeights(checkpoint));
+                ResultTable t = k.table();
+                t.write(conf, cfg.evalDir(), "knn");
                 out.accept(t.markdown().stripTrailing());
                 r.addProperty("top1", k.top1());
                 r.addProperty("summary", String.format(Locale.ROOT, "top-1 %.2f%%, top-5 %.2f%% -> %s", 100 * k.top1(),
-                        100 * k.top5(), new Path(l.eval, "knn.json")));
+                        100 * k.top5(), new Path(cfg.evalDir(), "knn.json")));
             }
             case "linear-probe" -> {
-                LinearProbe.Result p = LinearProbe.run(spark, EvalConfig.from(c),
-                        c.getInt("pipeline.linear-probe-replicas"));
-                ResultTable t = siameseim.jobs.LinearProbeJob.table(p);
-                t.write(conf, l.eval.toString(), "linear-probe");
+                LinearProbe.Result p = LinearProbe.run(spark, cfg.eval().withWeights(checkpoint),
+                        cfg.linearProbeReplicas());
+                ResultTable t = p.table();
+                t.write(conf, cfg.evalDir(), "linear-probe");
                 out.accept(t.markdown().stripTrailing());
                 r.addProperty("top1", p.top1());
                 r.addProperty("summary", String.format(Locale.ROOT, "top-1 %.2f%% -> %s", 100 * p.top1(),
-                        new Path(l.eval, "linear-probe.json")));
+                        new Path(cfg.evalDir(), "linear-probe.json")));
             }
             case "export" -> {
-                EncoderExport.Result e = EncoderExport.export(conf, checkpoint, l.export.toString());
+                EncoderExport.Result e = EncoderExport.export(conf, checkpoint, cfg.exportDir());
                 r.addProperty("summary", String.format(Locale.ROOT, "encoder of step %d, %.2f M parameters -> %s",
                         e.step(), e.parameters() / 1e6, e.directory()));
             }
@@ -254,37 +170,24 @@ public final class Pipeline {
         return r;
     }
 
-    static boolean outputExists(FileSystem fs, Layout l, String stage, JsonObject rec) throws IOException {
+    static boolean outputExists(FileSystem fs, PipelineConfig cfg, String stage, JsonObject rec) throws IOException {
         return switch (stage) {
-            case "prepare" -> fs.exists(new Path(l.dataset, "manifest.json"));
+            case "prepare" -> fs.exists(new Path(cfg.dataset(), "manifest.json"));
             case "pretrain" -> rec.has("checkpoint") && fs.exists(new Path(rec.get("checkpoint").getAsString()));
-            case "knn" -> fs.exists(new Path(l.eval, "knn.json"));
-            case "linear-probe" -> fs.exists(new Path(l.eval, "linear-probe.json"));
-            case "export" -> fs.exists(new Path(l.export, EncoderExport.WEIGHTS));
+            case "knn" -> fs.exists(new Path(cfg.evalDir(), "knn.json"));
+            case "linear-probe" -> fs.exists(new Path(cfg.evalDir(), "linear-probe.json"));
+            case "export" -> fs.exists(new Path(cfg.exportDir(), EncoderExport.WEIGHTS));
             default -> false;
         };
     }
 
     /**
      * What a stage's result depends on: the fingerprint of the stage it reads from, the config
-     * sections it reads, and for the evaluations the checkpoint. Keys that change speed, logging
-     * or scheduling only (threads, log interval, timeouts, checkpoint interval) are left out, so
-     * changing them reruns nothing.
+     * keys it reads ({@link PipelineConfig#settings}), and for the evaluations the checkpoint.
      */
-    static String fingerprint(String previous, String stage, Config c, String checkpoint, Config original) {
-        Config relevant = switch (stage) {
-            case "prepare" -> c.getConfig("prepare").withoutPath("tasks");
-            case "pretrain" -> c.withoutPath("eval").withoutPath("finetune").withoutPath("prepare")
-                    .withoutPath("pipeline").withoutPath("checkpoint").withoutPath("train.threads")
-                    .withoutPath("train.pin-threads").withoutPath("train.log-every-seconds")
-                    .withoutPath("distributed.timeout-seconds").withoutPath("distributed.bind-host");
-            case "knn" -> c.getConfig("eval").withoutPath("linear").withoutPath("few-shot");
-            case "linear-probe" -> c.getConfig("eval").withoutPath("knn").withoutPath("few-shot")
-                    .withFallback(original.getConfig("pipeline").withOnlyPath("linear-probe-replicas"));
-            default -> c.getConfig("eval").withOnlyPath("weights");
-        };
+    static String fingerprint(String previous, String stage, String settings, String checkpoint) {
         String reads = upstream(stage) == null || stage.equals("pretrain") ? "" : checkpoint;
-        String text = previous + "\n" + stage + "\n" + reads + "\n" + ConfigLoader.toJson(relevant);
+        String text = previous + "\n" + stage + "\n" + reads + "\n" + settings;
         try {
             byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(d, 0, 16);

@@ -14,7 +14,6 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
-import siameseim.config.ConfigLoader;
 import siameseim.config.PrepareConfig;
 import siameseim.datasets.prepare.DatasetCommit;
 import siameseim.datasets.prepare.PrepareOptions;
@@ -75,7 +74,7 @@ public final class DatasetPreparation {
                 }, true)
                 .collect();
 
-        JsonObject config = JsonParser.parseString(ConfigLoader.toJson(cfg.source().getConfig("prepare")))
+        JsonObject config = JsonParser.parseString(cfg.json())
                 .getAsJsonObject();
         Manifest manifest = DatasetCommit.manifest(input.toString(), classes, cfg.splits(), results, rowOrder,
                 config);

@@ -9,55 +9,54 @@ import ai.djl.ndarray.types.Shape;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import siameseim.collective.LocalGroup;
-import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.nn.Torch;
 
 /** The statistics reduction over a real two-rank collective on loopback. */
 class CollectiveReductionTest {
 
-    private record Outcome(float[] carried, float[] alone, float[] mean, float[] var, int operations) {}
+    private record Outcome(float[] mean, float[] var, float[] average, int operations) {}
 
     /**
-     * A deferred mean carried by the next moments exchange costs no operation of its own and has
-     * the bits of a mean exchanged alone; the moments are unchanged by what rides along; a
-     * deferred mean needed before any exchange goes on its own.
+     * One exchange per BatchNorm layer gives the global moments of equal-sized local batches
+     * (mean of means; mean of variances plus the spread of the means), and the average of a
+     * tensor is the element-wise mean; every rank gets the same bits.
      */
     @Test
-    void deferredMeanRidesWithTheNextMomentsExchange() throws Exception {
+    void momentsAndAveragesAreTheGlobalBatchsOnEveryRank() throws Exception {
         Torch.init(1);
         try (LocalGroup g = new LocalGroup(2, 30_000)) {
             List<Outcome> out = g.onAll(col -> {
                 int r = col.rank();
                 try (NDManager m = NDManager.newBaseManager()) {
                     CollectiveReduction.Statistics s = CollectiveReduction.statistics(col);
-                    NDArray corr = m.create(values(300, 1.7f + r), new Shape(10, 30));
-                    float[] mean = values(8, 0.3f * (r + 1));
-                    float[] var = values(8, 2f + r);
                     int before = col.operations();
-                    CrossReplicaMean.Deferred later = s.averageLater(corr);
-                    float[][] moments = s.moments(mean, var);
-                    float[] carried = later.get().toFloatArray();
+                    float[][] moments = s.moments(values(8, 0.3f * (r + 1)), values(8, 2f + r));
                     int operations = col.operations() - before;
-                    float[][] plain = s.moments(mean, var);
-                    assertArrayEquals(plain[0], moments[0]);
-                    assertArrayEquals(plain[1], moments[1]);
-                    float[] alone = s.average(corr).toFloatArray();
-                    // needed before any exchange: exchanged on its own, same bits
-                    assertArrayEquals(alone, s.averageLater(corr).get().toFloatArray());
-                    assertEquals(new Shape(10, 30), later.get().getShape());
-                    return new Outcome(carried, alone, moments[0], moments[1], operations);
+                    NDArray avg = s.average(m.create(values(300, 1.7f + r), new Shape(10, 30)));
+                    assertEquals(new Shape(10, 30), avg.getShape());
+                    return new Outcome(moments[0], moments[1], avg.toFloatArray(), operations);
                 }
             });
+            float[] m0 = values(8, 0.3f);
+            float[] m1 = values(8, 0.6f);
+            float[] v0 = values(8, 2f);
+            float[] v1 = values(8, 3f);
             for (Outcome o : out) {
-                assertEquals(1, o.operations(), "one exchange for the moments and the deferred mean");
-                assertArrayEquals(o.alone(), o.carried());
-                assertArrayEquals(out.get(0).carried(), o.carried(), "every rank has the same bits");
+                assertEquals(1, o.operations(), "one exchange for a layer's moments");
+                assertArrayEquals(out.get(0).mean(), o.mean(), "every rank has the same bits");
                 assertArrayEquals(out.get(0).var(), o.var());
+                assertArrayEquals(out.get(0).average(), o.average());
+            }
+            for (int k = 0; k < 8; k++) {
+                double mean = (m0[k] + (double) m1[k]) / 2;
+                double var = (v0[k] + Math.pow(m0[k] - mean, 2) + v1[k] + Math.pow(m1[k] - mean, 2)) / 2;
+                assertEquals(mean, out.get(0).mean()[k], 1e-6);
+                assertEquals(var, out.get(0).var()[k], 1e-5);
             }
             float[] a = values(300, 1.7f);
             float[] b = values(300, 2.7f);
             for (int i = 0; i < a.length; i++) {
-                assertEquals((a[i] + b[i]) * 0.5f, out.get(0).carried()[i]);
+                assertEquals((a[i] + b[i]) * 0.5f, out.get(0).average()[i]);
             }
         }
     }

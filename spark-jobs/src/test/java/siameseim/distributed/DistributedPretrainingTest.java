@@ -14,7 +14,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import siameseim.config.EvalConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.evaluate.KnnEvaluation;
 import siameseim.metrics.TensorBoardEventsTest;
@@ -122,7 +121,7 @@ class DistributedPretrainingTest {
                 .contains("\"type\":\"knn\""));
         PretrainConfig pc = PretrainFixture.config(dataset, tmp.resolve("run").toString(), "eval.knn.k=5",
                 "eval.weights=" + r.rank0().checkpoint());
-        KnnEvaluation.Result job = KnnEvaluation.run(spark, EvalConfig.from(pc.source()));
+        KnnEvaluation.Result job = KnnEvaluation.run(spark, pc.eval());
         assertEquals(job.top1(), r.evaluations().get(1).top1(), 1e-9);
 
         // TensorBoard event files (one per checkpoint interval) hold the losses of the metrics lines

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.Config;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,6 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import siameseim.config.ConfigLoader;
+import siameseim.config.PipelineConfig;
 import siameseim.testing.Fixtures;
 import siameseim.testing.LocalSpark;
 import siameseim.testing.PretrainFixture;
@@ -54,16 +54,16 @@ class PipelineTest {
         spark.stop();
     }
 
-    static Config config(String output, String... more) {
+    static PipelineConfig config(String output, String... more) {
         List<String> sets = new ArrayList<>(PretrainFixture.MODEL);
         sets.addAll(List.of("pipeline.input=" + tmp.resolve("raw"), "pipeline.output=" + output, "prepare.tasks=2",
                 "train.max-steps=4", "checkpoint.every-steps=2", "eval.batch-size=16", "eval.linear.epochs=2",
                 "eval.linear.batch-size=16", "eval.linear.warmup-epochs=0", "eval.knn.k=3"));
         sets.addAll(List.of(more));
-        return ConfigLoader.load("pipeline-demo.conf", sets);
+        return PipelineConfig.from(ConfigLoader.load("pipeline-demo.conf", sets));
     }
 
-    static Pipeline.Report run(Config c, List<String> lines) throws Exception {
+    static Pipeline.Report run(PipelineConfig c, List<String> lines) throws Exception {
         Pipeline.Report r = Pipeline.run(spark, c, lines::add);
         spark.sparkContext().listenerBus().waitUntilEmpty();
         return r;
@@ -146,7 +146,7 @@ class PipelineTest {
     @Test
     void badStagesAreNamed() {
         Exception e = assertThrows(siameseim.config.ConfigError.class,
-                () -> Pipeline.check(config(tmp.resolve("x").toString(), "pipeline.stages=[prepare, pretrian]")));
+                () -> config(tmp.resolve("x").toString(), "pipeline.stages=[prepare, pretrian]"));
         assertTrue(e.getMessage().contains("pipeline.stages") && e.getMessage().contains("pretrian"), e.getMessage());
     }
 }

@@ -36,23 +36,6 @@ public interface CrossReplicaMean {
     NDArray average(NDArray local);
 
     /**
-     * The same mean as {@link #average}, for a value needed only later: an implementation may
-     * send it with the next {@link #moments} exchange instead of in one of its own, which saves
-     * the replicas a synchronisation point (the UniGrad correlation matrix travels with the
-     * predictor's first BatchNorm statistics). Every replica must make the same calls in the
-     * same order. The default exchanges at once.
-     */
-    default Deferred averageLater(NDArray local) {
-        NDArray mean = average(local);
-        return () -> mean;
-    }
-
-    /** A mean over replicas that may still be on its way; {@link #get} exchanges it if it is. */
-    interface Deferred {
-        NDArray get();
-    }
-
-    /**
      * Global per-channel mean and (biased) variance from every replica's local mean and variance
      * over equal-sized local batches: mean = avg(mean_r), var = avg(var_r + (mean_r - mean)^2)
      * (one exchange instead of two, and no E[x^2] - E[x]^2 cancellation).

@@ -3,7 +3,6 @@ package siameseim.model.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import java.util.Arrays;
 
 /**
  * The reference's "PermuteBN": BatchNorm over channels with statistics over every (sample, token)
@@ -50,63 +49,18 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
 
     @Override
     public NDArray forward(NDArray x, boolean training) {
+        NDArray flat = x.reshape(-1, channels);
         if (!training || replicas.replicas() == 1) {
-            Shape shape = x.getShape();
-            NDArray flat = x.reshape(-1, channels);
             // DJL's momentum is 1 - PyTorch's momentum
             return flat.getNDArrayInternal()
                     .batchNorm(flat, runningMean.array(), runningVar.array(), weight.array(), bias.array(), -1,
                             1f - MOMENTUM, eps, training)
                     .singletonOrThrow()
-                    .reshape(shape);
+                    .reshape(x.getShape());
         }
-        return forwardTogether(new TokenBatchNorm[] {this}, new NDArray[] {x})[0];
-    }
-
-    /**
-     * Whether {@code a} and {@code b} can run {@link #forwardTogether}: both in training mode over
-     * the same cross-replica reduction of more than one replica.
-     */
-    static boolean canShareExchange(TokenBatchNorm a, TokenBatchNorm b, boolean training) {
-        return training && a.replicas == b.replicas && a.replicas.replicas() > 1;
-    }
-
-    /**
-     * The training-mode forward of several layers (all over the same cross-replica reduction)
-     * on their own inputs, with one statistics exchange for all of them instead of one each:
-     * every replica waits once for the slowest, not once per layer. The channels of all layers
-     * travel side by side; the global moments are per channel, so the values are those of
-     * separate exchanges.
-     */
-    static NDArray[] forwardTogether(TokenBatchNorm[] layers, NDArray[] xs) {
-        CrossReplicaMean replicas = layers[0].replicas;
-        int total = 0;
-        for (TokenBatchNorm l : layers) {
-            if (l.replicas != replicas) {
-                throw new IllegalArgumentException("layers exchanged together must share one cross-replica reduction");
-            }
-            total += l.channels;
-        }
-        NDArray[] flats = new NDArray[layers.length];
-        int[] rows = new int[layers.length];
-        float[][][] local = new float[layers.length][][];
-        float[] mean = new float[total];
-        float[] var = new float[total];
-        for (int i = 0, at = 0; i < layers.length; at += layers[i].channels, i++) {
-            flats[i] = xs[i].reshape(-1, layers[i].channels);
-            rows[i] = Math.toIntExact(flats[i].getShape().get(0));
-            local[i] = layers[i].localMoments(flats[i], rows[i]);
-            System.arraycopy(local[i][0], 0, mean, at, layers[i].channels);
-            System.arraycopy(local[i][1], 0, var, at, layers[i].channels);
-        }
-        float[][] global = replicas.moments(mean, var);
-        NDArray[] out = new NDArray[layers.length];
-        for (int i = 0, at = 0; i < layers.length; at += layers[i].channels, i++) {
-            int c = layers[i].channels;
-            float[][] glob = {Arrays.copyOfRange(global[0], at, at + c), Arrays.copyOfRange(global[1], at, at + c)};
-            out[i] = layers[i].globalBatchNorm(flats[i], rows[i], local[i], glob).reshape(xs[i].getShape());
-        }
-        return out;
+        int rows = Math.toIntExact(flat.getShape().get(0));
+        float[][] local = localMoments(flat, rows);
+        return globalBatchNorm(flat, rows, local, replicas.moments(local[0], local[1])).reshape(x.getShape());
     }
 
     /**

@@ -48,25 +48,6 @@ public final class TransformerBlock extends Module {
         return x.add(dropPath(h, training));
     }
 
-    /**
-     * Two blocks on independent inputs, step by step side by side: the same values as
-     * {@code a.forward(xa)} and {@code b.forward(xb)}, but with cross-replica BatchNorm each pair
-     * of norm layers exchanges its statistics in one message, so replicas synchronise twice
-     * instead of four times (the target and online projectors of SiameseIM). With drop path on
-     * a shared generator the masks are drawn in another order than two forward calls would.
-     *
-     * @return {a's output, b's output}
-     */
-    public static NDArray[] forwardSideBySide(TransformerBlock a, NDArray xa, TransformerBlock b, NDArray xb,
-            boolean training) {
-        NDArray[] n = TokenNorm.forwardBoth(a.norm1, xa, b.norm1, xb, training);
-        xa = xa.add(a.dropPath(a.attn.forward(n[0]), training));
-        xb = xb.add(b.dropPath(b.attn.forward(n[1]), training));
-        n = TokenNorm.forwardBoth(a.norm2, xa, b.norm2, xb, training);
-        return new NDArray[] {xa.add(a.dropPath(a.mlp.forward(n[0]), training)),
-            xb.add(b.dropPath(b.mlp.forward(n[1]), training))};
-    }
-
     public void setDropPath(double rate) {
         this.dropPath = rate;
     }

@@ -27,8 +27,9 @@ import siameseim.model.vit.VisionTransformer;
  * placed by the relative geometry of the two crops.
  *
  * <p>Tensor names are the reference's state_dict names; the target copies carry the
- * {@code mm_} prefix. {@link #predict} is the online branch, {@link #targetTokens} the target
- * branch, {@link UniGradLoss} the loss, {@link #updateTarget} the EMA.
+ * {@code mm_} prefix. {@link #forward} is the training pass: {@link #predict} the online
+ * branch, {@link #targetTokens} the target branch, {@link UniGradLoss} the loss;
+ * {@link #updateTarget} is the EMA.
  */
 public final class SiameseIM extends Module {
     private final ModelConfig cfg;
@@ -117,69 +118,38 @@ public final class SiameseIM extends Module {
         loss.setCrossReplica(replicas);
     }
 
+    /** One training forward pass: the online predictions, the raw target tokens and the loss. */
+    public record Forward(NDArray predictions, NDArray targets, UniGradLoss.Result loss) {}
+
+    /**
+     * The training forward pass, spec 2 in its order: the online branch ({@link #predict}), the
+     * target branch ({@link #targetTokens}) and the UniGrad loss (spec 3) between them. Runs
+     * inside the step's autograd recording: the target branch's tensors and inputs require no
+     * gradient, so it records no graph.
+     *
+     * @param x1 (B, 3, H, W) normalised view 1
+     * @param visible (B, Lv) int64 raster indices of the unmasked view-1 patches
+     * @param geometry (B, 6) relative geometry rows (spec 1.2)
+     * @param x2 (B, 3, H, W) normalised view 2
+     */
+    public Forward forward(NDArray x1, NDArray visible, NDArray geometry, NDArray x2) {
+        NDArray predictions = predict(x1, visible, geometry, true);
+        NDArray targets = targetTokens(x2);
+        return new Forward(predictions, targets, loss.compute(predictions, targets));
+    }
+
     /**
      * Online branch (spec 2.3-2.4): view 1's visible tokens through the encoder (no final norm),
      * decoder_embed and projector; then [CLS | visible + fixed decoder positions | L queries]
      * through the predictor; decoder_pred on the L query outputs.
      *
-     * @param x1 (B, 3, H, W) normalised view 1
-     * @param visible (B, Lv) int64 raster indices of the unmasked view-1 patches
-     * @param geometry (B, 6) relative geometry rows (spec 1.2)
      * @return predictions (B, L, Dd)
      */
     public NDArray predict(NDArray x1, NDArray visible, NDArray geometry, boolean training) {
-        NDArray z = onlineEmbedded(x1, visible, training);
+        NDArray z = decoderEmbed.forward(encoder.forwardVisible(x1, visible, training));
         for (TransformerBlock blk : projector) {
             z = blk.forward(z, training);
         }
-        return predictFrom(z, visible, geometry, training);
-    }
-
-    /** The predictions and the loss's target side of one training forward pass. */
-    public record Forward(NDArray predictions, UniGradLoss.Targets targets) {}
-
-    /**
-     * Both branches of a training step, for {@link UniGradLoss#compute(NDArray,
-     * UniGradLoss.Targets)}: the same values as {@link #targetTokens} and {@link #predict}, in an
-     * order that lets replicas synchronise less. The two encoders run first (no cross-replica
-     * state); the target and online projectors then run block by block side by side, so each
-     * pair of BatchNorm layers exchanges its statistics in one message; the target correlation
-     * matrix of the loss travels with the predictor's first BatchNorm statistics. With the demo's
-     * one projector block and two predictor blocks a step has 7 synchronisation points instead
-     * of 10 (gradients included), with ViT-B's 2 and 4 blocks 13 instead of 18.
-     *
-     * <p>May run inside an autograd recording: the target branch's tensors and inputs require no
-     * gradient, so it records no graph.
-     */
-    public Forward forward(NDArray x1, NDArray visible, NDArray geometry, NDArray x2) {
-        NDArray t = targetEmbedded(x2);
-        NDArray z = onlineEmbedded(x1, visible, true);
-        for (int i = 0; i < projector.size(); i++) {
-            NDArray[] out = TransformerBlock.forwardSideBySide(targetProjector.get(i), t, projector.get(i), z, true);
-            t = out[0];
-            z = out[1];
-        }
-        UniGradLoss.Targets targets = loss.prepare(patchTokens(t));
-        return new Forward(predictFrom(z, visible, geometry, true), targets);
-    }
-
-    /** View 1's visible tokens through the online encoder and decoder_embed. */
-    private NDArray onlineEmbedded(NDArray x1, NDArray visible, boolean training) {
-        return decoderEmbed.forward(encoder.forwardVisible(x1, visible, training));
-    }
-
-    /** View 2's tokens through the target encoder and decoder_embed. */
-    private NDArray targetEmbedded(NDArray x2) {
-        return targetDecoderEmbed.forward(targetEncoder.forwardAll(x2, true));
-    }
-
-    /** The patch tokens of (B, 1 + L, Dd): CLS dropped. */
-    private static NDArray patchTokens(NDArray t) {
-        return t.get(new NDIndex(":, 1:, :"));
-    }
-
-    /** The predictor part of the online branch, from the projector's output. */
-    private NDArray predictFrom(NDArray z, NDArray visible, NDArray geometry, boolean training) {
         long b = z.getShape().get(0);
         int tokens = cfg.tokens();
         z = z.add(decoderPositions(visible, b));
@@ -206,17 +176,17 @@ public final class SiameseIM extends Module {
     }
 
     /**
-     * Target branch (spec 2.5), to be called outside any GradientCollector: view 2, all tokens,
-     * through the EMA encoder, decoder_embed and projector (BatchNorm in training mode).
+     * Target branch (spec 2.5): view 2, all tokens, through the EMA encoder, decoder_embed and
+     * projector (BatchNorm in training mode); none of its tensors takes a gradient.
      *
      * @return (B, L, Dd) target tokens before the teacher LayerNorm
      */
     public NDArray targetTokens(NDArray x2) {
-        NDArray t = targetEmbedded(x2);
+        NDArray t = targetDecoderEmbed.forward(targetEncoder.forwardAll(x2, true));
         for (TransformerBlock blk : targetProjector) {
             t = blk.forward(t, true);
         }
-        return patchTokens(t);
+        return t.get(new NDIndex(":, 1:, :")); // CLS dropped
     }
 
     /**

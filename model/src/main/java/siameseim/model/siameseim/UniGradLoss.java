@@ -39,38 +39,14 @@ public final class UniGradLoss {
         this.replicas = replicas;
     }
 
-    /**
-     * The target side of the loss: T and its correlation matrix, whose mean over replicas may
-     * still be on its way (it travels with the next BatchNorm exchange, see
-     * {@link CrossReplicaMean#averageLater}).
-     */
-    public record Targets(NDArray normalized, CrossReplicaMean.Deferred correlation) {}
-
-    /**
-     * Normalises the targets and starts the correlation matrix's reduction; call it as soon as
-     * the targets exist, before the online branch, so the matrix needs no exchange of its own.
-     *
-     * @param target (B, L, Dd) raw target tokens (no grad)
-     */
-    public Targets prepare(NDArray target) {
-        NDArray t = teacherNorm.forward(target.stopGradient());
-        NDArray tf = t.reshape(-1, width);
-        long m = tf.getShape().get(0);
-        return new Targets(t, replicas.averageLater(Scalars.div(tf.transpose().matMul(tf), m)));
-    }
-
     /** @param pred (B, L, Dd) predictions; @param target (B, L, Dd) raw target tokens (no grad) */
     public Result compute(NDArray pred, NDArray target) {
-        return compute(pred, prepare(target));
-    }
-
-    /** @param pred (B, L, Dd) predictions; @param targets from {@link #prepare} */
-    public Result compute(NDArray pred, Targets targets) {
-        NDArray t = targets.normalized();
+        NDArray t = teacherNorm.forward(target.stopGradient());
         NDArray p = pred.reshape(-1, width);
         NDArray tf = t.reshape(-1, width);
+        long m = tf.getShape().get(0);
+        NDArray corr = replicas.average(Scalars.div(tf.transpose().matMul(tf), m));
         NDArray pos = p.sub(tf).square().sum(new int[] {1}).mean();
-        NDArray corr = targets.correlation().get();
         NDArray neg = p.matMul(corr).mul(p).sum(new int[] {1}).mean();
         NDArray loss = Scalars.div(pos.add(Scalars.mul(neg, negWeight)), width);
         return new Result(loss, pos, neg, t);

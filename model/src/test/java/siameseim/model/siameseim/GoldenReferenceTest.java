@@ -3,12 +3,10 @@ package siameseim.model.siameseim;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.training.GradientCollector;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,16 +19,21 @@ import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
 import siameseim.model.io.Safetensors;
 import siameseim.model.io.StateDict;
+import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.nn.Param;
 import siameseim.model.nn.Torch;
+import siameseim.model.optim.GradientReducer;
+import siameseim.train.Pretrainer;
 
 /**
  * The official implementation's weights, one batch, and its loss, predictions, normalised targets
  * and gradients (src/test/resources/golden/README.md): our model loaded under the official names
- * must reproduce all of them within the stated fp32 tolerances.
+ * must reproduce all of them within the stated fp32 tolerances, through the training step's own
+ * forward-loss-backward call ({@link Pretrainer#forwardBackward}).
  */
 class GoldenReferenceTest {
     private static NDManager manager;
+    private static Pretrainer trainer;
     private static Map<String, NDArray> golden;
     private static SiameseIM model;
     private static NDArray pred;
@@ -44,8 +47,9 @@ class GoldenReferenceTest {
         try (InputStream in = GoldenReferenceTest.class.getResourceAsStream("/golden/siameseim-demo.safetensors")) {
             golden = Safetensors.read(in, manager, "siameseim-demo.safetensors").tensors();
         }
-        PretrainConfig cfg = ConfigLoader.loadPretrain("pretrain-demo.conf", List.of());
-        model = new SiameseIM(manager, cfg.model(), cfg.negWeight(), 1);
+        PretrainConfig cfg = ConfigLoader.loadPretrain("pretrain-demo.conf", List.of("train.threads=1"));
+        trainer = new Pretrainer(cfg, 1, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE);
+        model = trainer.model();
         Map<String, NDArray> weights = new LinkedHashMap<>();
         golden.forEach((k, v) -> {
             if (k.startsWith("weights.")) {
@@ -61,12 +65,9 @@ class GoldenReferenceTest {
                 golden.get("inputs.scale_h"), golden.get("inputs.scale_w"), golden.get("inputs.relative_flip"),
                 golden.get("inputs.delta_j_flip")), 1);
 
-        NDArray target = model.targetTokens(x2);
-        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            pred = model.predict(x1, visible, geometry, true);
-            result = model.loss().compute(pred, target);
-            gc.backward(result.loss());
-        }
+        SiameseIM.Forward f = trainer.forwardBackward(new SiameseBatch.Tensors(x1, x2, visible, geometry), 1f);
+        pred = f.predictions();
+        result = f.loss();
         for (Map.Entry<String, Param> e : model.trainableParams().entrySet()) {
             try (NDArray g = e.getValue().array().getGradient()) {
                 grads.put(e.getKey(), g.toFloatArray());
@@ -76,6 +77,7 @@ class GoldenReferenceTest {
 
     @AfterAll
     static void close() {
+        trainer.close();
         manager.close();
     }
 
