@@ -1,7 +1,6 @@
 package siameseim.config;
 
 import com.typesafe.config.Config;
-import siameseim.eval.FeaturePool;
 
 /** Settings of the evaluation jobs (section {@code eval}), plus the architecture under test. */
 public record EvalConfig(ModelConfig model, AugmentConfig augment, String weights, String trainSplit, String testSplit,

@@ -1,5 +1,6 @@
 package siameseim.eval;
 
+import siameseim.config.FeaturePool;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;

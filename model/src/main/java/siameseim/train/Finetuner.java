@@ -10,6 +10,7 @@ import java.io.OutputStream;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import siameseim.batch.LabelledBatch;
 import siameseim.checkpoint.CheckpointFormat;
 import siameseim.config.FinetuneConfig;
 import siameseim.config.ModelConfig;

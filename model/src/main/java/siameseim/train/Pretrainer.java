@@ -20,8 +20,9 @@ import siameseim.model.optim.GradientReducer;
 import siameseim.model.optim.LrSchedule;
 import siameseim.model.optim.MomentumSchedule;
 import siameseim.model.optim.WeightDecayRule;
-import siameseim.model.siameseim.SiameseBatch;
+import siameseim.batch.SiameseBatch;
 import siameseim.model.siameseim.SiameseIM;
+import siameseim.model.siameseim.SiameseInputs;
 import siameseim.model.siameseim.UniGradLoss;
 
 /**
@@ -116,7 +117,7 @@ public final class Pretrainer implements Trainer {
             }
             float share = 1f / micro.size();
             for (SiameseBatch b : micro) {
-                UniGradLoss.Result r = forwardBackward(b.toTensors(sm), share).loss();
+                UniGradLoss.Result r = forwardBackward(SiameseInputs.of(b, sm), share).loss();
                 loss += r.loss().getFloat() * share;
                 pos += r.pos().getFloat() * share;
                 neg += r.neg().getFloat() * share;
@@ -145,7 +146,7 @@ public final class Pretrainer implements Trainer {
      * times {@code scale} (1 / micro-batches) is differentiated and its gradients added to the
      * online tensors' gradients. The golden reference test drives this call.
      */
-    public SiameseIM.Forward forwardBackward(SiameseBatch.Tensors x, float scale) {
+    public SiameseIM.Forward forwardBackward(SiameseInputs x, float scale) {
         try (Autograd gc = Autograd.record()) {
             SiameseIM.Forward f = model.forward(x.view1(), x.visible(), x.geometry(), x.view2());
             NDArray loss = f.loss().loss();

@@ -1,12 +1,15 @@
 package siameseim.train;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import siameseim.config.PretrainConfig;
 import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.optim.GradientReducer;
-import siameseim.model.siameseim.SiameseBatch;
+import siameseim.batch.SiameseBatch;
 
 /**
  * Times the full training step (target forward, online forward, loss, backward, clipping, AdamW,
@@ -49,5 +52,24 @@ public final class StepBenchmark {
         double flops = FlopCount.perImage(cfg.model(), cfg.mask()) / 1e9;
         double ips = batch / (median / 1000);
         return new Result(name, batch, median, sorted[0], sorted[steps - 1], ips, flops, flops * ips);
+    }
+
+    /** Median GFLOP/s of a 1024 x 1024 x 1024 float matrix product. */
+    public static double sgemmGflops() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.randomNormal(new Shape(1024, 1024));
+            NDArray y = m.randomNormal(new Shape(1024, 1024));
+            double[] t = new double[12];
+            for (int i = 0; i < t.length; i++) {
+                long s = System.nanoTime();
+                try (NDArray z = x.matMul(y)) {
+                    z.getFloat(0, 0);
+                }
+                t[i] = (System.nanoTime() - s) / 1e9;
+            }
+            double[] tail = Arrays.copyOfRange(t, 2, t.length);
+            Arrays.sort(tail);
+            return 2.0 * 1024 * 1024 * 1024 / tail[tail.length / 2] / 1e9;
+        }
     }
 }

@@ -2,13 +2,14 @@ package siameseim.train;
 
 import java.util.SplittableRandom;
 import siameseim.config.PretrainConfig;
-import siameseim.model.siameseim.BlockMaskGenerator;
-import siameseim.model.siameseim.SiameseBatch;
+import siameseim.batch.SiameseBatch;
 
 /**
  * Seeded model-input batches without a data pipeline, for the step benchmark and model tests:
  * smooth random images (a few low-frequency waves per channel), view 2 a shifted copy of view 1's
- * pattern, real block masks and valid geometry. Real batches come from the datasets module.
+ * pattern, a random set of visible patches (as many as mask.count leaves; the model needs only
+ * their indices, the block shape of real masks is the data pipeline's, spec 1.3) and valid
+ * geometry. Real batches come from the datasets module.
  */
 public final class SyntheticBatches {
     private SyntheticBatches() {}
@@ -17,8 +18,7 @@ public final class SyntheticBatches {
         SplittableRandom rng = new SplittableRandom(seed);
         int img = cfg.model().imageSize();
         int grid = cfg.model().grid();
-        BlockMaskGenerator masks = new BlockMaskGenerator(grid, cfg.mask());
-        int lv = masks.visibleCount();
+        int lv = grid * grid - cfg.mask().count();
         float[] v1 = new float[size * 3 * img * img];
         float[] v2 = new float[v1.length];
         long[] vis = new long[size * lv];
@@ -40,10 +40,8 @@ public final class SyntheticBatches {
                     }
                 }
             }
-            int[] visible = BlockMaskGenerator.visible(masks.next(rng));
-            for (int k = 0; k < lv; k++) {
-                vis[b * lv + k] = visible[k];
-            }
+            long[] visible = visiblePatches(grid * grid, lv, rng);
+            System.arraycopy(visible, 0, vis, b * lv, lv);
             boolean flip = rng.nextBoolean();
             geo[b * 6] = (float) (rng.nextDouble() * 0.4 - 0.2);
             geo[b * 6 + 1] = (float) shift;
@@ -53,6 +51,21 @@ public final class SyntheticBatches {
             geo[b * 6 + 5] = (float) (rng.nextDouble() * 0.5);
         }
         return new SiameseBatch(size, img, v1, v2, vis, lv, geo);
+    }
+
+    /** {@code count} distinct patch indices of {@code tokens}, in raster order. */
+    private static long[] visiblePatches(int tokens, int count, SplittableRandom rng) {
+        int[] order = new int[tokens];
+        for (int i = 0; i < tokens; i++) {
+            order[i] = i;
+        }
+        for (int i = 0; i < count; i++) {
+            int j = i + rng.nextInt(tokens - i);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        return java.util.Arrays.stream(order, 0, count).sorted().asLongStream().toArray();
     }
 
     private static double pattern(double[] w, double x, double y) {

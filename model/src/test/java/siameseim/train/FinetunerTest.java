@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import siameseim.batch.LabelledBatch;
 import siameseim.config.PretrainConfig;
 import siameseim.model.io.Safetensors;
 import siameseim.model.nn.Param;

@@ -1,5 +1,6 @@
 package siameseim.collective;
 
+import siameseim.host.Simd;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -12,17 +13,9 @@ import java.nio.FloatBuffer;
  * 5-30 % lower bus bandwidth that way, most at small sizes).
  */
 final class FloatAdd {
-    private static final boolean VECTOR = !Boolean.getBoolean("siameseim.collective.no-simd") && vectorAvailable();
+    private static final boolean VECTOR = Simd.enabled("collective", () -> VectorAdd.works());
 
     private FloatAdd() {}
-
-    private static boolean vectorAvailable() {
-        try {
-            return VectorAdd.works();
-        } catch (Throwable t) {
-            return false;
-        }
-    }
 
     static boolean usesVectorApi() {
         return VECTOR;

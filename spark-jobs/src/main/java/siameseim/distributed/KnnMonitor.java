@@ -9,7 +9,7 @@ import siameseim.datasets.augment.EvalTransform;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.loader.SampleSource;
 import siameseim.eval.FeatureExtractor;
-import siameseim.eval.FeaturePool;
+import siameseim.config.FeaturePool;
 import siameseim.eval.Knn;
 import siameseim.model.vit.VisionTransformer;
 

@@ -12,7 +12,7 @@ import siameseim.eval.Knn;
 import siameseim.events.Event;
 import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.optim.GradientReducer;
-import siameseim.model.siameseim.SiameseBatch;
+import siameseim.batch.SiameseBatch;
 import siameseim.train.Pretrainer;
 import siameseim.train.Schedule;
 import siameseim.train.StepResult;

@@ -2,7 +2,6 @@ package siameseim.distributed;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
-import java.io.Serializable;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -26,6 +25,7 @@ import siameseim.events.Summary;
 import siameseim.model.nn.Torch;
 import siameseim.train.Schedule;
 import siameseim.spark.Barrier;
+import siameseim.spark.Rendezvous;
 import siameseim.spark.SparkSessions;
 
 /**

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Locale;
 import siameseim.config.PretrainConfig.PinThreads;
 import siameseim.datasets.loader.BatchLoader;
-import siameseim.datasets.loader.CpuAffinity;
-import siameseim.datasets.loader.IdlePriority;
+import siameseim.host.CpuAffinity;
+import siameseim.host.IdlePriority;
 
 /**
  * Which CPUs a CPU replica's threads run on (train.pin-threads).

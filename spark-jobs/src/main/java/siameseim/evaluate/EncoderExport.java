@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import siameseim.checkpoint.Encoders;
 import siameseim.checkpoint.CheckpointFormat;
 import siameseim.config.ConfigLoader;
 import siameseim.config.ModelConfig;

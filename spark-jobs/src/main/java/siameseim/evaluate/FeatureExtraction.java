@@ -12,6 +12,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import siameseim.checkpoint.Encoders;
 import siameseim.config.EvalConfig;
 import siameseim.datasets.augment.EvalTransform;
 import siameseim.datasets.augment.Resampler;
@@ -22,7 +23,7 @@ import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.shards.ShardInfo;
 import siameseim.datasets.shards.ShardReader;
 import siameseim.eval.FeatureExtractor;
-import siameseim.eval.FeaturePool;
+import siameseim.config.FeaturePool;
 import siameseim.spark.SparkSessions;
 
 /**

@@ -22,7 +22,7 @@ import siameseim.config.EvalConfig;
 import siameseim.datasets.augment.Resampler;
 import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.shards.SubsetManifest;
-import siameseim.eval.FeaturePool;
+import siameseim.config.FeaturePool;
 
 /**
  * Few-shot evaluation (spec 5.4, MSN's protocol as the reference runs it): CLS features of a

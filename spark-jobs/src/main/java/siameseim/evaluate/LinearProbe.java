@@ -16,8 +16,8 @@ import siameseim.collective.Handshake;
 import siameseim.config.EvalConfig;
 import siameseim.datasets.augment.Resampler;
 import siameseim.datasets.shards.Manifest;
-import siameseim.distributed.Rendezvous;
-import siameseim.eval.FeaturePool;
+import siameseim.spark.Rendezvous;
+import siameseim.config.FeaturePool;
 import siameseim.spark.Barrier;
 
 /**

@@ -1,7 +1,5 @@
 package siameseim.jobs;
 
-import java.util.ArrayList;
-import java.util.List;
 import siameseim.config.ConfigLoader;
 import siameseim.config.EvalConfig;
 
@@ -14,13 +12,9 @@ final class EvalJobs {
 
     /** The eval config; {@code optionToKey} pairs map further job options onto config keys. */
     static EvalConfig config(JobArgs a, String... optionToKey) {
-        List<String> sets = new ArrayList<>(a.overrides());
-        for (int i = 0; i + 1 < optionToKey.length; i += 2) {
-            PrepareJob.mapOption(a, optionToKey[i], optionToKey[i + 1], sets);
-        }
-        PrepareJob.mapOption(a, "dataset", "data.path", sets);
-        PrepareJob.mapOption(a, "weights", "eval.weights", sets);
-        EvalConfig cfg = EvalConfig.from(ConfigLoader.load(a.confFile("pretrain-demo.conf"), sets));
+        String[] all = java.util.Arrays.copyOf(optionToKey, optionToKey.length + 4);
+        System.arraycopy(new String[] {"dataset", "data.path", "weights", "eval.weights"}, 0, all, optionToKey.length, 4);
+        EvalConfig cfg = EvalConfig.from(ConfigLoader.load(a.confFile("pretrain-demo.conf"), a.overridesWith(all)));
         if (cfg.dataPath() == null) {
             throw new JobArgs.UsageError("--dataset DIR (a prepared dataset) is required");
         }

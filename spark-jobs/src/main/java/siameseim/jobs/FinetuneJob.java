@@ -35,7 +35,7 @@ public final class FinetuneJob implements Job {
     @Override
     public int run(JobArgs a) throws Exception {
         a.allowOnly("dataset", "output", "weights", "replicas", "subset", "resume", "master");
-        PretrainConfig cfg = PretrainJob.trainingConfig(a, "weights", "eval.weights");
+        PretrainConfig cfg = TrainingJobs.config(a, "weights", "eval.weights");
         SparkSession spark = SparkSessions.create("siameseim finetune", a.option("master", null));
         try {
             DistributedTraining.Result r = DistributedTraining.run(spark, cfg, a.option("resume", null),
@@ -54,7 +54,7 @@ public final class FinetuneJob implements Job {
             }
             System.out.print(t.markdown());
             t.write(spark.sparkContext().hadoopConfiguration(), cfg.train().output(), "finetune");
-            System.out.println(PretrainJob.doneLine("finetune", r, "finetune.epochs"));
+            System.out.println(TrainingJobs.doneLine("finetune", r, "finetune.epochs"));
         } finally {
             spark.stop();
         }

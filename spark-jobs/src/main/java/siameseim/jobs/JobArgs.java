@@ -60,6 +60,21 @@ public final class JobArgs {
         return overrides;
     }
 
+    /**
+     * The --set overrides, then {@code key="value"} for every (option, key) pair of
+     * {@code optionToKey} whose option was given (a job's own options are config keys too).
+     */
+    public List<String> overridesWith(String... optionToKey) {
+        List<String> sets = new java.util.ArrayList<>(overrides());
+        for (int i = 0; i + 1 < optionToKey.length; i += 2) {
+            String v = option(optionToKey[i], null);
+            if (v != null) {
+                sets.add(optionToKey[i + 1] + "=\"" + v.replace("\\", "\\\\").replace("\"", "\\\"") + "\"");
+            }
+        }
+        return sets;
+    }
+
     public String option(String name, String fallback) {
         return options.getOrDefault(name, fallback);
     }

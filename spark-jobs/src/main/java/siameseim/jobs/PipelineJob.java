@@ -1,6 +1,5 @@
 package siameseim.jobs;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import siameseim.config.ConfigLoader;
@@ -30,10 +29,8 @@ public final class PipelineJob implements Job {
     @Override
     public int run(JobArgs a) throws Exception {
         a.allowOnly("output", "input", "dataset", "master");
-        List<String> sets = new ArrayList<>(a.overrides());
-        PrepareJob.mapOption(a, "output", "pipeline.output", sets);
-        PrepareJob.mapOption(a, "input", "pipeline.input", sets);
-        PrepareJob.mapOption(a, "dataset", "data.path", sets);
+        List<String> sets = a.overridesWith("output", "pipeline.output", "input", "pipeline.input", "dataset",
+                "data.path");
         PipelineConfig config = PipelineConfig.from(ConfigLoader.load(a.confFile("pipeline-demo.conf"), sets));
         SparkSession spark = SparkSessions.create("siameseim pipeline", a.option("master", null));
         try {

@@ -33,7 +33,24 @@ public final class DatasetPreparation {
     private DatasetPreparation() {}
 
     /** What the job did. */
-    public record Report(Manifest manifest, Path output, long inputFiles, double seconds) {}
+    public record Report(Manifest manifest, Path output, long inputFiles, double seconds) {
+
+        /** What the job prints: the dataset, each split's images and shards, the skipped files. */
+        public List<String> lines() {
+            List<String> out = new ArrayList<>();
+            out.add(String.format(Locale.ROOT, "[prepare] wrote %s in %.1f s: %d classes", output, seconds,
+                    manifest.classes().size()));
+            for (Map.Entry<String, Manifest.Split> e : manifest.splits().entrySet()) {
+                long bytes = e.getValue().shards().stream().mapToLong(s -> s.bytes()).sum();
+                out.add(String.format(Locale.ROOT, "[prepare]   %-5s %8d images in %d shards (%.1f MiB)", e.getKey(),
+                        e.getValue().images(), e.getValue().shards().size(), bytes / 1048576.0));
+            }
+            out.add(String.format(Locale.ROOT, "[prepare] %d of %d input files skipped%s", manifest.badFiles().size(),
+                    inputFiles, manifest.badFiles().isEmpty() ? "" : " (listed with their reason under bad_files in"
+                            + " manifest.json): " + countByReason(manifest)));
+            return out;
+        }
+    }
 
     public static Report run(SparkSession spark, PrepareConfig cfg) throws IOException {
         long start = System.nanoTime();

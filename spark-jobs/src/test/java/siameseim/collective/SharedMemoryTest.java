@@ -1,5 +1,7 @@
 package siameseim.collective;
 
+import static siameseim.testing.Floats.floats;
+import static siameseim.testing.Floats.randomFloats;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -31,9 +33,9 @@ class SharedMemoryTest {
         return g.onAll(c -> {
             float[][] out = new float[sizes.length][];
             for (int k = 0; k < sizes.length; k++) {
-                ByteBuffer b = CollectiveTest.randomFloats(sizes[k], 31L * k + c.rank());
+                ByteBuffer b = randomFloats(sizes[k], 31L * k + c.rank());
                 c.allReduceSum(b);
-                out[k] = CollectiveTest.floats(b);
+                out[k] = floats(b);
             }
             return out;
         });
@@ -49,7 +51,7 @@ class SharedMemoryTest {
             for (int k = 0; k < sizes.length; k++) {
                 float[] expect = new float[sizes[k]];
                 for (int rank = 0; rank < 3; rank++) {
-                    float[] f = CollectiveTest.floats(CollectiveTest.randomFloats(sizes[k], 31L * k + rank));
+                    float[] f = floats(randomFloats(sizes[k], 31L * k + rank));
                     for (int i = 0; i < sizes[k]; i++) {
                         expect[i] = rank == 0 ? f[i] : expect[i] + f[i]; // rank order, as the segments are summed
                     }

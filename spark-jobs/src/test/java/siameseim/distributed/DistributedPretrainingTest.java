@@ -14,9 +14,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import siameseim.testing.TensorBoardFiles;
 import siameseim.config.PretrainConfig;
 import siameseim.evaluate.KnnEvaluation;
-import siameseim.metrics.TensorBoardEventsTest;
 import siameseim.testing.LocalSpark;
 import siameseim.testing.MiniHdfs;
 import siameseim.testing.PretrainFixture;
@@ -97,13 +97,13 @@ class DistributedPretrainingTest {
                 "eval.knn.every-steps=2", "eval.knn.k=5", "train.pin-threads=confine");
         assertEquals(2, r.replicas().size());
         assertEquals(r.replicas().get(0).parameterChecksum(), r.replicas().get(1).parameterChecksum());
-        if (siameseim.datasets.loader.CpuAffinity.ofCurrentThread().cardinality() >= 2) {
+        if (siameseim.host.CpuAffinity.ofCurrentThread().cardinality() >= 2) {
             // both replicas in this JVM: confine falls back to auto, one training thread per CPU,
             // in rank order
             for (int rank = 0; rank < 2; rank++) {
                 String note = r.replicas().get(rank).placement();
                 assertTrue(note.startsWith("training threads on CPU "
-                        + ThreadPlacementTest.nth(siameseim.datasets.loader.CpuAffinity.ofCurrentThread(), rank)), note);
+                        + siameseim.datasets.testing.Cpus.nth(siameseim.host.CpuAffinity.ofCurrentThread(), rank)), note);
                 assertTrue(note.endsWith("; not confined: 2 replicas share this executor process"), note);
             }
         }
@@ -125,11 +125,11 @@ class DistributedPretrainingTest {
         assertEquals(job.top1(), r.evaluations().get(1).top1(), 1e-9);
 
         // TensorBoard event files (one per checkpoint interval) hold the losses of the metrics lines
-        java.util.List<TensorBoardEventsTest.Event> events = new java.util.ArrayList<>();
+        java.util.List<TensorBoardFiles.Event> events = new java.util.ArrayList<>();
         try (var files = java.nio.file.Files.list(tmp.resolve("run/tensorboard"))) {
             for (Path f : files.sorted().toList()) {
                 assertTrue(f.getFileName().toString().contains("tfevents"), f.toString());
-                events.addAll(TensorBoardEventsTest.read(java.nio.file.Files.readAllBytes(f)));
+                events.addAll(TensorBoardFiles.read(java.nio.file.Files.readAllBytes(f)));
             }
         }
         String metrics = java.nio.file.Files.readString(tmp.resolve("run/metrics/steps-0000000000-0000000003.jsonl"));
@@ -160,12 +160,12 @@ class DistributedPretrainingTest {
     }
 
     @Test
-    void tooFewSlotsFailsInSecondsWithTheCount() {
-        long t0 = System.nanoTime();
+    void tooFewSlotsFailsWithTheCount() {
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> run(tmp.resolve("big").toString(), "distributed.replicas=4"));
-        double seconds = (System.nanoTime() - t0) / 1e9;
         assertTrue(e.getMessage().contains("needs 4 task slots"), e.getMessage());
-        assertTrue(seconds < 30, "took " + seconds + " s");
+        // Spark's slot check refused the stage up front (no replica started and timed out)
+        String cause = String.valueOf(e.getCause());
+        assertTrue(cause.contains("BarrierJobSlotsNumberCheckFailed") || cause.contains("requires more slots"), cause);
     }
 }

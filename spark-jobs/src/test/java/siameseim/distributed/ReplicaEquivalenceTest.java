@@ -14,7 +14,7 @@ import siameseim.config.PretrainConfig;
 import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.nn.Param;
 import siameseim.model.optim.GradientReducer;
-import siameseim.model.siameseim.SiameseBatch;
+import siameseim.batch.SiameseBatch;
 import siameseim.train.Pretrainer;
 import siameseim.train.SyntheticBatches;
 

@@ -13,8 +13,8 @@ import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import siameseim.config.PretrainConfig.PinThreads;
-import siameseim.datasets.loader.CpuAffinity;
-import siameseim.datasets.loader.CpuAffinityTest;
+import siameseim.host.CpuAffinity;
+import siameseim.datasets.testing.Cpus;
 
 class ThreadPlacementTest {
 
@@ -26,10 +26,6 @@ class ThreadPlacementTest {
         return s;
     }
 
-    /** The n-th CPU (from 0) of a set. */
-    static int nth(BitSet cpus, int n) {
-        return cpus.stream().skip(n).findFirst().orElseThrow();
-    }
 
     static String training(ThreadPlacement p) {
         return p.pinned() ? CpuAffinity.format(p.training()) : null;
@@ -81,7 +77,7 @@ class ThreadPlacementTest {
 
     @Test
     void theTrainingThreadIsPinnedUntilClosedAndTheLoaderSetupPlacesWorkers() throws Exception {
-        CpuAffinityTest.assumeLinux();
+        Cpus.assumeLinux();
         BitSet allowed = CpuAffinity.ofCurrentThread();
         Assumptions.assumeTrue(allowed.cardinality() >= 2, "needs 2 CPUs");
         ThreadPlacement p = ThreadPlacement.plan(PinThreads.AUTO, true, List.of("h"), 0, 1, 1);
@@ -129,7 +125,7 @@ class ThreadPlacementTest {
 
     /** The CPUs thread {@code tid} of this process may use, from /proc. */
     static String cpusOf(long tid) throws Exception {
-        return CpuAffinityTest.kernelCpuList(Path.of("/proc/self/task/" + tid));
+        return Cpus.kernelCpuList(Path.of("/proc/self/task/" + tid));
     }
 
     /** The calling thread's Linux thread id. */
@@ -139,11 +135,11 @@ class ThreadPlacementTest {
 
     @Test
     void confiningHoldsEveryThreadOfTheProcessUntilClosed() throws Exception {
-        CpuAffinityTest.assumeLinux();
+        Cpus.assumeLinux();
         BitSet allowed = CpuAffinity.ofCurrentThread();
         Assumptions.assumeTrue(allowed.cardinality() >= 2, "needs 2 CPUs");
         ThreadPlacement p = ThreadPlacement.plan(PinThreads.CONFINE, true, List.of("h", "h"), 1, 1, 1, allowed);
-        String second = Integer.toString(nth(allowed, 1));
+        String second = Integer.toString(Cpus.nth(allowed, 1));
         CountDownLatch done = new CountDownLatch(1);
         long[] bystander = new long[1];
         CountDownLatch started = new CountDownLatch(1);

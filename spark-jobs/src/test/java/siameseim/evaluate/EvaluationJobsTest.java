@@ -19,16 +19,16 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import siameseim.testing.EvalFixture;
+import siameseim.checkpoint.Encoders;
 import siameseim.config.ConfigLoader;
 import siameseim.config.EvalConfig;
 import siameseim.config.PrepareConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.augment.Resampler;
-import siameseim.datasets.image.PackedImages;
-import siameseim.datasets.image.RgbImage;
 import siameseim.datasets.prepare.ImageFolderWriter;
 import siameseim.eval.FeatureExtractor;
-import siameseim.eval.FeaturePool;
+import siameseim.config.FeaturePool;
 import siameseim.eval.Knn;
 import siameseim.model.io.Safetensors;
 import siameseim.model.nn.CrossReplicaMean;
@@ -49,28 +49,6 @@ class EvaluationJobsTest {
     @TempDir
     static Path tmp;
     static String dataset;
-    static final String[] UNIT = {"model.image-size=16", "model.patch-size=4", "model.encoder.width=32",
-        "model.encoder.depth=2", "model.encoder.heads=2", "model.decoder.width=32", "model.decoder.heads=2",
-        "model.decoder.projector-depth=1", "model.decoder.predictor-depth=1", "mask.count=10", "mask.min-block=2",
-        "optim.batch-size=8", "train.threads=1"};
-
-    /** 3 classes: mostly red, mostly green, mostly blue noisy images. */
-    static PackedImages colours(int perClass, long seed) {
-        PackedImages out = new PackedImages();
-        SplittableRandom rng = new SplittableRandom(seed);
-        for (int i = 0; i < perClass; i++) {
-            for (int c = 0; c < 3; c++) {
-                RgbImage img = new RgbImage(20, 20);
-                for (int ch = 0; ch < 3; ch++) {
-                    for (int p = 0; p < 400; p++) {
-                        img.data()[ch * 400 + p] = (float) Math.floor((ch == c ? 150 : 60) + rng.nextDouble() * 60);
-                    }
-                }
-                out.add(img, c);
-            }
-        }
-        return out;
-    }
 
     @BeforeAll
     static void start() throws Exception {
@@ -78,8 +56,8 @@ class EvaluationJobsTest {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path(tmp.resolve("images").toString());
         String[] names = {"n00000001", "n00000002", "n00000003"};
-        ImageFolderWriter.write(conf, in, "train", colours(20, 1), names, 95);
-        ImageFolderWriter.write(conf, in, "val", colours(6, 2), names, 95);
+        ImageFolderWriter.write(conf, in, "train", EvalFixture.colours(20, 1), names, 95);
+        ImageFolderWriter.write(conf, in, "val", EvalFixture.colours(6, 2), names, 95);
         dataset = tmp.resolve("colours").toString();
         DatasetPreparation.run(spark, PrepareConfig.from(ConfigLoader.load(null, List.of("prepare.input=" + in,
                 "prepare.output=" + dataset, "prepare.tasks=2"))));
@@ -91,7 +69,7 @@ class EvaluationJobsTest {
     }
 
     static EvalConfig cfg(String... more) {
-        List<String> sets = new ArrayList<>(List.of(UNIT));
+        List<String> sets = new ArrayList<>(List.of(EvalFixture.UNIT));
         sets.add("data.path=" + dataset);
         sets.addAll(List.of(more));
         return EvalConfig.from(ConfigLoader.load(null, sets));
@@ -127,7 +105,7 @@ class EvaluationJobsTest {
     @Test
     void exportThenImportGivesIdenticalFeatures() throws Exception {
         Torch.init(1);
-        PretrainConfig pc = ConfigLoader.loadPretrain(null, List.of(UNIT));
+        PretrainConfig pc = ConfigLoader.loadPretrain(null, List.of(EvalFixture.UNIT));
         Path ckpt = tmp.resolve("ckpt.safetensors");
         try (Pretrainer t = new Pretrainer(pc, 4, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
             t.step(List.of(SyntheticBatches.batch(pc, 8, 1)));
@@ -167,7 +145,7 @@ class EvaluationJobsTest {
                 OutputStream out = Files.newOutputStream(bad)) {
             Safetensors.write(out, Map.of("fc.weight", m.ones(new ai.djl.ndarray.types.Shape(2, 2))), Map.of());
         }
-        PretrainConfig pc = ConfigLoader.loadPretrain(null, List.of(UNIT));
+        PretrainConfig pc = ConfigLoader.loadPretrain(null, List.of(EvalFixture.UNIT));
         try (NDManager m = NDManager.newBaseManager()) {
             Exception e = assertThrows(Exception.class, () -> Encoders.load(m, pc.model(), bad.toString(), 0,
                     new Configuration()));

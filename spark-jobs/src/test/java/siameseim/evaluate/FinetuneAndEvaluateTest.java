@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import siameseim.testing.EvalFixture;
 import siameseim.config.ConfigLoader;
 import siameseim.config.EvalConfig;
 import siameseim.config.PrepareConfig;
@@ -42,8 +43,8 @@ class FinetuneAndEvaluateTest {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         images = tmp.resolve("images").toString();
         org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path(images);
-        ImageFolderWriter.write(conf, in, "train", EvaluationJobsTest.colours(16, 1), NAMES, 95);
-        ImageFolderWriter.write(conf, in, "val", EvaluationJobsTest.colours(6, 2), NAMES, 95);
+        ImageFolderWriter.write(conf, in, "train", EvalFixture.colours(16, 1), NAMES, 95);
+        ImageFolderWriter.write(conf, in, "val", EvalFixture.colours(6, 2), NAMES, 95);
         dataset = tmp.resolve("colours").toString();
         DatasetPreparation.run(spark, PrepareConfig.from(ConfigLoader.load(null, List.of("prepare.input=" + in,
                 "prepare.output=" + dataset, "prepare.tasks=2"))));
@@ -55,7 +56,7 @@ class FinetuneAndEvaluateTest {
     }
 
     static PretrainConfig cfg(String output, String... more) {
-        List<String> sets = new ArrayList<>(List.of(EvaluationJobsTest.UNIT));
+        List<String> sets = new ArrayList<>(List.of(EvalFixture.UNIT));
         sets.addAll(List.of("data.path=" + dataset, "train.output=" + output, "distributed.replicas=2",
                 "finetune.batch-size=12", "finetune.epochs=3", "finetune.warmup-epochs=1", "finetune.base-lr=0.2",
                 "finetune.crop-scale=[0.5, 1.0]", "checkpoint.every-steps=2", "eval.batch-size=7"));
@@ -78,7 +79,7 @@ class FinetuneAndEvaluateTest {
         assertTrue(Files.list(Path.of(out, "metrics")).findAny().isPresent());
 
         // the same images, read from the original folder by the evaluate job, give the same top-1
-        EvalConfig ec = EvalConfig.from(ConfigLoader.load(null, List.of(EvaluationJobsTest.UNIT)));
+        EvalConfig ec = EvalConfig.from(ConfigLoader.load(null, List.of(EvalFixture.UNIT)));
         String ckpt = r.rank0().checkpoint();
         FolderEvaluation.Result e = FolderEvaluation.run(spark, ec, ckpt, images + "/val", null, true);
         assertEquals(18, e.images());
@@ -118,7 +119,7 @@ class FinetuneAndEvaluateTest {
             }
         }
         Files.writeString(sub.resolve("red/broken.jpg"), "not an image");
-        EvalConfig ec = EvalConfig.from(ConfigLoader.load(null, List.of(EvaluationJobsTest.UNIT)));
+        EvalConfig ec = EvalConfig.from(ConfigLoader.load(null, List.of(EvalFixture.UNIT)));
         Exception unknown = assertThrows(IllegalArgumentException.class,
                 () -> FolderEvaluation.run(spark, ec, ckpt, sub.toString(), null, true));
         assertTrue(unknown.getMessage().contains("green") && unknown.getMessage().contains("--class-map"),

@@ -1,5 +1,6 @@
 package siameseim.datasets.augment;
 
+import siameseim.host.Simd;
 import siameseim.datasets.image.RgbImage;
 
 /**
@@ -15,17 +16,9 @@ import siameseim.datasets.image.RgbImage;
  * (the 8-bit rounding) did not vectorise at all, and the horizontal resampling pass is a gather.
  */
 final class Kernels {
-    private static final boolean VECTOR = !Boolean.getBoolean("siameseim.augment.no-simd") && vectorAvailable();
+    private static final boolean VECTOR = Simd.enabled("augment", () -> VectorKernels.works());
 
     private Kernels() {}
-
-    private static boolean vectorAvailable() {
-        try {
-            return VectorKernels.works();
-        } catch (Throwable t) {
-            return false;
-        }
-    }
 
     /** Whether the Vector API path is in use. */
     static boolean usesVectorApi() {

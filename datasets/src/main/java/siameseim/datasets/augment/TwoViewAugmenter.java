@@ -4,7 +4,6 @@ import java.util.SplittableRandom;
 import siameseim.config.AugmentConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.image.RgbImage;
-import siameseim.model.siameseim.BlockMaskGenerator;
 
 /**
  * SiameseIM's per-image pipeline (spec 1.1-1.3), in the reference's order: independent flips of

@@ -1,5 +1,7 @@
 package siameseim.datasets.loader;
 
+import siameseim.host.IdlePriority;
+import siameseim.host.CpuAffinity;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;

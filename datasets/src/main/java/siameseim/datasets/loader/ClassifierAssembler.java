@@ -4,7 +4,7 @@ import java.util.SplittableRandom;
 import siameseim.datasets.augment.FinetuneTransform;
 import siameseim.datasets.augment.Mixup;
 import siameseim.datasets.image.RgbImage;
-import siameseim.train.LabelledBatch;
+import siameseim.batch.LabelledBatch;
 
 /** Fine-tuning batches: the training transform per image, then mixup/CutMix over the micro-batch. */
 public final class ClassifierAssembler implements BatchAssembler<LabelledBatch> {

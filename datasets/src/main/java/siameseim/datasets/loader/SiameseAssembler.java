@@ -3,7 +3,7 @@ package siameseim.datasets.loader;
 import java.util.SplittableRandom;
 import siameseim.datasets.augment.TwoViewAugmenter;
 import siameseim.datasets.image.RgbImage;
-import siameseim.model.siameseim.SiameseBatch;
+import siameseim.batch.SiameseBatch;
 
 /** Pretraining batches: two augmented views, the visible tokens of view 1 and the relative geometry. */
 public final class SiameseAssembler implements BatchAssembler<SiameseBatch> {

@@ -1,5 +1,7 @@
 package siameseim.datasets.loader;
 
+import siameseim.datasets.testing.LoaderFixture;
+import siameseim.host.IdlePriority;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -11,18 +13,16 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
-import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.augment.TwoViewAugmenter;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.image.RgbImage;
 import siameseim.datasets.image.PackedImages;
-import siameseim.datasets.synthetic.SyntheticShapes;
-import siameseim.model.siameseim.SiameseBatch;
+import siameseim.batch.SiameseBatch;
 
 class BatchLoaderTest {
-    static final PretrainConfig CFG = ConfigLoader.loadPretrain("pretrain-demo.conf", List.of());
-    static final PackedImages DATA = SyntheticShapes.dataset(4, 0, 10, 40, 3);
+    private static final PretrainConfig CFG = LoaderFixture.CFG;
+    private static final PackedImages DATA = LoaderFixture.DATA;
 
     /** Records the ids it serves. */
     static final class Recording implements SampleSource {
@@ -289,7 +289,7 @@ class BatchLoaderTest {
         }
     }
 
-    static final ImageDecoder OPENCV = ImageDecoder.named("opencv");
+    private static final ImageDecoder OPENCV = LoaderFixture.OPENCV;
 
     @Test
     void decodedCacheServesTheSameBatchesAndDecodesEachImageOnce() {

@@ -1,43 +1,23 @@
 package siameseim.datasets.loader;
 
+import static siameseim.datasets.testing.Cpus.assumeLinux;
+import static siameseim.datasets.testing.Cpus.kernelCpuList;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import siameseim.config.ConfigLoader;
+import siameseim.host.CpuAffinity;
 import siameseim.datasets.augment.TwoViewAugmenter;
 import siameseim.datasets.synthetic.SyntheticShapes;
-import siameseim.model.siameseim.SiameseBatch;
+import siameseim.batch.SiameseBatch;
 
-public class CpuAffinityTest {
-
-    /** The kernel's view of the calling thread's CPUs (/proc/thread-self/status). */
-    static String kernelCpuList() throws IOException {
-        return kernelCpuList(Path.of("/proc/thread-self"));
-    }
-
-    /** The kernel's view of a thread's CPUs: {@code task} is its /proc directory (/proc/self/task/TID). */
-    public static String kernelCpuList(Path task) throws IOException {
-        for (String line : Files.readAllLines(task.resolve("status"))) {
-            if (line.startsWith("Cpus_allowed_list:")) {
-                return line.substring(line.indexOf(':') + 1).trim();
-            }
-        }
-        throw new IllegalStateException("no Cpus_allowed_list in " + task.resolve("status"));
-    }
-
-    /** Skips the calling test where threads have no /proc entries (not Linux). */
-    public static void assumeLinux() {
-        Assumptions.assumeTrue(Files.exists(Path.of("/proc/thread-self/status")), "needs Linux");
-    }
+class CpuAffinityTest {
 
     @Test
     void formatsCpuListsAsTheKernelDoes() {

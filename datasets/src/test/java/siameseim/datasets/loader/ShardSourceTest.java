@@ -17,6 +17,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import siameseim.datasets.testing.LoaderFixture;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.augment.TwoViewAugmenter;
 import siameseim.datasets.decode.ImageDecoder;
@@ -24,12 +25,12 @@ import siameseim.datasets.image.PackedImages;
 import siameseim.datasets.shards.ImageRecord;
 import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.shards.ShardWriter;
-import siameseim.model.siameseim.SiameseBatch;
+import siameseim.batch.SiameseBatch;
 
 class ShardSourceTest {
-    private static final PretrainConfig CFG = BatchLoaderTest.CFG;
-    private static final PackedImages DATA = BatchLoaderTest.DATA;
-    private static final ImageDecoder OPENCV = BatchLoaderTest.OPENCV;
+    private static final PretrainConfig CFG = LoaderFixture.CFG;
+    private static final PackedImages DATA = LoaderFixture.DATA;
+    private static final ImageDecoder OPENCV = LoaderFixture.OPENCV;
     private final Configuration conf = new Configuration();
 
     /** DATA as a prepared dataset's train split under {@code root}, in shards of a few images. */

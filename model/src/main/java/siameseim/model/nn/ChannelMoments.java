@@ -1,5 +1,6 @@
 package siameseim.model.nn;
 
+import siameseim.host.Simd;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -19,17 +20,9 @@ import java.util.Arrays;
  */
 public final class ChannelMoments {
     static final int BLOCK = 64;
-    private static final boolean VECTOR = !Boolean.getBoolean("siameseim.moments.no-simd") && vectorAvailable();
+    private static final boolean VECTOR = Simd.enabled("moments", () -> VectorMoments.lanes() > 1);
 
     private ChannelMoments() {}
-
-    private static boolean vectorAvailable() {
-        try {
-            return VectorMoments.lanes() > 1;
-        } catch (Throwable t) {
-            return false;
-        }
-    }
 
     /** Whether the Vector API path is in use. */
     static boolean usesVectorApi() {

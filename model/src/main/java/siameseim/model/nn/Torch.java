@@ -1,5 +1,6 @@
 package siameseim.model.nn;
 
+import siameseim.host.NativeMemory;
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
 

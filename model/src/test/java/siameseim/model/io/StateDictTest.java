@@ -13,7 +13,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import siameseim.config.PretrainConfig;
 import siameseim.model.nn.Torch;
-import siameseim.model.siameseim.SiameseBatch;
+import siameseim.model.siameseim.SiameseInputs;
 import siameseim.model.siameseim.SiameseIM;
 import siameseim.testing.TestConfigs;
 import siameseim.train.SyntheticBatches;
@@ -34,7 +34,7 @@ class StateDictTest {
             assertTrue(loaded.tensors().containsKey("blocks.1.attn.qkv.weight"));
             assertTrue(loaded.tensors().containsKey("mm_projector_decoder_blocks.0.norm2.bn.running_var"));
             StateDict.load(b, loaded.tensors(), n -> true, "export");
-            SiameseBatch.Tensors x = SyntheticBatches.batch(cfg, 4, 3).toTensors(m);
+            SiameseInputs x = SiameseInputs.of(SyntheticBatches.batch(cfg, 4, 3), m);
             NDArray pa = a.predict(x.view1(), x.visible(), x.geometry(), false);
             NDArray pb = b.predict(x.view1(), x.visible(), x.geometry(), false);
             assertArrayEquals(pa.toFloatArray(), pb.toFloatArray());

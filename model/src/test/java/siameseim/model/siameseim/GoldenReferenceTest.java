@@ -65,7 +65,7 @@ class GoldenReferenceTest {
                 golden.get("inputs.scale_h"), golden.get("inputs.scale_w"), golden.get("inputs.relative_flip"),
                 golden.get("inputs.delta_j_flip")), 1);
 
-        SiameseIM.Forward f = trainer.forwardBackward(new SiameseBatch.Tensors(x1, x2, visible, geometry), 1f);
+        SiameseIM.Forward f = trainer.forwardBackward(new SiameseInputs(x1, x2, visible, geometry), 1f);
         pred = f.predictions();
         result = f.loss();
         for (Map.Entry<String, Param> e : model.trainableParams().entrySet()) {

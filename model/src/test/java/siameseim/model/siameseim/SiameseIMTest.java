@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import siameseim.batch.SiameseBatch;
 import siameseim.config.PretrainConfig;
 import siameseim.model.nn.Param;
 import siameseim.model.vit.VisionTransformer;
@@ -33,7 +34,7 @@ class SiameseIMTest {
         try (Pretrainer t = new Pretrainer(cfg, 10, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE);
                 NDManager sm = NDManager.newBaseManager()) {
             SiameseBatch b = SyntheticBatches.batch(cfg, 4, 1);
-            SiameseBatch.Tensors x = b.toTensors(sm);
+            SiameseInputs x = SiameseInputs.of(b, sm);
             SiameseIM model = t.model();
             int lv = 16 - 10;
             NDArray enc = model.encoder().forwardVisible(x.view1(), x.visible(), true);
@@ -51,7 +52,7 @@ class SiameseIMTest {
         try (Pretrainer t = new Pretrainer(cfg, 10, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE);
                 NDManager sm = NDManager.newBaseManager()) {
             SiameseIM model = t.model();
-            SiameseBatch.Tensors x = SyntheticBatches.batch(cfg, 4, 2).toTensors(sm);
+            SiameseInputs x = SiameseInputs.of(SyntheticBatches.batch(cfg, 4, 2), sm);
             t.forwardBackward(x, 1f);
             for (Map.Entry<String, Param> e : model.namedParams().entrySet()) {
                 String name = e.getKey();
@@ -83,7 +84,7 @@ class SiameseIMTest {
         try (Pretrainer a = new Pretrainer(cfg, 10, GradientReducer.IDENTITY, replicas);
                 Pretrainer b = new Pretrainer(cfg, 10, GradientReducer.IDENTITY, new CountingReplicas());
                 NDManager sm = NDManager.newBaseManager()) {
-            SiameseBatch.Tensors x = SyntheticBatches.batch(cfg, 4, 5).toTensors(sm);
+            SiameseInputs x = SiameseInputs.of(SyntheticBatches.batch(cfg, 4, 5), sm);
             SiameseIM.Forward f = a.forwardBackward(x, 1f);
             assertFalse(JniUtils.requiresGrad((PtNDArray) f.targets()), "the target branch must not record a graph");
             assertEquals(List.of("moments 32", "moments 32", "moments 32", "moments 32", "moments 32", "moments 32",

@@ -1,4 +1,4 @@
-package siameseim.model.nn;
+package siameseim.host;
 
 import com.sun.jna.Library;
 import com.sun.jna.Native;

@@ -1,4 +1,4 @@
-package siameseim.train;
+package siameseim.batch;
 
 /**
  * One micro-batch for fine-tuning: normalised images (n, 3, size, size) after mixup, their soft

@@ -1,14 +1,11 @@
-package siameseim.model.siameseim;
-
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
+package siameseim.batch;
 
 /**
  * One batch of SiameseIM inputs on the host, as the data pipeline produces it (spec 1):
  * two normalised views (B, 3, H, W) in NCHW order, the visible view-1 patch indices (B, Lv) in
  * raster order, and the six geometry scalars per sample (B, 6):
- * [di, dj, s_h, s_w, relative_flip (0/1), dj_flip].
+ * [di, dj, s_h, s_w, relative_flip (0/1), dj_flip]. Plain arrays: the loader fills them
+ * without an engine; the trainer makes the tensors ({@code SiameseInputs.of}).
  */
 public record SiameseBatch(int size, int imageSize, float[] view1, float[] view2, long[] visible, int visibleCount,
         float[] geometry) {
@@ -22,14 +19,4 @@ public record SiameseBatch(int size, int imageSize, float[] view1, float[] view2
             throw new IllegalArgumentException("visible/geometry sizes do not match batch " + size);
         }
     }
-
-    /** Device tensors of this batch, owned by {@code m}. */
-    public Tensors toTensors(NDManager m) {
-        Shape img = new Shape(size, 3, imageSize, imageSize);
-        return new Tensors(m.create(view1, img), m.create(view2, img),
-                m.create(visible, new Shape(size, visibleCount)), m.create(geometry, new Shape(size, 6)));
-    }
-
-    /** The same batch as tensors. */
-    public record Tensors(NDArray view1, NDArray view2, NDArray visible, NDArray geometry) {}
 }

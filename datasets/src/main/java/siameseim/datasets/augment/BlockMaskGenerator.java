@@ -1,4 +1,4 @@
-package siameseim.model.siameseim;
+package siameseim.datasets.augment;
 
 import java.util.SplittableRandom;
 import siameseim.config.MaskConfig;

@@ -1,4 +1,4 @@
-package siameseim.evaluate;
+package siameseim.checkpoint;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -10,7 +10,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
-import siameseim.checkpoint.CheckpointFormat;
 import siameseim.config.ModelConfig;
 import siameseim.model.io.Safetensors;
 import siameseim.model.io.StateDict;

@@ -1,4 +1,4 @@
-package siameseim.model.siameseim;
+package siameseim.datasets.augment;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

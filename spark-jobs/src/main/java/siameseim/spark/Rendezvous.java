@@ -1,4 +1,4 @@
-package siameseim.distributed;
+package siameseim.spark;
 
 import java.io.IOException;
 import java.nio.channels.ServerSocketChannel;
@@ -39,7 +39,7 @@ public final class Rendezvous {
         return new Collective(Transport.connect(listener, rank, peers, secret, timeoutMillis, log));
     }
 
-    static String hostOf(String address) {
+    public static String hostOf(String address) {
         int colon = address.lastIndexOf(':');
         return colon > 0 ? address.substring(0, colon) : address;
     }

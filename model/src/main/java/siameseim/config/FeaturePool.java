@@ -1,4 +1,4 @@
-package siameseim.eval;
+package siameseim.config;
 
 /** Which encoder output becomes an image's feature vector. */
 public enum FeaturePool {

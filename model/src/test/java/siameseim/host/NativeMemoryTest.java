@@ -1,9 +1,10 @@
-package siameseim.model.nn;
+package siameseim.host;
 
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.jna.Library;
+import siameseim.model.nn.Torch;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import java.io.IOException;

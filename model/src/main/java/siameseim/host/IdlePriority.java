@@ -1,4 +1,4 @@
-package siameseim.datasets.loader;
+package siameseim.host;
 
 import com.sun.jna.Library;
 import com.sun.jna.Native;
