@@ -71,7 +71,7 @@ public final class AllReduceBenchmark {
         }
         ServerSocketChannel listener = ServerSocketChannel.open();
         listener.bind(new java.net.InetSocketAddress("127.0.0.1", peers.get(rank).port()), 64);
-        try (Collective c = new Collective(Transport.connect(listener, rank, peers, secret, 60_000,
+        try (Collective c = new Collective(TcpLink.connect(listener, rank, peers, secret, 60_000,
                 s -> System.err.println(s)))) {
             int n = peers.size();
             // a first large exchange lets TCP grow its windows, as in the first steps of training

@@ -3,6 +3,7 @@ package siameseim.collective;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SocketChannel;
 
 /** Blocking full reads and writes on channels. */
@@ -22,7 +23,7 @@ final class Io {
         return b;
     }
 
-    static void readFully(SocketChannel ch, ByteBuffer b) throws IOException {
+    static void readFully(ReadableByteChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) {
             if (ch.read(b) < 0) {
                 throw new EOFException("connection closed by the peer");

@@ -6,16 +6,14 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
-import java.nio.channels.SocketChannel;
+import java.nio.channels.SelectableChannel;
 import java.util.ArrayDeque;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 
 /**
- * Bandwidth-optimal ring all-reduce (sum) of a float buffer: N-1 reduce-scatter steps then N-1
- * all-gather steps, each rank sending 2 (N-1)/N of the buffer to its successor and receiving as
- * much from its predecessor. One thread drives both connections with non-blocking I/O: it writes
+ * Bandwidth-optimal ring all-reduce (sum) of a float buffer over a {@link Link}: N-1
+ * reduce-scatter steps then N-1 all-gather steps, each rank sending 2 (N-1)/N of the buffer to its
+ * successor and receiving as much from its predecessor. One thread drives both streams with
+ * non-blocking I/O: it writes
  * outgoing chunks whenever the socket takes them and reads and adds incoming chunks as they
  * arrive, so sending, receiving and adding overlap without a second thread competing for the
  * core. Every segment is summed by one rank in one order and then copied, so all ranks end with
@@ -25,10 +23,18 @@ final class RingAllReduce {
     static final int MAX_CHUNK_FLOATS = 1 << 19; // 2 MiB
     static final int MIN_CHUNK_FLOATS = 1 << 14; // 64 KiB
 
-    private RingAllReduce() {}
+    private final Link t;
+    /** Where incoming chunks land before they are added (one all-reduce runs at a time). */
+    private final ByteBuffer scratch = ByteBuffer.allocateDirect(MAX_CHUNK_FLOATS * 4).order(ByteOrder.nativeOrder());
+    private final float[] a = new float[1 << 14];
+    private final float[] b = new float[1 << 14];
+
+    RingAllReduce(Link link) {
+        this.t = link;
+    }
 
     /** @param data native-order floats, position..limit; replaced by the sum over ranks */
-    static void sum(Transport t, int op, ByteBuffer data) {
+    void sum(int op, ByteBuffer data) {
         int n = t.size();
         if (n == 1) {
             return;
@@ -45,9 +51,6 @@ final class RingAllReduce {
         // at least four chunks per segment, so receiving and adding overlap even for small buffers
         int chunk = Math.max(MIN_CHUNK_FLOATS, Math.min(MAX_CHUNK_FLOATS, (segStart[1] - segStart[0]) / 4));
         int chunksPerSeg = (segStart[1] - segStart[0] + chunk) / chunk + 1;
-        ByteBuffer scratch = t.scratch(MAX_CHUNK_FLOATS * 4);
-        float[] a = new float[1 << 14];
-        float[] b = new float[1 << 14];
         try (Step io = new Step(t, next, prev)) {
             for (int step = 0; step < 2 * (n - 1); step++) {
                 boolean reduce = step < n - 1;
@@ -62,23 +65,27 @@ final class RingAllReduce {
         }
     }
 
-    /** One ring step's transfers on the two (or, for N = 2, one) connections. */
+    /** One ring step's transfers on the stream to the successor and the one from the predecessor. */
     private static final class Step implements AutoCloseable {
-        private final Transport t;
+        private final Link t;
         private final int next;
         private final int prev;
-        private final SocketChannel out;
-        private final SocketChannel in;
+        private final Link.Streams to;
+        private final Link.Streams from;
+        private final SelectableChannel out;
+        private final SelectableChannel in;
         private final Selector selector;
         private final SelectionKey outKey;
         private final SelectionKey inKey;
 
-        Step(Transport t, int next, int prev) throws IOException {
+        Step(Link t, int next, int prev) throws IOException {
             this.t = t;
             this.next = next;
             this.prev = prev;
-            this.out = t.rawChannel(next);
-            this.in = t.rawChannel(prev);
+            this.to = t.streams(next);
+            this.from = t.streams(prev);
+            this.out = to.out();
+            this.in = from.in();
             this.selector = Selector.open();
             out.configureBlocking(false);
             in.configureBlocking(false);
@@ -97,14 +104,12 @@ final class RingAllReduce {
             int seq = seqBase;
             for (int from = segStart[sendSeg]; from < segStart[sendSeg + 1]; from += chunk, seq++) {
                 int len = Math.min(chunk, segStart[sendSeg + 1] - from);
-                ByteBuffer h = ByteBuffer.allocate(Transport.HEADER);
-                h.putInt(op).putInt(seq).putInt(len * 4).flip();
-                sends.add(new ByteBuffer[] {h, slice(data, base, from, len)});
+                sends.add(new ByteBuffer[] {Frame.header(op, seq, len * 4), slice(data, base, from, len)});
             }
             int recvFrom = segStart[recvSeg];
             int recvEnd = segStart[recvSeg + 1];
             int recvSeq = seqBase;
-            ByteBuffer header = ByteBuffer.allocate(Transport.HEADER);
+            ByteBuffer header = ByteBuffer.allocate(Frame.HEADER);
             ByteBuffer payload = null;
             int payloadFloats = 0;
             long lastProgress = System.currentTimeMillis();
@@ -122,7 +127,7 @@ final class RingAllReduce {
                 boolean progress = false;
                 if (wantWrite) {
                     ByteBuffer[] parts = sends.peek();
-                    if (out.write(parts) > 0) {
+                    if (to.write(parts) > 0) {
                         progress = true;
                     }
                     if (!parts[1].hasRemaining() && !parts[0].hasRemaining()) {
@@ -131,7 +136,7 @@ final class RingAllReduce {
                 }
                 while (wantRead && recvFrom < recvEnd) {
                     if (payload == null) {
-                        int got = in.read(header);
+                        int got = from.read(header);
                         if (got < 0) {
                             throw new EOFException("connection closed by " + t.peer(prev));
                         }
@@ -141,15 +146,10 @@ final class RingAllReduce {
                         if (header.hasRemaining()) {
                             break;
                         }
-                        header.flip();
-                        int gotOp = header.getInt();
-                        int gotSeq = header.getInt();
-                        int gotLen = header.getInt();
                         payloadFloats = Math.min(chunk, recvEnd - recvFrom);
-                        if (gotOp != op || gotSeq != recvSeq || gotLen != payloadFloats * 4) {
-                            throw new IOException("malformed frame from " + t.peer(prev) + ": op " + gotOp + " seq "
-                                    + gotSeq + " length " + gotLen + ", expected op " + op + " seq " + recvSeq
-                                    + " length " + payloadFloats * 4);
+                        String wrong = Frame.mismatch(header.flip(), op, recvSeq, payloadFloats * 4);
+                        if (wrong != null) {
+                            throw new IOException("malformed frame from " + t.peer(prev) + ": " + wrong);
                         }
                         header.clear();
                         if (scratch != null) {
@@ -159,7 +159,7 @@ final class RingAllReduce {
                             payload = slice(data, base, recvFrom, payloadFloats);
                         }
                     }
-                    int got = in.read(payload);
+                    int got = from.read(payload);
                     if (got < 0) {
                         throw new EOFException("connection closed by " + t.peer(prev));
                     }
@@ -202,21 +202,5 @@ final class RingAllReduce {
         ByteBuffer d = data.duplicate().order(ByteOrder.nativeOrder());
         d.limit(base + (fromFloat + lenFloats) * 4).position(base + fromFloat * 4);
         return d.slice().order(ByteOrder.nativeOrder());
-    }
-
-    static void await(List<Future<?>> futures) {
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new CollectiveException("interrupted", e);
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof CollectiveException ce) {
-                    throw ce;
-                }
-                throw new CollectiveException(String.valueOf(e.getCause()), e.getCause());
-            }
-        }
     }
 }

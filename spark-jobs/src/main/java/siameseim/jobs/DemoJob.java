@@ -11,9 +11,8 @@ import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
 import siameseim.distributed.DistributedTraining;
 import siameseim.evaluate.KnnProbe;
-import siameseim.spark.SparkSessions;
 import siameseim.prepare.BuiltInData;
-
+import siameseim.spark.SparkSessions;
 
 /**
  * The main job on the built-in data: write the synthetic dataset as an ImageNet-layout tree,

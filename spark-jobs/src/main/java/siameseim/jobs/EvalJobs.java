@@ -1,5 +1,7 @@
 package siameseim.jobs;
 
+import java.util.ArrayList;
+import java.util.List;
 import siameseim.config.ConfigLoader;
 import siameseim.config.EvalConfig;
 
@@ -12,9 +14,10 @@ final class EvalJobs {
 
     /** The eval config; {@code optionToKey} pairs map further job options onto config keys. */
     static EvalConfig config(JobArgs a, String... optionToKey) {
-        String[] all = java.util.Arrays.copyOf(optionToKey, optionToKey.length + 4);
-        System.arraycopy(new String[] {"dataset", "data.path", "weights", "eval.weights"}, 0, all, optionToKey.length, 4);
-        EvalConfig cfg = EvalConfig.from(ConfigLoader.load(a.confFile("pretrain-demo.conf"), a.overridesWith(all)));
+        List<String> pairs = new ArrayList<>(List.of(optionToKey));
+        pairs.addAll(List.of("dataset", "data.path", "weights", "eval.weights"));
+        EvalConfig cfg = EvalConfig.from(ConfigLoader.load(a.confFile("pretrain-demo.conf"),
+                a.overridesWith(pairs.toArray(String[]::new))));
         if (cfg.dataPath() == null) {
             throw new JobArgs.UsageError("--dataset DIR (a prepared dataset) is required");
         }

@@ -1,5 +1,6 @@
 package siameseim.jobs;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import siameseim.config.ConfigLoader;
@@ -17,10 +18,10 @@ final class TrainingJobs {
      * {@code extra} (option, key) pairs mapped onto their keys.
      */
     static PretrainConfig config(JobArgs a, String... extra) {
-        String[] all = java.util.Arrays.copyOf(new String[] {"dataset", "data.path", "output", "train.output",
-            "subset", "data.subset"}, 6 + extra.length);
-        System.arraycopy(extra, 0, all, 6, extra.length);
-        List<String> sets = a.overridesWith(all);
+        List<String> pairs = new ArrayList<>(List.of("dataset", "data.path", "output", "train.output", "subset",
+                "data.subset"));
+        pairs.addAll(List.of(extra));
+        List<String> sets = a.overridesWith(pairs.toArray(String[]::new));
         if (a.option("replicas", null) != null) {
             sets.add("distributed.replicas=" + a.intOption("replicas", 2));
         }

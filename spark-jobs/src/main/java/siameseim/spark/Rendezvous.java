@@ -9,7 +9,7 @@ import java.util.function.Consumer;
 import org.apache.spark.BarrierTaskContext;
 import siameseim.collective.Collective;
 import siameseim.collective.Peer;
-import siameseim.collective.Transport;
+import siameseim.collective.TcpLink;
 
 /**
  * The only part of the collective that knows Spark: each task of a barrier stage listens on its
@@ -25,7 +25,7 @@ public final class Rendezvous {
         int rank = ctx.partitionId();
         int n = ctx.getTaskInfos().length;
         String host = bindHost != null ? bindHost : hostOf(ctx.getTaskInfos()[rank].address());
-        ServerSocketChannel listener = Transport.listen(host);
+        ServerSocketChannel listener = TcpLink.listen(host);
         Peer me = new Peer(rank, host, listener.socket().getLocalPort());
         List<Peer> peers = new ArrayList<>();
         for (String s : ctx.allGather(me.encode())) {
@@ -36,7 +36,7 @@ public final class Rendezvous {
             listener.close();
             return null;
         }
-        return new Collective(Transport.connect(listener, rank, peers, secret, timeoutMillis, log));
+        return new Collective(TcpLink.connect(listener, rank, peers, secret, timeoutMillis, log));
     }
 
     public static String hostOf(String address) {

@@ -114,8 +114,8 @@ class CollectiveTest {
     @Test
     void aMalformedFrameIsRejected() throws Exception {
         try (LocalGroup g = new LocalGroup(2, 20_000)) {
-            Transport t0 = g.ranks.get(0).transport();
-            Transport t1 = g.ranks.get(1).transport();
+            Link t0 = g.ranks.get(0).link();
+            Link t1 = g.ranks.get(1).link();
             t0.send(1, 99, 0, ByteBuffer.allocate(16));
             CollectiveException e = assertThrows(CollectiveException.class,
                     () -> t1.receive(0, 5, 0, ByteBuffer.allocate(8)));
@@ -141,9 +141,9 @@ class CollectiveTest {
 
     @Test
     void theWatchdogLooksOftenEnoughForTheTimeoutAndRarelyOtherwise() {
-        assertEquals(75, Transport.watchIntervalMillis(1_500));
-        assertEquals(20, Transport.watchIntervalMillis(100));
-        assertEquals(1_000, Transport.watchIntervalMillis(120_000));
+        assertEquals(75, TcpLink.watchIntervalMillis(1_500));
+        assertEquals(20, TcpLink.watchIntervalMillis(100));
+        assertEquals(1_000, TcpLink.watchIntervalMillis(120_000));
     }
 
     @Test

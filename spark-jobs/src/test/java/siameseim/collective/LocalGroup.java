@@ -25,7 +25,7 @@ public final class LocalGroup implements AutoCloseable {
     LocalGroup(int n, long timeoutMillis, boolean connectNow) throws Exception {
         pool = Executors.newCachedThreadPool();
         for (int r = 0; r < n; r++) {
-            ServerSocketChannel s = Transport.listen("127.0.0.1");
+            ServerSocketChannel s = TcpLink.listen("127.0.0.1");
             listeners.add(s);
             peers.add(new Peer(r, "127.0.0.1", s.socket().getLocalPort()));
         }
@@ -38,7 +38,7 @@ public final class LocalGroup implements AutoCloseable {
         List<Future<Collective>> fs = new ArrayList<>();
         for (int r = 0; r < peers.size(); r++) {
             int rank = r;
-            fs.add(pool.submit(() -> new Collective(Transport.connect(listeners.get(rank), rank, peers, secret,
+            fs.add(pool.submit(() -> new Collective(TcpLink.connect(listeners.get(rank), rank, peers, secret,
                     timeoutMillis, log::add))));
         }
         for (Future<Collective> f : fs) {

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SharedMemoryTest {
 
     static List<String> leftovers() throws Exception {
-        try (Stream<Path> s = Files.list(SharedMemory.DIR)) {
+        try (Stream<Path> s = Files.list(SharedRegions.DIR)) {
             return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("siameseim-")).toList();
         }
     }

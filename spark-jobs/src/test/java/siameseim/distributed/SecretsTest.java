@@ -37,6 +37,8 @@ class SecretsTest {
 
     @Test
     void theS3SecretIsInNoLogLineAndNoFile(@TempDir Path tmp) throws Exception {
+        // Spark first: its first session re-initialises log4j, which would drop an appender added before
+        SparkSession spark = LocalSpark.start();
         LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
         StringWriter captured = new StringWriter();
         WriterAppender appender = WriterAppender.newBuilder().setName("secrets-test").setTarget(captured)
@@ -45,7 +47,6 @@ class SecretsTest {
         ctx.getConfiguration().addAppender(appender);
         ctx.getConfiguration().getRootLogger().addAppender(appender, Level.INFO, null);
         ctx.updateLoggers();
-        SparkSession spark = LocalSpark.start();
         List<String> lines = new ArrayList<>();
         Path base = Files.createDirectories(tmp.resolve("s3"));
         try (S3Proxy s3 = new S3Proxy(base, "runs")) {

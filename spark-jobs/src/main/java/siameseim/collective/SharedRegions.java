@@ -14,12 +14,9 @@ import java.util.HexFormat;
 import java.util.function.Consumer;
 
 /**
- * All-reduce through shared memory when every rank runs on the same host (local-cluster, or
- * several executors on one multi-GPU node): loopback TCP moves each byte through the kernel
- * twice per direction and measured 1.5 GiB/s at 256 MiB on two cores; here each rank copies its
- * buffer into its own mapped region of {@code /dev/shm}, sums one segment of all regions in rank
- * order, and copies the other segments back, about three memory copies in all. TCP still carries
- * the barriers between the phases (and every small exchange).
+ * The shared-memory transport of ranks on one host (local-cluster, or several executors on one
+ * multi-GPU node): one mapped region of {@code /dev/shm} per rank, which every rank reads and
+ * writes ({@link SharedMemoryAllReduce} sums through them).
  *
  * <p>Set-up proves that the ranks share memory: rank 0 draws a random id, every rank creates
  * {@code /dev/shm/siameseim-<id>-<rank>-<generation>} (mode 0600) with a header naming the id and
@@ -28,14 +25,13 @@ import java.util.function.Consumer;
  * regions are mapped the files are unlinked, so a killed process leaves nothing behind (the
  * mappings live until the processes end). A larger buffer later maps a new generation.
  *
- * <p>Each segment is summed by one rank, always in rank order, and copied by the others: every
- * rank ends with the same bits, as with the ring. Visibility between processes relies on the
- * TCP barrier between phases (system calls on both sides), which orders the plain stores and loads
- * to the mapping on every platform Linux runs the JVM on.
+ * <p>Visibility between processes relies on a barrier over the {@link Link} between an
+ * algorithm's phases (system calls on both sides), which orders the plain stores and loads to the
+ * mapping on every platform Linux runs the JVM on.
  */
-final class SharedMemory implements AutoCloseable {
+final class SharedRegions implements AutoCloseable {
     static final Path DIR = Path.of("/dev/shm");
-    private static final int HEADER = 64;
+    static final int HEADER = 64;
     private static final long MAGIC = 0x5349414d53484d31L; // "SIAMSHM1"
 
     private final Collective c;
@@ -45,11 +41,8 @@ final class SharedMemory implements AutoCloseable {
     private int generation;
     private long capacity;
     private MappedByteBuffer[] regions;
-    /** Scratch of the add without the Vector API. */
-    private final float[] tmpA = new float[16384];
-    private final float[] tmpB = new float[16384];
 
-    private SharedMemory(Collective c, Path dir, String id, Consumer<String> log) {
+    private SharedRegions(Collective c, Path dir, String id, Consumer<String> log) {
         this.c = c;
         this.dir = dir;
         this.id = id;
@@ -60,7 +53,7 @@ final class SharedMemory implements AutoCloseable {
      * Agrees with every rank on a shared-memory path for buffers of {@code bytes}; null (on every
      * rank) when one of them cannot use it.
      */
-    static SharedMemory open(Collective c, long bytes, Consumer<String> log, boolean enabled, Path dir) {
+    static SharedRegions open(Collective c, long bytes, Consumer<String> log, boolean enabled, Path dir) {
         ByteBuffer token = ByteBuffer.allocate(16);
         if (c.rank() == 0) {
             byte[] r = new byte[16];
@@ -68,7 +61,7 @@ final class SharedMemory implements AutoCloseable {
             token.put(r).flip();
         }
         c.broadcast(token, 0);
-        SharedMemory shm = new SharedMemory(c, dir, HexFormat.of().formatHex(token.array()), log);
+        SharedRegions shm = new SharedRegions(c, dir, HexFormat.of().formatHex(token.array()), log);
         return shm.map(bytes, enabled ? null : "turned off on rank " + c.rank()) ? shm : null;
     }
 
@@ -181,66 +174,22 @@ final class SharedMemory implements AutoCloseable {
         }
     }
 
+
     /**
-     * Replaces {@code data} (native-order floats, position..limit) with its sum over ranks; false
-     * (on every rank, data untouched) when larger regions were needed and a rank could not map
-     * them.
+     * Regions of at least {@code bytes} (a new generation when the current ones are smaller);
+     * false on every rank, and unusable from now on, when a rank could not map them.
      */
-    boolean sum(ByteBuffer data) {
-        int bytes = data.remaining();
+    boolean ensure(long bytes) {
         if (bytes > capacity && !map(bytes, null)) {
             regions = null;
             return false;
         }
-        int n = c.size();
-        int me = c.rank();
-        int floats = bytes / 4;
-        int base = data.position();
-        ByteBuffer own = regions[me];
-        int from = (int) ((long) floats * me / n);
-        int to = (int) ((long) floats * (me + 1) / n);
-        int len = to - from;
-        // publish the segments the other ranks sum; this rank's own segment stays in data
-        for (int p = 0; p < n; p++) {
-            if (p != me) {
-                int f = (int) ((long) floats * p / n);
-                int t = (int) ((long) floats * (p + 1) / n);
-                own.put(HEADER + 4 * f, data, base + 4 * f, 4 * (t - f));
-            }
-        }
-        c.barrier(); // every region holds its rank's values of the other segments
-        // data[segment] = r0 + r1 + ... in rank order. It holds this rank's values: rank 0 adds the
-        // others in order, rank 1 adds rank 0's first (a + b == b + a exactly); a later rank keeps
-        // its values in its region's (otherwise unused) own segment and starts from rank 0's
-        ByteBuffer acc = data.duplicate().order(ByteOrder.nativeOrder()).position(base + 4 * from);
-        if (me >= 2) {
-            own.put(HEADER + 4 * from, data, base + 4 * from, 4 * len);
-            acc.duplicate().put(regions[0].duplicate().position(HEADER + 4 * from).limit(HEADER + 4 * to));
-        }
-        // the ranks added to acc, in this order: 1.. for rank 0 and the later ranks, 0, 2.. for rank 1
-        for (int k = 1; k < n; k++) {
-            int p = me == 1 && k == 1 ? 0 : k;
-            ByteBuffer src = regions[p].duplicate().order(ByteOrder.nativeOrder()).position(HEADER + 4 * from);
-            if (k < n - 1) {
-                FloatAdd.add(acc.duplicate().order(ByteOrder.nativeOrder()), src, len, tmpA, tmpB);
-            } else {
-                // the last add also publishes the sum in this rank's region
-                FloatAdd.addAndCopy(acc.duplicate().order(ByteOrder.nativeOrder()), src,
-                        own.duplicate().order(ByteOrder.nativeOrder()).position(HEADER + 4 * from), len, tmpA, tmpB);
-            }
-        }
-        c.barrier(); // every segment is summed
-        for (int p = 0; p < n; p++) {
-            if (p == me) {
-                continue;
-            }
-            int f = (int) ((long) floats * p / n);
-            int t = (int) ((long) floats * (p + 1) / n);
-            data.put(base + 4 * f, regions[p], HEADER + 4 * f, 4 * (t - f));
-        }
-        // no barrier here: the next operation's first writes go to segments nobody reads now,
-        // and its first barrier comes before anything else is written
         return true;
+    }
+
+    /** Rank {@code rank}'s region, its data from byte {@link #HEADER} on. */
+    ByteBuffer region(int rank) {
+        return regions[rank];
     }
 
     @Override

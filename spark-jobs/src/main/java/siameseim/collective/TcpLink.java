@@ -19,15 +19,14 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * Authenticated TCP connections between every pair of ranks (rank r dials the ranks below it and
- * accepts the ranks above it), with framed, deadline-bounded sends and receives. A peer that does
- * not answer within the timeout has its connection closed by a watchdog, and the blocked call
- * fails with an error naming the rank and host; a malformed or unexpected frame is rejected.
- * Knows nothing about Spark: rendezvous (who listens where) is given to it.
+ * The {@link Link} between hosts: authenticated TCP connections between every pair of ranks (rank
+ * r dials the ranks below it and accepts the ranks above it), with framed, deadline-bounded sends
+ * and receives. A peer that does not answer within the timeout has its connection closed by a
+ * watchdog, and the blocked call fails with an error naming the rank and host; a malformed or
+ * unexpected frame is rejected. Knows nothing about Spark: rendezvous (who listens where) is
+ * given to it.
  */
-public final class Transport implements AutoCloseable {
-    static final int HEADER = 12;
-    static final int MAX_FRAME = 1 << 30;
+public final class TcpLink implements Link {
     private final int rank;
     private final List<Peer> peers;
     private final SocketChannel[] channels;
@@ -44,7 +43,7 @@ public final class Transport implements AutoCloseable {
 
     private record Deadline(int peer, long at, String what) {}
 
-    private Transport(int rank, List<Peer> peers, SocketChannel[] channels, ServerSocketChannel listener,
+    private TcpLink(int rank, List<Peer> peers, SocketChannel[] channels, ServerSocketChannel listener,
             long timeoutMillis, Consumer<String> log) {
         this.rank = rank;
         this.peers = peers;
@@ -78,7 +77,7 @@ public final class Transport implements AutoCloseable {
      *
      * @throws CollectiveException when a peer cannot be reached or authenticated in time
      */
-    public static Transport connect(ServerSocketChannel listener, int rank, List<Peer> peers, byte[] secret,
+    public static TcpLink connect(ServerSocketChannel listener, int rank, List<Peer> peers, byte[] secret,
             long timeoutMillis, Consumer<String> log) {
         int n = peers.size();
         SocketChannel[] ch = new SocketChannel[n];
@@ -134,7 +133,7 @@ public final class Transport implements AutoCloseable {
             }
             throw e;
         }
-        return new Transport(rank, peers, ch, listener, timeoutMillis, log);
+        return new TcpLink(rank, peers, ch, listener, timeoutMillis, log);
     }
 
     private static SocketChannel dial(Peer p, int myRank, byte[] secret, long timeoutMillis) {
@@ -210,29 +209,31 @@ public final class Transport implements AutoCloseable {
         }
     }
 
-    /** Where the transport reports refused connections and similar events. */
+    @Override
     public Consumer<String> log() {
         return log;
     }
 
+    @Override
     public int rank() {
         return rank;
     }
 
+    @Override
     public int size() {
         return peers.size();
     }
 
+    @Override
     public Peer peer(int r) {
         return peers.get(r);
     }
 
-    /** Sends one frame (header: op, seq, length) and its payload to {@code peer}. */
+    @Override
     public void send(int peer, int op, int seq, ByteBuffer payload) {
         long id = begin(peer, "sending to");
         try {
-            ByteBuffer header = ByteBuffer.allocate(HEADER);
-            header.putInt(op).putInt(seq).putInt(payload.remaining()).flip();
+            ByteBuffer header = Frame.header(op, seq, payload.remaining());
             ByteBuffer[] parts = {header, payload};
             SocketChannel c = channel(peer);
             while (header.hasRemaining() || payload.hasRemaining()) {
@@ -245,30 +246,23 @@ public final class Transport implements AutoCloseable {
         }
     }
 
-    /** Sends on the transport's sender thread (so a receive can run at the same time). */
+    @Override
     public Future<?> sendAsync(int peer, int op, int seq, ByteBuffer payload) {
         return sender.submit(() -> send(peer, op, seq, payload));
     }
 
-    /**
-     * Receives one frame from {@code peer} into {@code into}; the frame must carry exactly this
-     * op, seq and {@code into.remaining()} bytes.
-     */
+    @Override
     public void receive(int peer, int op, int seq, ByteBuffer into) {
         long id = begin(peer, "waiting for");
         try {
-            ByteBuffer header = ByteBuffer.allocate(HEADER);
+            ByteBuffer header = ByteBuffer.allocate(Frame.HEADER);
             SocketChannel c = channel(peer);
             Io.readFully(c, header);
-            header.flip();
-            int gotOp = header.getInt();
-            int gotSeq = header.getInt();
-            int len = header.getInt();
-            if (gotOp != op || gotSeq != seq || len != into.remaining() || len < 0 || len > MAX_FRAME) {
+            String wrong = Frame.mismatch(header.flip(), op, seq, into.remaining());
+            if (wrong != null) {
                 close();
-                throw new CollectiveException("rank " + rank + ": malformed frame from " + peers.get(peer)
-                        + ": op " + gotOp + " seq " + gotSeq + " length " + len + ", expected op " + op + " seq " + seq
-                        + " length " + into.remaining());
+                throw new CollectiveException("rank " + rank + ": malformed frame from " + peers.get(peer) + ": "
+                        + wrong);
             }
             Io.readFully(c, into);
         } catch (IOException e) {
@@ -278,28 +272,20 @@ public final class Transport implements AutoCloseable {
         }
     }
 
-    /** The connection to {@code peer}, for algorithms that drive it themselves (non-blocking). */
-    SocketChannel rawChannel(int peer) throws IOException {
-        return channel(peer);
+    /** The socket to {@code peer}: both of its streams. */
+    @Override
+    public Streams streams(int peer) throws IOException {
+        SocketChannel c = channel(peer);
+        return new Streams(c, c);
     }
 
-    private java.nio.ByteBuffer scratch;
-
-    /** A reusable direct buffer of at least {@code bytes} (one collective runs at a time). */
-    ByteBuffer scratch(int bytes) {
-        if (scratch == null || scratch.capacity() < bytes) {
-            scratch = ByteBuffer.allocateDirect(bytes).order(java.nio.ByteOrder.nativeOrder());
-        }
-        scratch.clear();
-        return scratch;
-    }
-
-    long timeoutMillis() {
+    @Override
+    public long timeoutMillis() {
         return timeoutMillis;
     }
 
-    /** Records a failure of an algorithm-driven transfer and closes the transport. */
-    CollectiveException fail(String reason, Throwable cause) {
+    @Override
+    public CollectiveException fail(String reason, Throwable cause) {
         failure = failure != null ? failure : reason;
         close();
         return new CollectiveException(failure, cause);
@@ -332,9 +318,8 @@ public final class Transport implements AutoCloseable {
 
     /**
      * How often the watchdog looks at the pending calls: a twentieth of the timeout, 20 ms to 1 s.
-     * It used to wake every 50 ms; on a host whose CPUs all train, each wake-up of a normal-priority
-     * thread can pre-empt a training thread (20 per second per executor, the most frequent
-     * pre-emption of a replica's training thread in a census of a 2-replica run).
+     * Rarely, because on a host whose CPUs all train each wake-up of this normal-priority thread
+     * can pre-empt a training thread (docs/distributed.md, "Thread placement").
      */
     static long watchIntervalMillis(long timeoutMillis) {
         return Math.max(20, Math.min(1000, timeoutMillis / 20));
