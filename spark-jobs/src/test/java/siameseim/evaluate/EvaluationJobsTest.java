@@ -23,10 +23,8 @@ import siameseim.testing.EvalFixture;
 import siameseim.checkpoint.Encoders;
 import siameseim.config.ConfigLoader;
 import siameseim.config.EvalConfig;
-import siameseim.config.PrepareConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.augment.Resampler;
-import siameseim.datasets.prepare.ImageFolderWriter;
 import siameseim.eval.FeatureExtractor;
 import siameseim.config.FeaturePool;
 import siameseim.eval.Knn;
@@ -35,7 +33,6 @@ import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.nn.Torch;
 import siameseim.model.optim.GradientReducer;
 import siameseim.model.vit.VisionTransformer;
-import siameseim.prepare.DatasetPreparation;
 import siameseim.testing.LocalSpark;
 import siameseim.train.Pretrainer;
 import siameseim.train.SyntheticBatches;
@@ -53,14 +50,7 @@ class EvaluationJobsTest {
     @BeforeAll
     static void start() throws Exception {
         spark = LocalSpark.start();
-        Configuration conf = spark.sparkContext().hadoopConfiguration();
-        org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path(tmp.resolve("images").toString());
-        String[] names = {"n00000001", "n00000002", "n00000003"};
-        ImageFolderWriter.write(conf, in, "train", EvalFixture.colours(20, 1), names, 95);
-        ImageFolderWriter.write(conf, in, "val", EvalFixture.colours(6, 2), names, 95);
-        dataset = tmp.resolve("colours").toString();
-        DatasetPreparation.run(spark, PrepareConfig.from(ConfigLoader.load(null, List.of("prepare.input=" + in,
-                "prepare.output=" + dataset, "prepare.tasks=2"))));
+        dataset = EvalFixture.coloursDataset(spark, tmp, 20);
     }
 
     @AfterAll

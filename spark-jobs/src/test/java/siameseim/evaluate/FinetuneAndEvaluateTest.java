@@ -18,11 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 import siameseim.testing.EvalFixture;
 import siameseim.config.ConfigLoader;
 import siameseim.config.EvalConfig;
-import siameseim.config.PrepareConfig;
 import siameseim.config.PretrainConfig;
-import siameseim.datasets.prepare.ImageFolderWriter;
 import siameseim.distributed.DistributedTraining;
-import siameseim.prepare.DatasetPreparation;
 import siameseim.testing.LocalSpark;
 
 /**
@@ -35,19 +32,13 @@ class FinetuneAndEvaluateTest {
     static Path tmp;
     static String dataset;
     static String images;
-    static final String[] NAMES = {"n00000001", "n00000002", "n00000003"};
+    static final String[] NAMES = EvalFixture.NAMES;
 
     @BeforeAll
     static void start() throws Exception {
         spark = LocalSpark.start();
-        Configuration conf = spark.sparkContext().hadoopConfiguration();
         images = tmp.resolve("images").toString();
-        org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path(images);
-        ImageFolderWriter.write(conf, in, "train", EvalFixture.colours(16, 1), NAMES, 95);
-        ImageFolderWriter.write(conf, in, "val", EvalFixture.colours(6, 2), NAMES, 95);
-        dataset = tmp.resolve("colours").toString();
-        DatasetPreparation.run(spark, PrepareConfig.from(ConfigLoader.load(null, List.of("prepare.input=" + in,
-                "prepare.output=" + dataset, "prepare.tasks=2"))));
+        dataset = EvalFixture.coloursDataset(spark, tmp, 16);
     }
 
     @AfterAll
