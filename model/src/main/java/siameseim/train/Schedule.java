@@ -3,11 +3,11 @@ package siameseim.train;
 import siameseim.config.ConfigError;
 
 /**
- * A run's length in optimizer steps: steps per epoch (drop-last: whole global batches of the
- * split) and total steps ({@code epochs} of them, rounded up, at most {@code train.max-steps}).
- * The driver and every replica compute it with this one record.
+ * A run's length in optimizer steps: the global batch, steps per epoch (drop-last: whole global
+ * batches of the split) and total steps ({@code epochs} of them, rounded up, at most
+ * {@code train.max-steps}). The driver and every replica compute it with this one record.
  */
-public record Schedule(long stepsPerEpoch, long totalSteps) {
+public record Schedule(int globalBatch, long stepsPerEpoch, long totalSteps) {
 
     /**
      * @param batchKey the config key of the global batch, named when the split is smaller than one
@@ -20,7 +20,7 @@ public record Schedule(long stepsPerEpoch, long totalSteps) {
             throw new ConfigError(batchKey, "value " + globalBatch + " exceeds the " + images + " images of " + split);
         }
         long total = (long) Math.ceil(epochs * perEpoch);
-        return new Schedule(perEpoch, maxSteps > 0 ? Math.min(total, maxSteps) : total);
+        return new Schedule(globalBatch, perEpoch, maxSteps > 0 ? Math.min(total, maxSteps) : total);
     }
 
     /** The fractional epoch after {@code step} steps. */

@@ -76,6 +76,21 @@ public final class DistributedTraining {
             this.tag = tag;
             this.title = title;
         }
+
+        /** The split a run trains on: data.split for pretraining, eval.train-split for fine-tuning. */
+        String trainSplit(PretrainConfig cfg) {
+            return this == PRETRAIN ? cfg.data().split() : cfg.eval().trainSplit();
+        }
+
+        /** The run's length over {@code images} training images; the driver and every replica use it. */
+        Schedule schedule(PretrainConfig cfg, long images) {
+            String split = "split '" + trainSplit(cfg) + "' of " + cfg.data().path();
+            return this == PRETRAIN
+                    ? Schedule.of(images, cfg.optim().batchSize(), cfg.optim().epochs(), cfg.train().maxSteps(),
+                            "optim.batch-size", split)
+                    : Schedule.of(images, cfg.finetune().batchSize(), cfg.finetune().epochs(), cfg.train().maxSteps(),
+                            "finetune.batch-size", split);
+        }
     }
 
     /** The outcome: one summary per replica, and the evaluations rank 0 reported. */
@@ -102,15 +117,15 @@ public final class DistributedTraining {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         cfg = qualifyPaths(cfg, conf);
         Manifest m = Manifest.read(conf, new Path(cfg.data().path()));
-        String split = ReplicaTask.trainSplit(cfg, kind);
+        String split = kind.trainSplit(cfg);
         long size = cfg.data().subset() == null ? m.split(split).images()
                 : SubsetManifest.read(conf, new Path(cfg.data().subset())).size();
         int n = cfg.distributed().replicas();
         if (kind == Kind.FINETUNE) {
             cfg.finetune().checkReplicas(n);
         }
-        int batch = kind == Kind.PRETRAIN ? cfg.optim().batchSize() : cfg.finetune().batchSize();
-        Schedule schedule = ReplicaTask.schedule(cfg, kind, size);
+        Schedule schedule = kind.schedule(cfg, size);
+        int batch = schedule.globalBatch();
         long stepsPerEpoch = schedule.stepsPerEpoch();
         long total = schedule.totalSteps();
         writeRunConfig(conf, cfg);

@@ -86,11 +86,6 @@ final class FinetuneReplica implements ReplicaLoop.Job<LabelledBatch>, AutoClose
     }
 
     @Override
-    public int globalBatch() {
-        return ft.batchSize();
-    }
-
-    @Override
     public int accumSteps() {
         return ft.accumSteps();
     }

@@ -60,11 +60,6 @@ final class PretrainReplica implements ReplicaLoop.Job<SiameseBatch>, AutoClosea
     }
 
     @Override
-    public int globalBatch() {
-        return cfg.optim().batchSize();
-    }
-
-    @Override
     public int accumSteps() {
         return cfg.optim().accumSteps();
     }
@@ -96,7 +91,8 @@ final class PretrainReplica implements ReplicaLoop.Job<SiameseBatch>, AutoClosea
 
     @Override
     public Map<String, String> checkpointExtra() {
-        return Map.of("replicas", Integer.toString(replicas), "global_batch", Integer.toString(globalBatch()));
+        return Map.of("replicas", Integer.toString(replicas), "global_batch",
+                Integer.toString(cfg.optim().batchSize()));
     }
 
     @Override

@@ -70,8 +70,6 @@ public final class ReplicaLoop {
         /** Why replicas may start differently, for the agreement check's message. */
         String sameStart();
 
-        int globalBatch();
-
         int accumSteps();
 
         BatchAssembler<B> assembler();
@@ -125,8 +123,8 @@ public final class ReplicaLoop {
         long cacheBytes = cfg.data().decodedCacheBytes();
         DecodedCache decoded = cacheBytes <= 0 ? null : new DecodedCache(cacheBytes, data.size());
         try (BatchLoader<B> loader = new BatchLoader<>(data, job.assembler(), ImageDecoder.named(cfg.data().decoder()),
-                job.globalBatch(), job.accumSteps(), ctx.rank(), ctx.replicas(), cfg.train().seed(), trainer.step(),
-                cfg.data().loaderThreads(), cfg.data().prefetchBatches(), ctx.loaderSetup(), decoded)) {
+                schedule.globalBatch(), job.accumSteps(), ctx.rank(), ctx.replicas(), cfg.train().seed(),
+                trainer.step(), cfg.data().loaderThreads(), cfg.data().prefetchBatches(), ctx.loaderSetup(), decoded)) {
             while (trainer.step() < total) {
                 long waitFrom = System.nanoTime();
                 List<B> batch = loader.next();
@@ -164,7 +162,7 @@ public final class ReplicaLoop {
                     + " samples read from the shards" : ""));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        long images = (trainer.step() - firstStep) * (long) job.globalBatch();
+        long images = (trainer.step() - firstStep) * (long) schedule.globalBatch();
         return new Summary(ctx.rank(), trainer.step(), resumedFrom, lastLoss, lastCheckpoint, checksum(trainer),
                 seconds, images / seconds, ProcessHandle.current().pid(), ctx.placement().note());
     }

@@ -20,7 +20,6 @@ import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.loader.ShardSource;
 import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.shards.SubsetManifest;
-import siameseim.config.FinetuneConfig;
 import siameseim.events.Summary;
 import siameseim.model.nn.Torch;
 import siameseim.train.Schedule;
@@ -88,8 +87,8 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
                 ReplicaLoop.Context rc = new ReplicaLoop.Context(cfg, rank, n, collective, conf, resume, device,
                         placement, reporter == null ? line -> { } : reporter::send, LOG::warn);
                 Torch.init(cfg.train().threads());
-                ShardSource train = data(cfg, conf, trainSplit(cfg, kind), cfg.data().subset());
-                Schedule schedule = schedule(cfg, kind, train.size());
+                ShardSource train = data(cfg, conf, kind.trainSplit(cfg), cfg.data().subset());
+                Schedule schedule = kind.schedule(cfg, train.size());
                 if (kind == DistributedTraining.Kind.PRETRAIN) {
                     try (PretrainReplica job = new PretrainReplica(rc, schedule, knnMonitor(cfg, conf),
                             cfg.eval().knn().everySteps())) {
@@ -108,17 +107,6 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
         } finally {
             IN_PROCESS.decrementAndGet();
         }
-    }
-
-    /** The run's length: the same record the driver computes (DistributedTraining). */
-    static Schedule schedule(PretrainConfig cfg, DistributedTraining.Kind kind, long images) {
-        if (kind == DistributedTraining.Kind.PRETRAIN) {
-            return Schedule.of(images, cfg.optim().batchSize(), cfg.optim().epochs(), cfg.train().maxSteps(),
-                    "optim.batch-size", "split '" + cfg.data().split() + "' of " + cfg.data().path());
-        }
-        FinetuneConfig ft = cfg.finetune();
-        return Schedule.of(images, ft.batchSize(), ft.epochs(), cfg.train().maxSteps(), "finetune.batch-size",
-                "split '" + trainSplit(cfg, kind) + "' of " + cfg.data().path());
     }
 
     /** The host of every rank's executor, in rank order. */
@@ -143,12 +131,6 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
                 new EvalTransform(cfg.model().imageSize(), Resampler.Filter.BICUBIC, cfg.augment().mean(),
                         cfg.augment().std()), ImageDecoder.named(cfg.data().decoder()), ev.batchSize(),
                 m.classes().size());
-    }
-
-    /** The split a run trains on: data.split for pretraining, eval.train-split for fine-tuning. */
-    static String trainSplit(PretrainConfig cfg, DistributedTraining.Kind kind) {
-        return kind == DistributedTraining.Kind.PRETRAIN ? cfg.data().split()
-                : cfg.eval().trainSplit();
     }
 
     /** A split (or a subset manifest of it) of the prepared dataset. */
