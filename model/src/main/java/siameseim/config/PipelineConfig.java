@@ -8,13 +8,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The scheduled pipeline (section {@code pipeline}, docs/pipelines.md): its folder, the stages
- * it runs, and each stage's validated config with the pipeline's paths filled in (the dataset
- * under {@code output/dataset} when {@code input} is given, else {@code data.path}; the run under
- * {@code output/pretrain}). The evaluations get {@code eval.weights} when the pretrain stage has
- * a checkpoint ({@link EvalConfig#withWeights}). {@code settings}: per stage, the JSON of the
- * keys its result depends on (the config part of the stage's fingerprint); keys that change only
- * speed, logging or scheduling are left out, so changing them reruns nothing.
+ * The scheduled pipeline (section {@code pipeline}, docs/pipelines.md): its folder (no trailing
+ * slash), the stages it runs, and each stage's validated config with the pipeline's paths filled
+ * in (the dataset under {@code output/dataset} when {@code input} is given, else
+ * {@code data.path}; the run under {@code output/pretrain}). The evaluations get
+ * {@code eval.weights} when the pretrain stage has a checkpoint ({@link EvalConfig#withWeights}).
+ * {@code settings}: per stage, the JSON of the keys its result depends on (the config part of the
+ * stage's fingerprint); keys that change only speed, logging or scheduling are left out, so
+ * changing them reruns nothing.
  */
 public record PipelineConfig(String output, String input, String dataset, List<String> stages,
         int linearProbeReplicas, PrepareConfig prepare, PretrainConfig pretrain, EvalConfig eval,
@@ -36,7 +37,7 @@ public record PipelineConfig(String output, String input, String dataset, List<S
     }
 
     private String child(String name) {
-        return output.replaceAll("/+$", "") + "/" + name;
+        return output + "/" + name;
     }
 
     public static PipelineConfig from(Config c) {
@@ -45,13 +46,13 @@ public record PipelineConfig(String output, String input, String dataset, List<S
             throw new ConfigError("pipeline.output", "is not set: give the pipeline's folder"
                     + " (--set pipeline.output=DIR)");
         }
-        String output = r.stringValue("pipeline.output");
+        String output = r.stringValue("pipeline.output").replaceAll("/+$", "");
         String input = r.isNull("pipeline.input") ? null : r.stringValue("pipeline.input");
         List<String> stages = stages(c);
         int replicas = r.intValue("pipeline.linear-probe-replicas", 1, 1 << 16);
         String dataset;
         if (input != null) {
-            dataset = output.replaceAll("/+$", "") + "/dataset";
+            dataset = output + "/dataset";
         } else if (!r.isNull("data.path")) {
             dataset = r.stringValue("data.path");
         } else {
@@ -62,7 +63,7 @@ public record PipelineConfig(String output, String input, String dataset, List<S
             throw new ConfigError("pipeline.input", "is not set, but pipeline.stages has prepare: give the"
                     + " raw ImageNet-layout tree, or drop prepare and set data.path");
         }
-        Config stage = set(set(c, "data.path", dataset), "train.output", output.replaceAll("/+$", "") + "/pretrain");
+        Config stage = set(set(c, "data.path", dataset), "train.output", output + "/pretrain");
         PrepareConfig prepare = null;
         Map<String, String> settings = new LinkedHashMap<>();
         if (input != null) {
