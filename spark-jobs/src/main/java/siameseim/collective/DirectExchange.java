@@ -15,7 +15,7 @@ import java.util.concurrent.Future;
  * (broadcast). Sums add the ranks' buffers in rank order, so every rank gets the same bits.
  */
 final class DirectExchange {
-    /** Messages up to this size are written inline: they fit the smallest socket send buffer. */
+    /** Messages up to this size are written inline: they fit a socket's send buffer and a shared-memory ring. */
     static final int INLINE_BYTES = 8 << 10;
 
     private DirectExchange() {}

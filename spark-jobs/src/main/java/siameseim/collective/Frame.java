@@ -1,5 +1,6 @@
 package siameseim.collective;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
@@ -7,6 +8,8 @@ import java.nio.ByteBuffer;
  * number within the operation, payload length; big-endian ints) before each payload. Every
  * receiver knows which frame comes next and checks all three fields, so a frame of another
  * operation, a lost or repeated frame, or a length that does not fit is an error, never data.
+ * {@link Out} and {@link In} are one frame on its way, moved in as many pieces as the transport
+ * takes (a socket, a pipe, a shared-memory ring).
  */
 final class Frame {
     static final int HEADER = 12;
@@ -14,11 +17,74 @@ final class Frame {
 
     private Frame() {}
 
-    /** A header ready to write (position 0, limit {@link #HEADER}). */
-    static ByteBuffer header(int op, int seq, int length) {
-        ByteBuffer h = ByteBuffer.allocate(HEADER);
-        h.putInt(op).putInt(seq).putInt(length).flip();
-        return h;
+    /** A frame to send: the header, then the payload (position..limit). */
+    static final class Out {
+        final ByteBuffer header;
+        final ByteBuffer payload;
+        /** Both, for a gathering write. */
+        final ByteBuffer[] parts;
+
+        Out(int op, int seq, ByteBuffer payload) {
+            this.header = ByteBuffer.allocate(HEADER);
+            header.putInt(op).putInt(seq).putInt(payload.remaining()).flip();
+            this.payload = payload;
+            this.parts = new ByteBuffer[] {header, payload};
+        }
+
+        /** Where the next bytes come from: the header, then the payload. */
+        ByteBuffer source() {
+            return header.hasRemaining() ? header : payload;
+        }
+
+        boolean done() {
+            return !header.hasRemaining() && !payload.hasRemaining();
+        }
+    }
+
+    /** The frame a receiver expects next, landing in {@code payload}, which it must fill exactly. */
+    static final class In {
+        private final int op;
+        private final int seq;
+        private final ByteBuffer header = ByteBuffer.allocate(HEADER);
+        private final ByteBuffer payload;
+        private boolean checked;
+
+        In(int op, int seq, ByteBuffer payload) {
+            this.op = op;
+            this.seq = seq;
+            this.payload = payload;
+        }
+
+        /** Where the next bytes go: the header, then (once it is checked) the payload. */
+        ByteBuffer target() {
+            return header.hasRemaining() ? header : payload;
+        }
+
+        /**
+         * To call after bytes arrived: checks the header as soon as it is complete.
+         *
+         * @throws Malformed when it is not the frame expected, naming {@code from}
+         */
+        void arrived(Peer from) throws Malformed {
+            if (!checked && !header.hasRemaining()) {
+                checked = true;
+                String wrong = mismatch(header.duplicate().flip(), op, seq, payload.remaining());
+                if (wrong != null) {
+                    throw new Malformed("malformed frame from " + from + ": " + wrong);
+                }
+            }
+        }
+
+        boolean done() {
+            return checked && !payload.hasRemaining();
+        }
+    }
+
+    /** A frame that is not the one expected: the connection's stream can no longer be trusted. */
+    static final class Malformed extends IOException {
+        Malformed(String message) {
+            super(message);
+        }
     }
 
     /**

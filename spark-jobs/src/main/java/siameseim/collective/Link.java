@@ -2,19 +2,17 @@ package siameseim.collective;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.GatheringByteChannel;
-import java.nio.channels.ReadableByteChannel;
-import java.nio.channels.SelectableChannel;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
 
 /**
  * The connections between one rank and the others, as the collective's algorithms use them
  * (Gloo's split of transport and algorithm): framed sends and receives ({@link Frame}) that fail
- * with the peer's name when it does not answer within the timeout, and each peer's byte streams
- * for an algorithm that drives several transfers at once without blocking (the ring).
- * Implementations: {@link TcpLink} (authenticated sockets, any hosts) and, for tests, links over
- * in-memory pipes. Every rank calls the same operations in the same order.
+ * with the peer's name when it does not answer within the timeout, and a non-blocking
+ * {@link Duplex} for an algorithm that drives a send and a receive at once (the ring).
+ * Implementations: {@link TcpLink} (authenticated sockets, any hosts), {@link SharedMemoryLink}
+ * (rings in mapped memory, ranks on one host) and, for tests, links over in-memory pipes. Every
+ * rank calls the same operations in the same order.
  */
 public interface Link extends AutoCloseable {
     int rank();
@@ -41,8 +39,11 @@ public interface Link extends AutoCloseable {
      */
     void receive(int peer, int op, int seq, ByteBuffer into);
 
-    /** The byte streams to and from {@code peer}; one algorithm at a time may put them in non-blocking mode. */
-    Streams streams(int peer) throws IOException;
+    /**
+     * Non-blocking frames to {@code to} and from {@code from} for one algorithm run; no other call
+     * on the link until it is closed.
+     */
+    Duplex duplex(int to, int from) throws IOException;
 
     /** Records the failure of an algorithm-driven transfer, closes the link, and returns the error to throw. */
     CollectiveException fail(String reason, Throwable cause);
@@ -50,14 +51,22 @@ public interface Link extends AutoCloseable {
     @Override
     void close();
 
-    /** A peer's byte streams: frames to it are written to {@code out}, frames from it read from {@code in}. */
-    record Streams(SelectableChannel out, SelectableChannel in) {
-        public long write(ByteBuffer[] parts) throws IOException {
-            return ((GatheringByteChannel) out).write(parts);
-        }
+    /** Frames to one peer and from another, moved without blocking. */
+    interface Duplex extends AutoCloseable {
+        /** Moves what the link takes now of {@code frame}; the bytes moved (0 when it takes none). */
+        long send(Frame.Out frame) throws IOException;
 
-        public int read(ByteBuffer into) throws IOException {
-            return ((ReadableByteChannel) in).read(into);
-        }
+        /**
+         * Moves what has arrived of {@code frame}, checking its header on the way; the bytes moved.
+         *
+         * @throws java.io.EOFException when the peer closed the link
+         */
+        long receive(Frame.In frame) throws IOException;
+
+        /** Waits at most {@code millis} until a send or a receive (as asked) could move bytes. */
+        void await(boolean send, boolean receive, long millis) throws IOException;
+
+        @Override
+        void close() throws IOException;
     }
 }

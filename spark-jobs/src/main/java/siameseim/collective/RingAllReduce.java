@@ -1,23 +1,19 @@
 package siameseim.collective;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.SelectableChannel;
 import java.util.ArrayDeque;
 
 /**
  * Bandwidth-optimal ring all-reduce (sum) of a float buffer over a {@link Link}: N-1
  * reduce-scatter steps then N-1 all-gather steps, each rank sending 2 (N-1)/N of the buffer to its
- * successor and receiving as much from its predecessor. One thread drives both streams with
- * non-blocking I/O: it writes
- * outgoing chunks whenever the socket takes them and reads and adds incoming chunks as they
- * arrive, so sending, receiving and adding overlap without a second thread competing for the
- * core. Every segment is summed by one rank in one order and then copied, so all ranks end with
- * bit-identical results. Frames carry (op, seq, length) and are checked on arrival.
+ * successor and receiving as much from its predecessor. One thread drives both directions through
+ * the link's non-blocking {@link Link.Duplex}: it sends outgoing chunks whenever the link takes
+ * them and adds incoming chunks as they complete, so sending, receiving and adding overlap
+ * without a second thread competing for the core. Every segment is summed by one rank in one
+ * order and then copied, so all ranks end with bit-identical results. Frames carry (op, seq,
+ * length) and are checked on arrival.
  */
 final class RingAllReduce {
     static final int MAX_CHUNK_FLOATS = 1 << 19; // 2 MiB
@@ -40,8 +36,8 @@ final class RingAllReduce {
             return;
         }
         int r = t.rank();
-        int next = (r + 1) % n;
-        int prev = (r + n - 1) % n;
+        int next = next(t);
+        int prev = prev(t);
         int base = data.position();
         int floats = data.remaining() / 4;
         int[] segStart = new int[n + 1];
@@ -51,13 +47,12 @@ final class RingAllReduce {
         // at least four chunks per segment, so receiving and adding overlap even for small buffers
         int chunk = Math.max(MIN_CHUNK_FLOATS, Math.min(MAX_CHUNK_FLOATS, (segStart[1] - segStart[0]) / 4));
         int chunksPerSeg = (segStart[1] - segStart[0] + chunk) / chunk + 1;
-        try (Step io = new Step(t, next, prev)) {
+        try (Link.Duplex io = t.duplex(next, prev)) {
             for (int step = 0; step < 2 * (n - 1); step++) {
                 boolean reduce = step < n - 1;
                 int sendSeg = reduce ? (r - step + n) % n : (r - step + n + n) % n;
                 int recvSeg = reduce ? (r - step - 1 + n) % n : (r - step + n - 1 + n) % n;
-                io.run(op, step * chunksPerSeg, chunk, data, base, segStart, sendSeg, recvSeg, reduce ? scratch : null,
-                        a, b);
+                step(io, op, step * chunksPerSeg, chunk, data, base, segStart, sendSeg, recvSeg, reduce);
             }
         } catch (IOException e) {
             throw t.fail("rank " + r + ": ring all-reduce with " + t.peer(next) + " / " + t.peer(prev) + " failed: "
@@ -65,137 +60,68 @@ final class RingAllReduce {
         }
     }
 
-    /** One ring step's transfers on the stream to the successor and the one from the predecessor. */
-    private static final class Step implements AutoCloseable {
-        private final Link t;
-        private final int next;
-        private final int prev;
-        private final Link.Streams to;
-        private final Link.Streams from;
-        private final SelectableChannel out;
-        private final SelectableChannel in;
-        private final Selector selector;
-        private final SelectionKey outKey;
-        private final SelectionKey inKey;
-
-        Step(Link t, int next, int prev) throws IOException {
-            this.t = t;
-            this.next = next;
-            this.prev = prev;
-            this.to = t.streams(next);
-            this.from = t.streams(prev);
-            this.out = to.out();
-            this.in = from.in();
-            this.selector = Selector.open();
-            out.configureBlocking(false);
-            in.configureBlocking(false);
-            if (out == in) {
-                outKey = out.register(selector, 0);
-                inKey = outKey;
+    /**
+     * One ring step: sends segment {@code sendSeg} to the successor in chunks while receiving
+     * segment {@code recvSeg} from the predecessor, adding each chunk as it completes
+     * ({@code reduce}) or copying it in place.
+     */
+    private void step(Link.Duplex io, int op, int seqBase, int chunk, ByteBuffer data, int base, int[] segStart,
+            int sendSeg, int recvSeg, boolean reduce) throws IOException {
+        ArrayDeque<Frame.Out> sends = new ArrayDeque<>();
+        int seq = seqBase;
+        for (int from = segStart[sendSeg]; from < segStart[sendSeg + 1]; from += chunk, seq++) {
+            sends.add(new Frame.Out(op, seq, slice(data, base, from, Math.min(chunk, segStart[sendSeg + 1] - from))));
+        }
+        int recvFrom = segStart[recvSeg];
+        int recvEnd = segStart[recvSeg + 1];
+        int recvSeq = seqBase;
+        Frame.In incoming = null;
+        int payloadFloats = 0;
+        long lastProgress = System.currentTimeMillis();
+        while (!sends.isEmpty() || recvFrom < recvEnd) {
+            long moved = 0;
+            if (!sends.isEmpty()) {
+                moved += io.send(sends.peek());
+                if (sends.peek().done()) {
+                    sends.poll();
+                }
+            }
+            while (recvFrom < recvEnd) {
+                if (incoming == null) {
+                    payloadFloats = Math.min(chunk, recvEnd - recvFrom);
+                    incoming = new Frame.In(op, recvSeq, reduce ? scratch.clear().limit(payloadFloats * 4)
+                            : slice(data, base, recvFrom, payloadFloats));
+                }
+                moved += io.receive(incoming);
+                if (!incoming.done()) {
+                    break;
+                }
+                if (reduce) {
+                    scratch.flip();
+                    FloatAdd.add(slice(data, base, recvFrom, payloadFloats), scratch, payloadFloats, a, b);
+                }
+                incoming = null;
+                recvFrom += payloadFloats;
+                recvSeq++;
+            }
+            long now = System.currentTimeMillis();
+            if (moved > 0) {
+                lastProgress = now;
+            } else if (now - lastProgress > t.timeoutMillis()) {
+                throw new IOException("no progress for " + t.timeoutMillis() / 1000 + " s: "
+                        + (recvFrom < recvEnd ? t.peer(prev(t)) + " did not send" : t.peer(next(t)) + " did not read"));
             } else {
-                outKey = out.register(selector, 0);
-                inKey = in.register(selector, 0);
+                io.await(!sends.isEmpty(), recvFrom < recvEnd, 200);
             }
         }
+    }
 
-        void run(int op, int seqBase, int chunk, ByteBuffer data, int base, int[] segStart, int sendSeg, int recvSeg,
-                ByteBuffer scratch, float[] a, float[] b) throws IOException {
-            ArrayDeque<ByteBuffer[]> sends = new ArrayDeque<>();
-            int seq = seqBase;
-            for (int from = segStart[sendSeg]; from < segStart[sendSeg + 1]; from += chunk, seq++) {
-                int len = Math.min(chunk, segStart[sendSeg + 1] - from);
-                sends.add(new ByteBuffer[] {Frame.header(op, seq, len * 4), slice(data, base, from, len)});
-            }
-            int recvFrom = segStart[recvSeg];
-            int recvEnd = segStart[recvSeg + 1];
-            int recvSeq = seqBase;
-            ByteBuffer header = ByteBuffer.allocate(Frame.HEADER);
-            ByteBuffer payload = null;
-            int payloadFloats = 0;
-            long lastProgress = System.currentTimeMillis();
-            while (!sends.isEmpty() || recvFrom < recvEnd) {
-                boolean wantWrite = !sends.isEmpty();
-                boolean wantRead = recvFrom < recvEnd;
-                if (out == in) {
-                    outKey.interestOps((wantWrite ? SelectionKey.OP_WRITE : 0) | (wantRead ? SelectionKey.OP_READ : 0));
-                } else {
-                    outKey.interestOps(wantWrite ? SelectionKey.OP_WRITE : 0);
-                    inKey.interestOps(wantRead ? SelectionKey.OP_READ : 0);
-                }
-                selector.select(200);
-                selector.selectedKeys().clear();
-                boolean progress = false;
-                if (wantWrite) {
-                    ByteBuffer[] parts = sends.peek();
-                    if (to.write(parts) > 0) {
-                        progress = true;
-                    }
-                    if (!parts[1].hasRemaining() && !parts[0].hasRemaining()) {
-                        sends.poll();
-                    }
-                }
-                while (wantRead && recvFrom < recvEnd) {
-                    if (payload == null) {
-                        int got = from.read(header);
-                        if (got < 0) {
-                            throw new EOFException("connection closed by " + t.peer(prev));
-                        }
-                        if (got > 0) {
-                            progress = true;
-                        }
-                        if (header.hasRemaining()) {
-                            break;
-                        }
-                        payloadFloats = Math.min(chunk, recvEnd - recvFrom);
-                        String wrong = Frame.mismatch(header.flip(), op, recvSeq, payloadFloats * 4);
-                        if (wrong != null) {
-                            throw new IOException("malformed frame from " + t.peer(prev) + ": " + wrong);
-                        }
-                        header.clear();
-                        if (scratch != null) {
-                            scratch.clear().limit(payloadFloats * 4);
-                            payload = scratch;
-                        } else {
-                            payload = slice(data, base, recvFrom, payloadFloats);
-                        }
-                    }
-                    int got = from.read(payload);
-                    if (got < 0) {
-                        throw new EOFException("connection closed by " + t.peer(prev));
-                    }
-                    if (got > 0) {
-                        progress = true;
-                    }
-                    if (payload.hasRemaining()) {
-                        break;
-                    }
-                    if (scratch != null) {
-                        scratch.flip();
-                        FloatAdd.add(slice(data, base, recvFrom, payloadFloats), scratch, payloadFloats, a, b);
-                    }
-                    payload = null;
-                    recvFrom += payloadFloats;
-                    recvSeq++;
-                }
-                long now = System.currentTimeMillis();
-                if (progress) {
-                    lastProgress = now;
-                } else if (now - lastProgress > t.timeoutMillis()) {
-                    throw new IOException("no progress for " + t.timeoutMillis() / 1000 + " s: "
-                            + (recvFrom < recvEnd ? t.peer(prev) + " did not send" : t.peer(next) + " did not read"));
-                }
-            }
-        }
+    private static int next(Link t) {
+        return (t.rank() + 1) % t.size();
+    }
 
-        @Override
-        public void close() throws IOException {
-            outKey.cancel();
-            inKey.cancel();
-            selector.selectNow();
-            selector.close();
-            out.configureBlocking(true);
-            in.configureBlocking(true);
-        }
+    private static int prev(Link t) {
+        return (t.rank() + t.size() - 1) % t.size();
     }
 
     static ByteBuffer slice(ByteBuffer data, int base, int fromFloat, int lenFloats) {

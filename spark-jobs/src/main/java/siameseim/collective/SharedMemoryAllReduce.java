@@ -8,8 +8,9 @@ import java.nio.ByteOrder;
  * moves each byte through the kernel twice per direction (docs/distributed.md, "All-reduce
  * benchmark"); here each rank copies its buffer into its own region, sums one segment of all
  * regions in rank order, and copies the other segments back, about three memory copies in all.
- * The {@link Link} carries the barriers between the phases. Each segment is summed by one rank,
- * always in rank order, and copied by the others: every rank ends with the same bits.
+ * The collective's link (the {@link SharedMemoryLink}) carries the barriers between the phases.
+ * Each segment is summed by one rank, always in rank order, and copied by the others: every rank
+ * ends with the same bits.
  */
 final class SharedMemoryAllReduce implements AutoCloseable {
     private final Collective c;

@@ -14,9 +14,10 @@ import java.util.HexFormat;
 import java.util.function.Consumer;
 
 /**
- * The shared-memory transport of ranks on one host (local-cluster, or several executors on one
- * multi-GPU node): one mapped region of {@code /dev/shm} per rank, which every rank reads and
- * writes ({@link SharedMemoryAllReduce} sums through them).
+ * Shared memory between ranks on one host (local-cluster, or several executors on one multi-GPU
+ * node): one mapped region of {@code /dev/shm} per rank, which every rank reads and writes. One
+ * set holds the {@link SharedMemoryLink}'s rings, another the buffers {@link
+ * SharedMemoryAllReduce} sums through.
  *
  * <p>Set-up proves that the ranks share memory: rank 0 draws a random id, every rank creates
  * {@code /dev/shm/siameseim-<id>-<rank>-<generation>} (mode 0600) with a header naming the id and
@@ -25,9 +26,9 @@ import java.util.function.Consumer;
  * regions are mapped the files are unlinked, so a killed process leaves nothing behind (the
  * mappings live until the processes end). A larger buffer later maps a new generation.
  *
- * <p>Visibility between processes relies on a barrier over the {@link Link} between an
- * algorithm's phases (system calls on both sides), which orders the plain stores and loads to the
- * mapping on every platform Linux runs the JVM on.
+ * <p>Visibility between processes relies on the link between an algorithm's phases: a system call
+ * on both sides over TCP, a release store and an acquire load of a ring's counter over the
+ * {@link SharedMemoryLink}; either orders the plain stores and loads to the mappings.
  */
 final class SharedRegions implements AutoCloseable {
     static final Path DIR = Path.of("/dev/shm");
@@ -130,7 +131,7 @@ final class SharedRegions implements AutoCloseable {
         } catch (IOException e) {
             // nothing mapped it
         }
-        log.accept("rank " + c.rank() + ": all-reduce over TCP, not shared memory"
+        log.accept("rank " + c.rank() + ": TCP between the ranks, not shared memory"
                 + (problem != null ? ": " + problem : " (another rank cannot use it)"));
         return false;
     }

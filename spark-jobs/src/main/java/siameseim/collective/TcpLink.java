@@ -1,5 +1,6 @@
 package siameseim.collective;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -116,11 +117,10 @@ public final class TcpLink implements Link {
     public void send(int peer, int op, int seq, ByteBuffer payload) {
         long id = begin(peer, "sending to");
         try {
-            ByteBuffer header = Frame.header(op, seq, payload.remaining());
-            ByteBuffer[] parts = {header, payload};
+            Frame.Out frame = new Frame.Out(op, seq, payload);
             SocketChannel c = channel(peer);
-            while (header.hasRemaining() || payload.hasRemaining()) {
-                c.write(parts);
+            while (!frame.done()) {
+                c.write(frame.parts);
             }
         } catch (IOException e) {
             throw failed(peer, "sending to", e);
@@ -138,16 +138,14 @@ public final class TcpLink implements Link {
     public void receive(int peer, int op, int seq, ByteBuffer into) {
         long id = begin(peer, "waiting for");
         try {
-            ByteBuffer header = ByteBuffer.allocate(Frame.HEADER);
+            Frame.In frame = new Frame.In(op, seq, into);
             SocketChannel c = channel(peer);
-            Io.readFully(c, header);
-            String wrong = Frame.mismatch(header.flip(), op, seq, into.remaining());
-            if (wrong != null) {
-                close();
-                throw new CollectiveException("rank " + rank + ": malformed frame from " + peers.get(peer) + ": "
-                        + wrong);
+            while (!frame.done()) {
+                if (c.read(frame.target()) < 0) {
+                    throw new EOFException("connection closed by the peer");
+                }
+                frame.arrived(peers.get(peer));
             }
-            Io.readFully(c, into);
         } catch (IOException e) {
             throw failed(peer, "waiting for", e);
         } finally {
@@ -155,11 +153,29 @@ public final class TcpLink implements Link {
         }
     }
 
-    /** The socket to {@code peer}: both of its streams. */
+    /** Non-blocking frames over the sockets to {@code to} and from {@code from}. */
     @Override
-    public Streams streams(int peer) throws IOException {
-        SocketChannel c = channel(peer);
-        return new Streams(c, c);
+    public Duplex duplex(int to, int from) throws IOException {
+        return new ChannelDuplex(channel(to), channel(from), peers.get(from));
+    }
+
+    /**
+     * Whether {@code peer}'s end of the connection is closed (its process ended or it closed the
+     * link), without blocking: for a link that carries the traffic elsewhere and keeps these
+     * sockets as the peers' liveness signal ({@link SharedMemoryLink}). Puts the socket in
+     * non-blocking mode for good, so no frame may use this link afterwards; any byte that arrives
+     * is a protocol error and counts as closed.
+     */
+    boolean closedBy(int peer) {
+        try {
+            SocketChannel c = channel(peer);
+            if (c.isBlocking()) {
+                c.configureBlocking(false);
+            }
+            return c.read(ByteBuffer.allocate(1)) != 0;
+        } catch (IOException e) {
+            return true;
+        }
     }
 
     @Override
@@ -193,6 +209,7 @@ public final class TcpLink implements Link {
 
     private CollectiveException failed(int peer, String what, IOException e) {
         String reason = failure != null ? failure
+                : e instanceof Frame.Malformed ? "rank " + rank + ": " + e.getMessage()
                 : "rank " + rank + ": lost " + peers.get(peer) + " while " + what + " it: " + e.getMessage();
         failure = reason;
         close();

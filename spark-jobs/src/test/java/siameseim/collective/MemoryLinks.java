@@ -1,5 +1,6 @@
 package siameseim.collective;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Pipe;
@@ -71,11 +72,11 @@ final class MemoryLinks {
 
         @Override
         public void send(int peer, int op, int seq, ByteBuffer payload) {
-            ByteBuffer[] parts = {Frame.header(op, seq, payload.remaining()), payload};
+            Frame.Out frame = new Frame.Out(op, seq, payload);
             try {
                 Pipe.SinkChannel sink = pipes[rank][peer].sink();
-                while (parts[0].hasRemaining() || parts[1].hasRemaining()) {
-                    sink.write(parts);
+                while (!frame.done()) {
+                    sink.write(frame.parts);
                 }
             } catch (IOException e) {
                 throw fail("rank " + rank + ": sending to rank " + peer + " failed", e);
@@ -90,22 +91,22 @@ final class MemoryLinks {
         @Override
         public void receive(int peer, int op, int seq, ByteBuffer into) {
             ReadableByteChannel source = pipes[peer][rank].source();
+            Frame.In frame = new Frame.In(op, seq, into);
             try {
-                ByteBuffer header = ByteBuffer.allocate(Frame.HEADER);
-                Io.readFully(source, header);
-                String wrong = Frame.mismatch(header.flip(), op, seq, into.remaining());
-                if (wrong != null) {
-                    throw new CollectiveException("rank " + rank + ": malformed frame from rank " + peer + ": " + wrong);
+                while (!frame.done()) {
+                    if (source.read(frame.target()) < 0) {
+                        throw new EOFException("pipe closed");
+                    }
+                    frame.arrived(peer(peer));
                 }
-                Io.readFully(source, into);
             } catch (IOException e) {
-                throw fail("rank " + rank + ": receiving from rank " + peer + " failed", e);
+                throw fail("rank " + rank + ": receiving from rank " + peer + " failed: " + e.getMessage(), e);
             }
         }
 
         @Override
-        public Streams streams(int peer) {
-            return new Streams(pipes[rank][peer].sink(), pipes[peer][rank].source());
+        public Duplex duplex(int to, int from) throws IOException {
+            return new ChannelDuplex(pipes[rank][to].sink(), pipes[from][rank].source(), peer(from));
         }
 
         @Override
