@@ -122,7 +122,7 @@ public final class CheckpointFormat {
                 throw new CorruptFileException(source + ": checksum mismatch for tensor " + e.name()
                         + " (stored " + expected + ", computed " + actual + "): the file is corrupt or was modified");
             }
-            tensors.put(e.name(), manager.create(bytes, e.shape(), e.dtype()));
+            tensors.put(e.name(), Safetensors.create(manager, bytes, e));
         }
         if (tensors.size() != sums.size()) {
             throw new CorruptFileException(source + ": checksum table lists " + sums.size() + " tensors, file has "

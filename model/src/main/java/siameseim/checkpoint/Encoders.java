@@ -2,15 +2,21 @@ package siameseim.checkpoint;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import siameseim.config.ModelConfig;
+import siameseim.model.io.CorruptFileException;
 import siameseim.model.io.Safetensors;
 import siameseim.model.io.StateDict;
 import siameseim.model.nn.Torch;
@@ -19,12 +25,15 @@ import siameseim.model.vit.VisionTransformer;
 /**
  * The encoder an evaluation runs on: the online encoder of a pretrain checkpoint (never the EMA
  * copy, spec 5.1), a safetensors file with timm/MAE names (what {@code bin/siameseim export}
- * writes, or official weights converted to safetensors), or a random initialisation for
- * baselines. Loaded once per JVM and shared by the tasks that run there.
+ * writes, or official weights converted to safetensors) or Hugging Face ViT / ViT-MAE names
+ * ({@link EncoderNames}), or a random initialisation for baselines. Loaded once per JVM and shared by the tasks that run there.
  */
 public final class Encoders {
     private static final Map<String, VisionTransformer> CACHE = new ConcurrentHashMap<>();
+    private static final Set<String> CHECKED = ConcurrentHashMap.newKeySet();
     private static final NDManager MANAGER;
+    private static final Set<DataType> FLOATS = EnumSet.of(DataType.FLOAT32, DataType.FLOAT16, DataType.BFLOAT16,
+            DataType.FLOAT64);
 
     static {
         Torch.init();
@@ -45,10 +54,27 @@ public final class Encoders {
         });
     }
 
+    /**
+     * Opens {@code weights} and loads it into a throwaway encoder of {@code arch} (names, shapes,
+     * dtypes, sizes), once per JVM: what a driver calls before any Spark stage, so that a bad
+     * file fails in one line there instead of inside a task.
+     */
+    public static void check(ModelConfig arch, String weights, Configuration conf) throws IOException {
+        String key = CheckpointFormat.architectureJson(arch) + "|" + weights;
+        if (CHECKED.contains(key)) {
+            return;
+        }
+        try (NDManager m = MANAGER.newSubManager()) {
+            loadInto(new VisionTransformer(m, new SplittableRandom(0), arch, "", null), weights, conf);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        CHECKED.add(key);
+    }
+
     /** Names of the encoder's tensors in a SiameseIM checkpoint / state dict. */
     public static boolean isEncoderTensor(String name) {
-        return name.equals("cls_token") || name.equals("pos_embed") || name.startsWith("patch_embed.")
-                || name.startsWith("blocks.");
+        return EncoderNames.isOurs(name);
     }
 
     /**
@@ -58,20 +84,25 @@ public final class Encoders {
      */
     public static void loadInto(VisionTransformer enc, String weights, Configuration conf) throws IOException {
         Path p = new Path(weights);
-        try (InputStream in = p.getFileSystem(conf).open(p);
+        FileSystem fs = p.getFileSystem(conf);
+        long length = fs.getFileStatus(p).getLen();
+        try (InputStream in = fs.open(p);
                 NDManager tmp = enc.posTable().getManager().newSubManager()) {
-            Safetensors.Contents c = Safetensors.read(in, tmp, weights);
-            Map<String, NDArray> tensors = new LinkedHashMap<>();
-            c.tensors().forEach((k, v) -> {
-                if (isEncoderTensor(k)) {
-                    tensors.put(k, v);
+            Safetensors.Header h = Safetensors.readHeader(in, length, weights);
+            List<String> names = new ArrayList<>();
+            for (Safetensors.Entry e : h.entries()) {
+                names.add(e.name());
+                if (EncoderNames.isEncoderTensor(e.name()) && !FLOATS.contains(e.dtype())) {
+                    throw new CorruptFileException(weights + ": tensor " + e.name() + " has dtype " + e.dtype()
+                            + "; weights must be F32, F16, BF16 or F64");
                 }
-            });
-            if (tensors.isEmpty()) {
-                throw new IOException(weights + " holds no encoder tensors (cls_token, pos_embed, patch_embed.*,"
-                        + " blocks.*): its tensors are " + String.join(", ", c.tensors().keySet().stream().limit(8)
-                        .toList()) + (c.tensors().size() > 8 ? ", ..." : ""));
             }
+            if (names.stream().noneMatch(EncoderNames::isEncoderTensor)) {
+                throw new CorruptFileException(weights + " holds no encoder tensors (cls_token, pos_embed, patch_embed.*,"
+                        + " blocks.*, or Hugging Face's [vit.]embeddings.*, [vit.]encoder.layer.*): its tensors are " + String.join(", ", names.stream().limit(8).toList())
+                        + (names.size() > 8 ? ", ..." : ""));
+            }
+            Map<String, NDArray> tensors = EncoderNames.toOurs(Safetensors.readTensors(in, h, tmp, weights), weights);
             StateDict.load(enc, tensors, n -> true, weights);
         }
     }

@@ -11,6 +11,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import siameseim.checkpoint.Encoders;
 import siameseim.collective.Handshake;
 import siameseim.config.ConfigError;
 import siameseim.config.PretrainConfig;
@@ -121,8 +122,17 @@ public final class DistributedTraining {
         long size = cfg.data().subset() == null ? m.split(split).images()
                 : SubsetManifest.read(conf, new Path(cfg.data().subset())).size();
         int n = cfg.distributed().replicas();
+        String test = cfg.eval().testSplit();
+        if ((kind == Kind.FINETUNE || cfg.eval().knn().everySteps() > 0) && !m.hasSplit(test)) {
+            throw new ConfigError(kind == Kind.FINETUNE ? "eval.test-split" : "eval.knn.every-steps",
+                    "needs the dataset's '" + test + "' split, and " + cfg.data().path() + " has only " + m.splits().keySet()
+                    + " (prepared from an input without " + test + "/)");
+        }
         if (kind == Kind.FINETUNE) {
             cfg.finetune().checkReplicas(n);
+            if (cfg.eval().weights() != null) {
+                Encoders.check(cfg.model(), cfg.eval().weights(), conf); // here, before any stage
+            }
         }
         Schedule schedule = kind.schedule(cfg, size);
         int batch = schedule.globalBatch();

@@ -45,8 +45,9 @@ public final class Classifiers {
     public static Description describe(String weights, ModelConfig fallback, Configuration conf) throws IOException {
         Path p = new Path(weights);
         Safetensors.Header h;
-        try (InputStream in = p.getFileSystem(conf).open(p)) {
-            h = Safetensors.readHeader(in, weights);
+        org.apache.hadoop.fs.FileSystem fs = p.getFileSystem(conf);
+        try (InputStream in = fs.open(p)) {
+            h = Safetensors.readHeader(in, fs.getFileStatus(p).getLen(), weights);
         }
         Map<String, String> meta = h.metadata();
         if (CheckpointFormat.FORMAT.equals(meta.get("format"))) {

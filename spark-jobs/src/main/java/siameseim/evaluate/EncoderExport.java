@@ -20,6 +20,7 @@ import siameseim.config.ModelConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.model.io.Safetensors;
 import siameseim.model.vit.VisionTransformer;
+import siameseim.files.UserFiles;
 
 /**
  * Exports the online encoder of a pretrain checkpoint (spec 5.1: never the EMA copy) as a model
@@ -54,13 +55,13 @@ public final class EncoderExport {
                 }
             }
             Map<String, String> meta = new LinkedHashMap<>();
-            meta.put("format", "siameseim-encoder");
+            meta.put("format", "pt"); // what Hugging Face tooling expects of a PyTorch state dict
+            meta.put("producer", "siameseim-encoder");
+            meta.put("tensor_names", "timm");
             meta.put("architecture", CheckpointFormat.architectureJson(arch));
             meta.put("source", checkpoint);
             meta.put("step", Long.toString(ckpt.progress().step()));
-            org.apache.hadoop.fs.FileSystem fs = dir.getFileSystem(conf);
-            fs.mkdirs(dir);
-            try (OutputStream out = fs.create(new Path(dir, WEIGHTS), true)) {
+            try (OutputStream out = UserFiles.create(new Path(dir, WEIGHTS), conf)) {
                 Safetensors.write(out, enc, meta);
             }
             write(conf, new Path(dir, CONFIG), config(arch, trained, checkpoint, ckpt.progress().step()));
@@ -93,7 +94,10 @@ public final class EncoderExport {
 
     private static String config(ModelConfig arch, PretrainConfig trained, String source, long step) {
         JsonObject o = new JsonObject();
-        o.addProperty("model_type", "vit");
+        // not a Hugging Face config (no model_type: no loader mistakes it for one of theirs)
+        o.addProperty("library", "siameseim");
+        o.addProperty("architecture", "vit");
+        o.addProperty("tensor_names", "timm");
         o.addProperty("image_size", arch.imageSize());
         o.addProperty("patch_size", arch.patchSize());
         o.addProperty("embed_dim", arch.encoder().width());
@@ -134,7 +138,7 @@ public final class EncoderExport {
     }
 
     private static void write(Configuration conf, Path p, String text) throws IOException {
-        try (OutputStream out = p.getFileSystem(conf).create(p, true)) {
+        try (OutputStream out = UserFiles.create(p, conf)) {
             out.write(text.getBytes(StandardCharsets.UTF_8));
         }
     }

@@ -47,6 +47,9 @@ public final class FeatureExtraction {
     public static JavaRDD<FeatureRow> run(SparkSession spark, EvalConfig cfg, String split, FeaturePool pool,
             int limit, RowFilter filter, Resampler.Filter resize) throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
+        if (cfg.weights() != null) {
+            Encoders.check(cfg.model(), cfg.weights(), conf); // here, before any stage
+        }
         Path root = new Path(cfg.dataPath());
         Manifest m = Manifest.read(conf, root);
         List<ShardInfo> shards = m.split(split).shards();

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import siameseim.files.UserFiles;
 
 /**
  * A job's results: printed as a Markdown table and written next to its output as
@@ -77,7 +78,7 @@ public final class ResultTable {
         }
         for (String[] f : new String[][] {{name + ".json", json()}, {name + ".md", markdown()}}) {
             Path p = new Path(dir, f[0]);
-            try (OutputStream out = p.getFileSystem(conf).create(p, true)) {
+            try (OutputStream out = UserFiles.create(p, conf)) {
                 out.write(f[1].getBytes(StandardCharsets.UTF_8));
             }
         }

@@ -13,12 +13,12 @@ import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import siameseim.events.Event;
 import siameseim.events.EventCodec;
+import siameseim.files.UserFiles;
 
 /**
  * Where rank 0 of a training run reports its events: each goes to the driver at once
@@ -82,7 +82,7 @@ public final class MetricsSink implements Consumer<Event> {
             return;
         }
         Path p = new Path(output, String.format(Locale.ROOT, "metrics/steps-%010d-%010d.jsonl", from, to));
-        try (OutputStream out = p.getFileSystem(hadoop).create(p, true)) {
+        try (OutputStream out = UserFiles.create(p, hadoop)) {
             for (Event e : kept) {
                 out.write((EventCodec.encode(e) + "\n").getBytes(StandardCharsets.UTF_8));
             }
@@ -92,13 +92,8 @@ public final class MetricsSink implements Consumer<Event> {
         try {
             Path events = new Path(output, String.format(Locale.ROOT,
                     "tensorboard/events.out.tfevents.%010d.siameseim", from));
-            // not through the local file system's checksum layer: TensorBoard would also read
-            // its ".crc" side file, whose name contains "tfevents" too
-            FileSystem fs = events.getFileSystem(hadoop);
-            if (fs instanceof ChecksumFileSystem checksummed) {
-                fs = checksummed.getRawFileSystem();
-            }
-            try (OutputStream os = fs.create(events, true)) {
+            // without a ".crc" side file: TensorBoard would also read it (its name contains "tfevents")
+            try (OutputStream os = UserFiles.create(events, hadoop)) {
                 os.write(TensorBoardEvents.file(scalars, System.currentTimeMillis() / 1000.0));
             }
             TrainingPlots.write(history, hadoop, new Path(output, "plots"), title);

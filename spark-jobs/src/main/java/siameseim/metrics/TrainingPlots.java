@@ -13,6 +13,7 @@ import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
+import siameseim.files.UserFiles;
 
 /**
  * PNG plots of a run (XChart), written to {@code <run>/plots/} on any Hadoop file system:
@@ -43,7 +44,7 @@ public final class TrainingPlots {
         List<Path> out = new java.util.ArrayList<>();
         for (Map.Entry<String, byte[]> e : png.entrySet()) {
             Path p = new Path(dir, e.getKey());
-            try (OutputStream os = p.getFileSystem(conf).create(p, true)) {
+            try (OutputStream os = UserFiles.create(p, conf)) {
                 os.write(e.getValue());
             }
             out.add(p);

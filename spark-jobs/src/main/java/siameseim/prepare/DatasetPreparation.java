@@ -63,6 +63,11 @@ public final class DatasetPreparation {
         Manifest.RowOrder rowOrder = new Manifest.RowOrder(cfg.shuffle() ? Manifest.RowOrder.SHUFFLED
                 : Manifest.RowOrder.SORTED, cfg.shuffle() ? cfg.seed() : 0);
         List<SourceFile> files = listing.files(rowOrder);
+        List<String> present = cfg.splits().stream().filter(sp -> !listing.missingSplits().contains(sp)).toList();
+        for (String split : listing.missingSplits()) {
+            System.out.printf(Locale.ROOT, "[prepare] %s has no %s/ folder: the dataset holds no %s split (pretraining"
+                    + " needs only train; evaluations need a labelled split)%n", input, split, split);
+        }
         if (files.isEmpty()) {
             throw new IOException("input " + input + " has no files in " + cfg.splits());
         }
@@ -93,7 +98,7 @@ public final class DatasetPreparation {
 
         JsonObject config = JsonParser.parseString(cfg.json())
                 .getAsJsonObject();
-        Manifest manifest = DatasetCommit.manifest(input.toString(), classes, cfg.splits(), results, rowOrder,
+        Manifest manifest = DatasetCommit.manifest(input.toString(), classes, present, results, rowOrder,
                 config);
         long bad = manifest.badFiles().size();
         if (bad > cfg.maxBadFraction() * files.size()) {

@@ -125,6 +125,13 @@ class EvaluationJobsTest {
                 assertTrue(names.contains("blocks.1.mlp.fc2.weight") && names.contains("patch_embed.proj.weight"));
                 assertTrue(names.stream().noneMatch(n -> n.startsWith("mm_") || n.startsWith("decoder")), names.toString());
             }
+            try (var in = Files.newInputStream(tmp.resolve("export/encoder.safetensors"))) {
+                assertEquals("pt", Safetensors.readHeader(in, "export").metadata().get("format"),
+                        "the metadata Hugging Face tooling reads");
+            }
+            String config = Files.readString(tmp.resolve("export/config.json"));
+            assertTrue(config.contains("\"tensor_names\": \"timm\"") && !config.contains("model_type"), config);
+            assertEquals(List.of(), sideFiles(tmp.resolve("export")));
         }
     }
 
@@ -141,6 +148,49 @@ class EvaluationJobsTest {
                     new Configuration()));
             assertTrue(e.getMessage().contains("no encoder tensors") && e.getMessage().contains("fc.weight"),
                     e.getMessage());
+        }
+    }
+
+    @Test
+    void badWeightsFailOnTheDriverBeforeAnyStage() throws Exception {
+        Path whole = tmp.resolve("whole.safetensors");
+        PretrainConfig pc = ConfigLoader.loadPretrain(null, List.of(EvalFixture.UNIT));
+        try (NDManager m = NDManager.newBaseManager();
+                OutputStream out = Files.newOutputStream(whole)) {
+            VisionTransformer enc = new VisionTransformer(m, new SplittableRandom(1), pc.model(), "", null);
+            Safetensors.write(out, siameseim.model.io.StateDict.of(enc, n -> true), Map.of());
+        }
+        Path cut = tmp.resolve("cut.safetensors");
+        byte[] bytes = Files.readAllBytes(whole);
+        Files.write(cut, java.util.Arrays.copyOf(bytes, bytes.length - 100));
+        spark.sparkContext().setJobGroup("bad-weights", "bad weights", false);
+        try {
+            Exception e = assertThrows(java.io.IOException.class, () -> KnnEvaluation.run(spark,
+                    cfg("eval.weights=" + cut)));
+            assertTrue(e.getMessage().contains(cut.toString()) && e.getMessage().contains("truncated"), e.getMessage());
+            spark.sparkContext().listenerBus().waitUntilEmpty();
+            assertEquals(0, spark.sparkContext().statusTracker().getJobIdsForGroup("bad-weights").length,
+                    "no Spark job started");
+        } finally {
+            spark.sparkContext().clearJobGroup();
+        }
+    }
+
+    @Test
+    void generatedImagesAreNumberedInSourceOrderWithoutSideFiles() throws Exception {
+        Path cls = tmp.resolve("images/train/" + EvalFixture.NAMES[1]);
+        try (var files = Files.list(cls)) {
+            List<String> names = files.map(f -> f.getFileName().toString()).sorted().toList();
+            List<String> expect = java.util.stream.IntStream.range(0, 20)
+                    .mapToObj(i -> EvalFixture.NAMES[1] + "_" + i + ".JPEG").sorted().toList();
+            assertEquals(expect, names);
+        }
+        assertEquals(List.of(), sideFiles(tmp.resolve("images")));
+    }
+
+    static List<Path> sideFiles(Path dir) throws java.io.IOException {
+        try (var all = Files.walk(dir)) {
+            return all.filter(f -> f.getFileName().toString().endsWith(".crc")).toList();
         }
     }
 

@@ -163,6 +163,23 @@ class DatasetPreparationTest {
     }
 
     @Test
+    void aTreeWithoutValIsPreparedAsTrainOnlyAndEvaluationsNameTheMissingSplit(@TempDir Path tmp) throws Exception {
+        org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path(tmp.resolve("in").toString());
+        Fixtures.cleanTree(conf, in, 2, 3, 0);
+        in.getFileSystem(conf).delete(new org.apache.hadoop.fs.Path(in, "val"), true);
+        Manifest m = DatasetPreparation.run(spark, config(in.toString(), tmp.resolve("ds").toString())).manifest();
+        assertEquals(6, m.split("train").images());
+        assertFalse(m.hasSplit("val"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.split("val"));
+        assertTrue(e.getMessage().contains("no split 'val'") && e.getMessage().contains("no val/ folder"),
+                e.getMessage());
+        in.getFileSystem(conf).delete(new org.apache.hadoop.fs.Path(in, "train"), true);
+        IOException noTrain = assertThrows(IOException.class, () -> DatasetPreparation.run(spark,
+                config(in.toString(), tmp.resolve("ds2").toString())));
+        assertTrue(noTrain.getMessage().contains("has no train/ folder"), noTrain.getMessage());
+    }
+
+    @Test
     void resizeShrinksTheShorterSide(@TempDir Path tmp) throws Exception {
         org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path(tmp.resolve("in").toString());
         Fixtures.cleanTree(conf, in, 2, 2, 1);

@@ -2,37 +2,56 @@ package siameseim.datasets.prepare;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.image.ImageSource;
-import siameseim.datasets.image.RgbImage;
+import siameseim.files.UserFiles;
 
 /**
  * Writes labelled images as an ImageNet-layout tree, {@code <split>/<class>/<class>_<n>.JPEG},
- * the input format of the prepare job (used by the built-in dataset importers).
+ * the input format of the prepare job (used by the built-in dataset importers). Images are
+ * encoded and written on every core; file names depend only on the source's order. On a local
+ * disk no {@code .crc} side files are written ({@link UserFiles}).
  */
 public final class ImageFolderWriter {
     private ImageFolderWriter() {}
 
+    /** @return the JPEG bytes written */
     public static long write(Configuration conf, Path root, String split, ImageSource images, String[] classNames,
             int quality) throws IOException {
-        FileSystem fs = root.getFileSystem(conf);
-        ImageDecoder enc = ImageDecoder.named("opencv");
+        FileSystem fs = UserFiles.fileSystem(root, conf);
+        int[] ordinal = new int[images.size()]; // the image's number within its class
         int[] counts = new int[classNames.length];
-        long bytes = 0;
         for (int i = 0; i < images.size(); i++) {
-            int label = images.label(i);
-            String cls = classNames[label];
-            RgbImage img = images.image(i);
-            byte[] jpeg = enc.encodeJpeg(img, quality);
-            Path p = new Path(root, split + "/" + cls + "/" + cls + "_" + counts[label]++ + ".JPEG");
-            try (OutputStream out = fs.create(p, true)) {
-                out.write(jpeg);
-            }
-            bytes += jpeg.length;
+            ordinal[i] = counts[images.label(i)]++;
         }
-        return bytes;
+        for (int c = 0; c < classNames.length; c++) {
+            if (counts[c] > 0) {
+                fs.mkdirs(new Path(root, split + "/" + classNames[c]));
+            }
+        }
+        ImageDecoder enc = ImageDecoder.named("opencv");
+        AtomicLong bytes = new AtomicLong();
+        try {
+            IntStream.range(0, images.size()).parallel().forEach(i -> {
+                String cls = classNames[images.label(i)];
+                byte[] jpeg = enc.encodeJpeg(images.image(i), quality);
+                Path p = new Path(root, split + "/" + cls + "/" + cls + "_" + ordinal[i] + ".JPEG");
+                try (OutputStream out = fs.create(p, true)) {
+                    out.write(jpeg);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("could not write " + p + ": " + e.getMessage(), e);
+                }
+                bytes.addAndGet(jpeg.length);
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+        return bytes.get();
     }
 }

@@ -20,17 +20,24 @@ import siameseim.datasets.shards.Manifest;
 /**
  * Lists an ImageNet-layout tree on any Hadoop file system: {@code train/<wnid>/*} and
  * {@code val/<wnid>/*}, or a flat {@code val/} with a ground-truth file of
- * {@code <file name> <wnid>} lines. Classes are the sorted WordNet ids of {@code train/}; files
+ * {@code <file name> <wnid>} lines; {@code val/} (any split but train) may be absent. Classes are the sorted WordNet ids of {@code train/}; files
  * are sorted by (split, wnid, name), so the listing, and everything built from it, is
  * deterministic; {@link #files(Manifest.RowOrder)} gives the order the shards store them in.
  */
 public final class SourceListing {
     private final List<String> classes;
     private final List<SourceFile> files;
+    private final List<String> missingSplits;
 
-    private SourceListing(List<String> classes, List<SourceFile> files) {
+    private SourceListing(List<String> classes, List<SourceFile> files, List<String> missingSplits) {
         this.classes = classes;
         this.files = files;
+        this.missingSplits = missingSplits;
+    }
+
+    /** The splits asked for whose folder the input does not have (never train). */
+    public List<String> missingSplits() {
+        return missingSplits;
     }
 
     public List<String> classes() {
@@ -94,10 +101,15 @@ public final class SourceListing {
         if (classes.isEmpty()) {
             throw new IOException("input " + root + " has no class folders under train/");
         }
+        List<String> missing = new ArrayList<>();
         for (String split : splits) {
             Path dir = new Path(root, split);
             if (!fs.isDirectory(dir)) {
-                throw new IOException("input " + root + " has no " + split + "/ folder");
+                if (split.equals("train")) {
+                    throw new IOException("input " + root + " has no train/ folder");
+                }
+                missing.add(split); // pretraining needs only train; evaluations say which split they miss
+                continue;
             }
             if (split.equals("val") && valGroundTruth != null) {
                 files.addAll(flatVal(fs, conf, dir, valGroundTruth, classes));
@@ -107,7 +119,7 @@ public final class SourceListing {
         }
         files.sort(Comparator.comparing(SourceFile::split, Comparator.comparingInt(splits::indexOf))
                 .thenComparing(f -> f.wnid() == null ? "" : f.wnid()).thenComparing(SourceFile::key));
-        return new SourceListing(List.copyOf(classes), files);
+        return new SourceListing(List.copyOf(classes), files, List.copyOf(missing));
     }
 
     private static List<SourceFile> classFolders(FileSystem fs, Path dir, String split, TreeSet<String> classes)

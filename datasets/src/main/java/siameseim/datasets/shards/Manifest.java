@@ -67,10 +67,15 @@ public record Manifest(String source, List<String> classes, Map<String, Split> s
     /** A file the preparation skipped, and why. */
     public record BadFile(String path, String reason, String detail) implements java.io.Serializable {}
 
+    public boolean hasSplit(String name) {
+        return splits.containsKey(name);
+    }
+
     public Split split(String name) {
         Split s = splits.get(name);
         if (s == null) {
-            throw new IllegalArgumentException("the dataset has no split '" + name + "' (it has " + splits.keySet() + ")");
+            throw new IllegalArgumentException("the dataset has no split '" + name + "' (it has " + splits.keySet()
+                    + "; a split is missing when the prepared input had no " + name + "/ folder)");
         }
         return s;
     }

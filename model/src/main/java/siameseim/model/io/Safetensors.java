@@ -61,11 +61,29 @@ public final class Safetensors {
 
     /** Reads a whole stream into tensors owned by {@code manager}. */
     public static Contents read(InputStream in, NDManager manager, String source) throws IOException {
-        Header h = readHeader(in, source);
+        return read(in, -1, manager, source);
+    }
+
+    /**
+     * As {@link #read(InputStream, NDManager, String)}, checking first that the header describes
+     * exactly {@code fileBytes} bytes (when not negative): a truncated or oversized file fails
+     * before any tensor is allocated.
+     */
+    public static Contents read(InputStream in, long fileBytes, NDManager manager, String source) throws IOException {
+        Header h = readHeader(in, fileBytes, source);
         return new Contents(h.metadata(), readTensors(in, h, manager, source));
     }
 
     public static Header readHeader(InputStream in, String source) throws IOException {
+        return readHeader(in, -1, source);
+    }
+
+    /**
+     * Reads and checks the header: entries whose byte counts match their dtype and shape, packed
+     * back to back from offset 0, and, when {@code fileBytes} is not negative, a data section that
+     * ends exactly where the file does.
+     */
+    public static Header readHeader(InputStream in, long fileBytes, String source) throws IOException {
         DataInputStream din = new DataInputStream(in);
         byte[] len = new byte[8];
         try {
@@ -86,15 +104,19 @@ public final class Safetensors {
         JsonObject json;
         try {
             json = JsonParser.parseString(new String(header, StandardCharsets.UTF_8).trim()).getAsJsonObject();
-        } catch (JsonParseException | IllegalStateException e) {
+        } catch (JsonParseException | IllegalStateException | StackOverflowError e) {
             throw new CorruptFileException(source + ": safetensors header is not a JSON object");
         }
         Map<String, String> meta = new LinkedHashMap<>();
         List<Entry> entries = new ArrayList<>();
         for (Map.Entry<String, JsonElement> e : json.entrySet()) {
             if (e.getKey().equals("__metadata__")) {
-                for (Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) {
-                    meta.put(m.getKey(), m.getValue().getAsString());
+                try {
+                    for (Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) {
+                        meta.put(m.getKey(), m.getValue().getAsString());
+                    }
+                } catch (RuntimeException bad) {
+                    throw new CorruptFileException(source + ": safetensors __metadata__ is not a map of strings");
                 }
                 continue;
             }
@@ -109,12 +131,22 @@ public final class Safetensors {
             }
             expect = e.end();
         }
+        if (fileBytes >= 0 && fileBytes - 8 - n != expect) {
+            long have = fileBytes - 8 - n;
+            throw new CorruptFileException(source + (have < expect
+                    ? ": truncated: the header describes " + expect + " bytes of tensor data, the file has " + have
+                    : ": " + (have - expect) + " bytes after the last tensor's data (the header describes " + expect
+                            + "): not one whole safetensors file"));
+        }
         return new Header(Collections.unmodifiableList(entries), Collections.unmodifiableMap(meta));
     }
 
     private static Entry parseEntry(String name, JsonElement v, String source) throws IOException {
         try {
             JsonObject o = v.getAsJsonObject();
+            if (!o.has("dtype") || !o.has("shape") || !o.has("data_offsets")) {
+                throw new CorruptFileException(source + ": tensor " + name + " lacks dtype, shape or data_offsets");
+            }
             DataType dtype = dtype(o.get("dtype").getAsString(), name, source);
             JsonArray s = o.getAsJsonArray("shape");
             long[] dims = new long[s.size()];
@@ -127,15 +159,28 @@ public final class Safetensors {
                 count = Math.multiplyExact(count, dims[i]);
             }
             JsonArray off = o.getAsJsonArray("data_offsets");
+            if (off.size() != 2) {
+                throw new CorruptFileException(source + ": tensor " + name + " has " + off.size()
+                        + " data offsets, not 2");
+            }
             long begin = off.get(0).getAsLong();
             long end = off.get(1).getAsLong();
-            if (end - begin != count * dtype.getNumOfBytes()) {
+            if (begin < 0 || end < begin) {
+                throw new CorruptFileException(source + ": tensor " + name + " has data offsets [" + begin + ", " + end
+                        + "]");
+            }
+            if (end - begin > Integer.MAX_VALUE) {
+                throw new CorruptFileException(source + ": tensor " + name + " has " + (end - begin)
+                        + " bytes; tensors above 2 GiB are not supported");
+            }
+            if (end - begin != Math.multiplyExact(count, (long) dtype.getNumOfBytes())) {
                 throw new CorruptFileException(source + ": tensor " + name + " has " + (end - begin) + " bytes for shape "
                         + new Shape(dims) + " of " + dtype);
             }
             return new Entry(name, dtype, new Shape(dims), begin, end);
         } catch (RuntimeException e) {
-            throw new CorruptFileException(source + ": malformed safetensors entry for " + name + ": " + e.getMessage());
+            throw new CorruptFileException(source + ": malformed safetensors entry for " + name
+                    + (e.getMessage() != null ? ": " + e.getMessage() : " (" + e.getClass().getSimpleName() + ")"));
         }
     }
 
@@ -145,10 +190,54 @@ public final class Safetensors {
         Map<String, NDArray> out = new LinkedHashMap<>();
         DataInputStream din = new DataInputStream(in);
         for (Entry e : h.entries()) {
-            ByteBuffer buf = readBytes(din, e, source);
-            out.put(e.name(), manager.create(buf, e.shape(), e.dtype()));
+            out.put(e.name(), create(manager, readBytes(din, e, source), e));
         }
         return out;
+    }
+
+    /**
+     * The entry's tensor from its bytes: F16, BF16 and F64 are widened to float32 here, in Java,
+     * so that no native call ever sees a dtype the engine may not build from a buffer.
+     */
+    public static NDArray create(NDManager manager, ByteBuffer bytes, Entry e) {
+        DataType t = e.dtype();
+        if (t == DataType.FLOAT16 || t == DataType.BFLOAT16 || t == DataType.FLOAT64) {
+            return manager.create(widen(bytes, t), e.shape(), DataType.FLOAT32);
+        }
+        return manager.create(bytes, e.shape(), t);
+    }
+
+    /** Little-endian F16, BF16 or F64 values as native-order float32. */
+    static ByteBuffer widen(ByteBuffer bytes, DataType t) {
+        ByteBuffer in = bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int n = in.remaining() / t.getNumOfBytes();
+        ByteBuffer out = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder());
+        int p = in.position();
+        for (int i = 0; i < n; i++) {
+            float v = switch (t) {
+                case FLOAT16 -> halfToFloat(in.getShort(p + 2 * i));
+                case BFLOAT16 -> Float.intBitsToFloat((in.getShort(p + 2 * i) & 0xffff) << 16);
+                default -> (float) in.getDouble(p + 8 * i);
+            };
+            out.putFloat(4 * i, v);
+        }
+        return out;
+    }
+
+    /** IEEE 754 binary16 to float (exact: every half value is a float). */
+    static float halfToFloat(short h) {
+        int bits = h & 0xffff;
+        int sign = (bits & 0x8000) << 16;
+        int exp = (bits >>> 10) & 0x1f;
+        int mant = bits & 0x3ff;
+        if (exp == 0x1f) {
+            return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13)); // infinity, NaN
+        }
+        if (exp == 0) {
+            float v = mant * 0x1p-24f; // zero or subnormal
+            return sign != 0 ? -v : v;
+        }
+        return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
     }
 
     /** Reads one entry's bytes (the stream must be positioned at its start). */
