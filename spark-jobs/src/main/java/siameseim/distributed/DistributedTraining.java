@@ -142,7 +142,8 @@ public final class DistributedTraining {
         out.accept(String.format(Locale.ROOT, "[%s] %d replicas x %d images per step (global batch %d), %d"
                 + " images, %d steps per epoch, %d steps; output %s", kind.tag, n, batch / n, batch, size,
                 stepsPerEpoch, total, cfg.train().output()));
-        String mixing = mixingWarning(cfg, conf, m, split, batch / n, stepsPerEpoch, n);
+        String mixing = m.classes().isEmpty() ? null // unlabelled: no classes to mix
+                : mixingWarning(cfg, conf, m, split, batch / n, stepsPerEpoch, n);
         if (mixing != null) {
             out.accept("[" + kind.tag + "] warning: " + mixing);
         }

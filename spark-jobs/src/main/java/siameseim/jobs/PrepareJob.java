@@ -22,14 +22,14 @@ public final class PrepareJob implements Job {
 
     @Override
     public String usage() {
-        return "--input DIR --output DIR [--resize PIXELS] [--master URL (local[2])]";
+        return "--input DIR --output DIR [--layout imagenet|unlabelled] [--resize PIXELS] [--master URL (local[2])]";
     }
 
     @Override
     public int run(JobArgs a) throws Exception {
-        a.allowOnly("input", "output", "resize", "master");
-        List<String> sets = a.overridesWith("input", "prepare.input", "output", "prepare.output", "resize",
-                "prepare.resize-shorter-side");
+        a.allowOnly("input", "output", "layout", "resize", "master");
+        List<String> sets = a.overridesWith("input", "prepare.input", "output", "prepare.output", "layout",
+                "prepare.layout", "resize", "prepare.resize-shorter-side");
         PrepareConfig cfg = PrepareConfig.from(ConfigLoader.load(a.confFile(null), sets));
         SparkSession spark = SparkSessions.create("siameseim prepare", a.option("master", null));
         try {

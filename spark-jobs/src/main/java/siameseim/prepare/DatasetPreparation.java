@@ -58,12 +58,14 @@ public final class DatasetPreparation {
         Path input = new Path(cfg.input());
         Path output = new Path(cfg.output());
         Path staging = DatasetCommit.staging(output.getFileSystem(conf).makeQualified(output));
-        SourceListing listing = SourceListing.list(conf, input, cfg.splits(),
-                cfg.valGroundTruth() == null ? null : new Path(cfg.valGroundTruth()));
+        SourceListing listing = cfg.unlabelled() ? SourceListing.unlabelled(conf, input)
+                : SourceListing.list(conf, input, cfg.splits(),
+                        cfg.valGroundTruth() == null ? null : new Path(cfg.valGroundTruth()));
         Manifest.RowOrder rowOrder = new Manifest.RowOrder(cfg.shuffle() ? Manifest.RowOrder.SHUFFLED
                 : Manifest.RowOrder.SORTED, cfg.shuffle() ? cfg.seed() : 0);
         List<SourceFile> files = listing.files(rowOrder);
-        List<String> present = cfg.splits().stream().filter(sp -> !listing.missingSplits().contains(sp)).toList();
+        List<String> present = cfg.unlabelled() ? List.of("train")
+                : cfg.splits().stream().filter(sp -> !listing.missingSplits().contains(sp)).toList();
         for (String split : listing.missingSplits()) {
             System.out.printf(Locale.ROOT, "[prepare] %s has no %s/ folder: the dataset holds no %s split (pretraining"
                     + " needs only train; evaluations need a labelled split)%n", input, split, split);
@@ -82,6 +84,7 @@ public final class DatasetPreparation {
                 cfg.maxPixels(), cfg.decoder());
         Map<String, String> hadoop = SparkSessions.hadoopConf(spark);
         List<String> classes = listing.classes();
+        boolean unlabelled = cfg.unlabelled();
         String stagingUri = staging.toString();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         jsc.setJobGroup("siameseim-prepare", "prepare " + input + " -> " + output, false);
@@ -90,7 +93,7 @@ public final class DatasetPreparation {
                     List<PrepareTask.Result> out = new ArrayList<>();
                     Configuration c = SparkSessions.rebuild(hadoop);
                     while (it.hasNext()) {
-                        out.add(PrepareTask.run(idx, it.next(), classes, options, c, new Path(stagingUri)));
+                        out.add(PrepareTask.run(idx, it.next(), classes, unlabelled, options, c, new Path(stagingUri)));
                     }
                     return out.iterator();
                 }, true)

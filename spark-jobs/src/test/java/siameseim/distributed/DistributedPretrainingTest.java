@@ -92,6 +92,27 @@ class DistributedPretrainingTest {
     }
 
     @Test
+    void anUnlabelledTreeAtAnyDepthIsPreparedAndPretrainedOn() throws Exception {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path(tmp.resolve("unlabelled").toString());
+        siameseim.testing.Fixtures.cleanTree(conf, in, 2, 8, 0); // train/<class>/*: depth 2, read as plain folders
+        byte[] good = siameseim.testing.Fixtures.resource("good.jpg");
+        siameseim.testing.Fixtures.write(conf, new org.apache.hadoop.fs.Path(in, "top.jpg"), good);
+        siameseim.testing.Fixtures.write(conf, new org.apache.hadoop.fs.Path(in, "a/b/c/deep.jpg"), good);
+        siameseim.testing.Fixtures.write(conf, new org.apache.hadoop.fs.Path(in, "a/.hidden.jpg"), good);
+        String ds = tmp.resolve("unlabelled-ds").toString();
+        siameseim.datasets.shards.Manifest m = siameseim.prepare.DatasetPreparation.run(spark,
+                siameseim.config.PrepareConfig.from(siameseim.config.ConfigLoader.load(null, List.of(
+                        "prepare.input=" + in, "prepare.output=" + ds, "prepare.layout=unlabelled")))).manifest();
+        assertEquals(List.of(), m.classes());
+        assertEquals(18, m.split("train").images(), "16 + top.jpg + a/b/c/deep.jpg; the hidden file left out");
+        assertTrue(m.badFiles().isEmpty(), m.badFiles().toString());
+        DistributedTraining.Result r = DistributedTraining.run(spark, PretrainFixture.config(ds,
+                tmp.resolve("unlabelled-run").toString(), "train.max-steps=2"), null, System.out::println);
+        assertEquals(2, r.rank0().steps());
+    }
+
+    @Test
     void twoReplicasTrainCheckpointAndStayIdentical() throws Exception {
         DistributedTraining.Result r = run(tmp.resolve("run").toString(), "train.max-steps=4",
                 "eval.knn.every-steps=2", "eval.knn.k=5", "train.pin-threads=confine");

@@ -43,9 +43,9 @@ public final class DatasetCommit {
                 if (pc != null) {
                     for (int i = 0; i < pc.length; i++) {
                         perClass[i] += pc[i];
-                        images += pc[i];
                     }
                 }
+                images += r.images().getOrDefault(split, 0L);
                 shards.addAll(r.shards().getOrDefault(split, List.of()));
             }
             out.put(split, new Manifest.Split(images, perClass, shards));

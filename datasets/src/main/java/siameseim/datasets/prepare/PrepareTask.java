@@ -27,26 +27,28 @@ public final class PrepareTask {
     private PrepareTask() {}
 
     /** What a task wrote and what it refused. */
+    /** @param images per split */
     public record Result(int task, Map<String, List<ShardInfo>> shards, Map<String, long[]> perClass,
-            List<Manifest.BadFile> bad, long images) implements Serializable {}
+            List<Manifest.BadFile> bad, Map<String, Long> images) implements Serializable {}
 
-    public static Result run(int task, List<SourceFile> files, List<String> classes, PrepareOptions options,
-            Configuration conf, Path root) throws IOException {
+    /** @param unlabelled every file is a sample without a label (-1), not a class folder's */
+    public static Result run(int task, List<SourceFile> files, List<String> classes, boolean unlabelled,
+            PrepareOptions options, Configuration conf, Path root) throws IOException {
         ImagePreparer preparer = new ImagePreparer(options);
         Map<String, ShardWriter> writers = new LinkedHashMap<>();
         Map<String, long[]> perClass = new LinkedHashMap<>();
         List<Manifest.BadFile> bad = new ArrayList<>();
-        long images = 0;
+        Map<String, Long> images = new LinkedHashMap<>();
         String prefix = String.format(Locale.ROOT, "part-%05d", task);
         try {
             for (SourceFile f : files) {
                 String shown = f.split() + "/" + f.key();
-                if (f.wnid() == null) {
+                if (f.wnid() == null && !unlabelled) {
                     bad.add(new Manifest.BadFile(shown, "NO_CLASS", f.split().equals("val")
                             ? "not listed in the validation ground-truth file" : "file outside any class folder"));
                     continue;
                 }
-                int label = classes.indexOf(f.wnid());
+                int label = unlabelled ? -1 : classes.indexOf(f.wnid());
                 byte[] bytes;
                 try {
                     bytes = read(conf, new Path(f.path()));
@@ -56,7 +58,7 @@ public final class PrepareTask {
                 }
                 ImageRecord r;
                 try {
-                    r = preparer.prepare(f.key(), label, f.wnid(), bytes);
+                    r = preparer.prepare(f.key(), label, unlabelled ? "" : f.wnid(), bytes);
                 } catch (BadImageException e) {
                     bad.add(new Manifest.BadFile(shown, e.reason().name(), e.getMessage()));
                     continue;
@@ -67,8 +69,11 @@ public final class PrepareTask {
                 }
                 writers.computeIfAbsent(f.split(), s -> new ShardWriter(conf, root, s, prefix, options.shardBytes()))
                         .write(r);
-                perClass.computeIfAbsent(f.split(), s -> new long[classes.size()])[label]++;
-                images++;
+                long[] counts = perClass.computeIfAbsent(f.split(), s -> new long[classes.size()]);
+                if (label >= 0) {
+                    counts[label]++;
+                }
+                images.merge(f.split(), 1L, Long::sum);
             }
         } finally {
             for (ShardWriter w : writers.values()) {

@@ -122,6 +122,41 @@ public final class SourceListing {
         return new SourceListing(List.copyOf(classes), files, List.copyOf(missing));
     }
 
+    /**
+     * Every file below {@code root}, at any depth, as an unlabelled training sample (key: its path
+     * below root; hidden files and folders, and those starting with "_", left out), sorted by key.
+     */
+    public static SourceListing unlabelled(Configuration conf, Path root) throws IOException {
+        FileSystem fs = root.getFileSystem(conf);
+        if (!fs.exists(root)) {
+            throw new IOException("input " + root + " does not exist");
+        }
+        String base = fs.makeQualified(root).toUri().getPath();
+        base = base.endsWith("/") ? base : base + "/";
+        List<SourceFile> files = new ArrayList<>();
+        org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus> it = fs.listFiles(root, true);
+        while (it.hasNext()) {
+            org.apache.hadoop.fs.LocatedFileStatus f = it.next();
+            String key = f.getPath().toUri().getPath();
+            key = key.startsWith(base) ? key.substring(base.length()) : f.getPath().getName();
+            if (hidden(key)) {
+                continue;
+            }
+            files.add(new SourceFile("train", null, key, f.getPath().toString(), f.getLen()));
+        }
+        files.sort(Comparator.comparing(SourceFile::key));
+        return new SourceListing(List.of(), files, List.of());
+    }
+
+    private static boolean hidden(String key) {
+        for (String part : key.split("/")) {
+            if (part.startsWith(".") || part.startsWith("_")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static List<SourceFile> classFolders(FileSystem fs, Path dir, String split, TreeSet<String> classes)
             throws IOException {
         List<SourceFile> out = new ArrayList<>();
