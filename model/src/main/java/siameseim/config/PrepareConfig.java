@@ -6,14 +6,23 @@ import java.util.List;
 /**
  * The dataset preparation job's settings (section {@code prepare}). {@code shuffle}: rows are
  * stored in a uniform random order drawn with {@code seed} (prepare.row-order = shuffled), else in
- * the listing's sorted order. {@code unlabelled}: every image below the input, at any depth, is a
- * training sample without a label (prepare.layout = unlabelled). {@code json}: the section as
- * given, recorded in the manifest.
+ * the listing's sorted order. {@code layout}: what the input is ({@link Layout}). {@code json}: the
+ * section as given, recorded in the manifest.
  */
 public record PrepareConfig(String input, String output, List<String> splits, String valGroundTruth,
         long shardBytes, int resizeShorterSide, int jpegQuality, long maxPixels, double maxBadFraction,
-        String decoder, int tasks, boolean shuffle, long seed, boolean unlabelled, String json)
+        String decoder, int tasks, boolean shuffle, long seed, Layout layout, String json)
         implements java.io.Serializable {
+
+    /** What the input is (prepare.layout). */
+    public enum Layout {
+        /** train/<wnid>/* and an optional val/ */
+        IMAGENET,
+        /** every image below the input, at any depth, without labels */
+        UNLABELLED,
+        /** a CSV, TSV or JSON-lines file of path, optional label, optional split */
+        INDEX
+    }
 
     public static PrepareConfig from(Config config) {
         ConfigReader r = new ConfigReader(config);
@@ -38,8 +47,8 @@ public record PrepareConfig(String input, String output, List<String> splits, St
             throw r.invalid("prepare.decoder", "must be opencv or imageio");
         }
         String layout = r.stringValue("prepare.layout");
-        if (!layout.equals("imagenet") && !layout.equals("unlabelled")) {
-            throw r.invalid("prepare.layout", "must be imagenet or unlabelled");
+        if (!layout.equals("imagenet") && !layout.equals("unlabelled") && !layout.equals("index")) {
+            throw r.invalid("prepare.layout", "must be imagenet, unlabelled or index");
         }
         String order = r.stringValue("prepare.row-order");
         if (!order.equals("shuffled") && !order.equals("sorted")) {
@@ -51,6 +60,6 @@ public record PrepareConfig(String input, String output, List<String> splits, St
                 r.intValue("prepare.resize-shorter-side", 0, 1 << 16), r.intValue("prepare.jpeg-quality", 1, 100),
                 r.longValue("prepare.max-pixels"), r.doubleValue("prepare.max-bad-fraction", 0, 1), decoder,
                 r.intValue("prepare.tasks", 0, 1 << 20), order.equals("shuffled"), r.longValue("prepare.seed"),
-                layout.equals("unlabelled"), ConfigLoader.toJson(config.getConfig("prepare")));
+                Layout.valueOf(layout.toUpperCase(java.util.Locale.ROOT)), ConfigLoader.toJson(config.getConfig("prepare")));
     }
 }

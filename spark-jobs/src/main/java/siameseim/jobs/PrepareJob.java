@@ -22,7 +22,7 @@ public final class PrepareJob implements Job {
 
     @Override
     public String usage() {
-        return "--input DIR --output DIR [--layout imagenet|unlabelled] [--resize PIXELS] [--master URL (local[2])]";
+        return "--input DIR --output DIR [--layout imagenet|unlabelled|index] [--resize PIXELS] [--master URL (local[2])]";
     }
 
     @Override

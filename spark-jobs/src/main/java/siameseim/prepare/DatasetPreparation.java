@@ -58,17 +58,21 @@ public final class DatasetPreparation {
         Path input = new Path(cfg.input());
         Path output = new Path(cfg.output());
         Path staging = DatasetCommit.staging(output.getFileSystem(conf).makeQualified(output));
-        SourceListing listing = cfg.unlabelled() ? SourceListing.unlabelled(conf, input)
-                : SourceListing.list(conf, input, cfg.splits(),
-                        cfg.valGroundTruth() == null ? null : new Path(cfg.valGroundTruth()));
+        SourceListing listing = switch (cfg.layout()) {
+            case UNLABELLED -> SourceListing.unlabelled(conf, input);
+            case INDEX -> IndexFile.listing(spark, input);
+            case IMAGENET -> SourceListing.list(conf, input, cfg.splits(),
+                    cfg.valGroundTruth() == null ? null : new Path(cfg.valGroundTruth()));
+        };
         Manifest.RowOrder rowOrder = new Manifest.RowOrder(cfg.shuffle() ? Manifest.RowOrder.SHUFFLED
                 : Manifest.RowOrder.SORTED, cfg.shuffle() ? cfg.seed() : 0);
         List<SourceFile> files = listing.files(rowOrder);
-        List<String> present = cfg.unlabelled() ? List.of("train")
-                : cfg.splits().stream().filter(sp -> !listing.missingSplits().contains(sp)).toList();
-        for (String split : listing.missingSplits()) {
-            System.out.printf(Locale.ROOT, "[prepare] %s has no %s/ folder: the dataset holds no %s split (pretraining"
-                    + " needs only train; evaluations need a labelled split)%n", input, split, split);
+        List<String> present = cfg.splits().stream().filter(sp -> !listing.missingSplits().contains(sp)).toList();
+        for (String split : cfg.layout() == PrepareConfig.Layout.UNLABELLED ? List.<String>of()
+                : listing.missingSplits()) {
+            System.out.printf(Locale.ROOT, "[prepare] %s has no %s: the dataset holds no %s split (pretraining"
+                    + " needs only train; evaluations need a labelled split)%n", input,
+                    cfg.layout() == PrepareConfig.Layout.INDEX ? split + " rows" : split + "/ folder", split);
         }
         if (files.isEmpty()) {
             throw new IOException("input " + input + " has no files in " + cfg.splits());
@@ -84,7 +88,7 @@ public final class DatasetPreparation {
                 cfg.maxPixels(), cfg.decoder());
         Map<String, String> hadoop = SparkSessions.hadoopConf(spark);
         List<String> classes = listing.classes();
-        boolean unlabelled = cfg.unlabelled();
+        boolean unlabelled = classes.isEmpty();
         String stagingUri = staging.toString();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         jsc.setJobGroup("siameseim-prepare", "prepare " + input + " -> " + output, false);

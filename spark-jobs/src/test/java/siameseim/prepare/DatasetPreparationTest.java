@@ -180,6 +180,50 @@ class DatasetPreparationTest {
     }
 
     @Test
+    void indexFilesListImagesWithOptionalLabelsAndSplits(@TempDir Path tmp) throws Exception {
+        org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path(tmp.resolve("in").toString());
+        Fixtures.cleanTree(conf, in, 2, 3, 1);
+        String[] cls = Fixtures.classNames(2);
+        StringBuilder csv = new StringBuilder("path,label,split\n");
+        for (int c = 0; c < 2; c++) {
+            for (int i = 0; i < 3; i++) {
+                csv.append("train/").append(cls[c]).append('/').append(cls[c]).append('_').append(i).append(".JPEG,")
+                        .append(cls[c]).append(",train\n"); // relative to the index's folder
+            }
+            csv.append(tmp.resolve("in/val/" + cls[c] + "/" + cls[c] + "_0.JPEG")).append(',').append(cls[c])
+                    .append(",val\n"); // absolute
+        }
+        csv.append("train/missing.jpg,").append(cls[0]).append(",train\n");
+        csv.append("train/").append(cls[1]).append('/').append(cls[1]).append("_0.JPEG,,train\n");
+        java.nio.file.Files.writeString(tmp.resolve("in/index.csv"), csv);
+        Manifest m = DatasetPreparation.run(spark, config(tmp.resolve("in/index.csv").toString(),
+                tmp.resolve("ds").toString(), "prepare.layout=index")).manifest();
+        assertEquals(List.of(cls[0], cls[1]), m.classes());
+        assertEquals(6, m.split("train").images());
+        assertEquals(2, m.split("val").images());
+        assertEquals(1, m.split("val").perClass()[1]);
+        assertEquals(List.of("NO_CLASS", "UNREADABLE"), m.badFiles().stream().map(Manifest.BadFile::reason).sorted()
+                .toList(), m.badFiles().toString());
+
+        StringBuilder jsonl = new StringBuilder();
+        for (int i = 0; i < 3; i++) {
+            jsonl.append("{\"path\": \"train/").append(cls[0]).append('/').append(cls[0]).append('_').append(i)
+                    .append(".JPEG\"}\n");
+        }
+        java.nio.file.Files.writeString(tmp.resolve("in/unlabelled.jsonl"), jsonl);
+        Manifest u = DatasetPreparation.run(spark, config(tmp.resolve("in/unlabelled.jsonl").toString(),
+                tmp.resolve("ds2").toString(), "prepare.layout=index")).manifest();
+        assertEquals(List.of(), u.classes());
+        assertEquals(3, u.split("train").images());
+        assertFalse(u.hasSplit("val"));
+
+        java.nio.file.Files.writeString(tmp.resolve("in/bad.csv"), "file,label\nx.jpg,a\n");
+        IOException e = assertThrows(IOException.class, () -> DatasetPreparation.run(spark,
+                config(tmp.resolve("in/bad.csv").toString(), tmp.resolve("ds3").toString(), "prepare.layout=index")));
+        assertTrue(e.getMessage().contains("bad.csv") && e.getMessage().contains("no 'path' column"), e.getMessage());
+    }
+
+    @Test
     void resizeShrinksTheShorterSide(@TempDir Path tmp) throws Exception {
         org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path(tmp.resolve("in").toString());
         Fixtures.cleanTree(conf, in, 2, 2, 1);

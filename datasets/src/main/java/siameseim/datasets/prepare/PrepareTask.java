@@ -45,7 +45,8 @@ public final class PrepareTask {
                 String shown = f.split() + "/" + f.key();
                 if (f.wnid() == null && !unlabelled) {
                     bad.add(new Manifest.BadFile(shown, "NO_CLASS", f.split().equals("val")
-                            ? "not listed in the validation ground-truth file" : "file outside any class folder"));
+                            ? "no label (not listed in the validation ground-truth file, or an index row without one)"
+                            : "no label (a file outside any class folder, or an index row without one)"));
                     continue;
                 }
                 int label = unlabelled ? -1 : classes.indexOf(f.wnid());

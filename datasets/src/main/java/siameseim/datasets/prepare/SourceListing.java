@@ -145,7 +145,44 @@ public final class SourceListing {
             files.add(new SourceFile("train", null, key, f.getPath().toString(), f.getLen()));
         }
         files.sort(Comparator.comparing(SourceFile::key));
-        return new SourceListing(List.of(), files, List.of());
+        return new SourceListing(List.of(), files, List.of("val"));
+    }
+
+    /**
+     * The files an index names: {@code rows} of (path, label or null, split), paths already
+     * resolved. Sizes come from one listing per folder (a file missing there keeps size 0 and is
+     * reported unreadable when its task reads it). Classes are the sorted labels; without any
+     * label the dataset is unlabelled, and with some, a row without one is reported (NO_CLASS).
+     */
+    public static SourceListing index(Configuration conf, List<String[]> rows, List<String> splits)
+            throws IOException {
+        TreeSet<String> classes = new TreeSet<>();
+        Map<Path, Map<String, Long>> sizes = new HashMap<>();
+        List<SourceFile> files = new ArrayList<>();
+        for (String[] r : rows) {
+            if (r[1] != null) {
+                classes.add(r[1]);
+            }
+            Path p = new Path(r[0]);
+            Map<String, Long> dir = sizes.get(p.getParent());
+            if (dir == null) {
+                dir = new HashMap<>();
+                try {
+                    for (FileStatus st : p.getFileSystem(conf).listStatus(p.getParent())) {
+                        dir.put(st.getPath().getName(), st.getLen());
+                    }
+                } catch (IOException e) {
+                    // the folder is missing or unreadable: its files are reported by the tasks
+                }
+                sizes.put(p.getParent(), dir);
+            }
+            files.add(new SourceFile(r[2], r[1], r[0], r[0], dir.getOrDefault(p.getName(), 0L)));
+        }
+        files.sort(Comparator.comparing(SourceFile::split, Comparator.comparingInt(splits::indexOf))
+                .thenComparing(f -> f.wnid() == null ? "" : f.wnid()).thenComparing(SourceFile::key));
+        List<String> missing = new ArrayList<>(splits);
+        files.forEach(f -> missing.remove(f.split()));
+        return new SourceListing(List.copyOf(classes), files, List.copyOf(missing));
     }
 
     private static boolean hidden(String key) {
