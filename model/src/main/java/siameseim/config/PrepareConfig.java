@@ -11,7 +11,7 @@ import java.util.List;
  */
 public record PrepareConfig(String input, String output, List<String> splits, String valGroundTruth,
         long shardBytes, int resizeShorterSide, int jpegQuality, long maxPixels, double maxBadFraction,
-        String decoder, int tasks, boolean shuffle, long seed, Layout layout, String json)
+        String decoder, int tasks, boolean shuffle, long seed, Layout layout, String tableFormat, String json)
         implements java.io.Serializable {
 
     /** What the input is (prepare.layout). */
@@ -21,7 +21,9 @@ public record PrepareConfig(String input, String output, List<String> splits, St
         /** every image below the input, at any depth, without labels */
         UNLABELLED,
         /** a CSV, TSV or JSON-lines file of path, optional label, optional split */
-        INDEX
+        INDEX,
+        /** a table any Spark source reads, with a binary column of encoded images */
+        TABLE
     }
 
     public static PrepareConfig from(Config config) {
@@ -47,8 +49,8 @@ public record PrepareConfig(String input, String output, List<String> splits, St
             throw r.invalid("prepare.decoder", "must be opencv or imageio");
         }
         String layout = r.stringValue("prepare.layout");
-        if (!layout.equals("imagenet") && !layout.equals("unlabelled") && !layout.equals("index")) {
-            throw r.invalid("prepare.layout", "must be imagenet, unlabelled or index");
+        if (!List.of("imagenet", "unlabelled", "index", "table").contains(layout)) {
+            throw r.invalid("prepare.layout", "must be imagenet, unlabelled, index or table");
         }
         String order = r.stringValue("prepare.row-order");
         if (!order.equals("shuffled") && !order.equals("sorted")) {
@@ -60,6 +62,7 @@ public record PrepareConfig(String input, String output, List<String> splits, St
                 r.intValue("prepare.resize-shorter-side", 0, 1 << 16), r.intValue("prepare.jpeg-quality", 1, 100),
                 r.longValue("prepare.max-pixels"), r.doubleValue("prepare.max-bad-fraction", 0, 1), decoder,
                 r.intValue("prepare.tasks", 0, 1 << 20), order.equals("shuffled"), r.longValue("prepare.seed"),
-                Layout.valueOf(layout.toUpperCase(java.util.Locale.ROOT)), ConfigLoader.toJson(config.getConfig("prepare")));
+                Layout.valueOf(layout.toUpperCase(java.util.Locale.ROOT)), r.stringValue("prepare.table-format"),
+                ConfigLoader.toJson(config.getConfig("prepare")));
     }
 }

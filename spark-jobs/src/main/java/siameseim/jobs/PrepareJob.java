@@ -22,14 +22,15 @@ public final class PrepareJob implements Job {
 
     @Override
     public String usage() {
-        return "--input DIR --output DIR [--layout imagenet|unlabelled|index] [--resize PIXELS] [--master URL (local[2])]";
+        return "--input DIR|FILE|TABLE --output DIR [--layout imagenet|unlabelled|index|table] [--format parquet]"
+                + " [--resize PIXELS] [--master URL (local[2])]";
     }
 
     @Override
     public int run(JobArgs a) throws Exception {
-        a.allowOnly("input", "output", "layout", "resize", "master");
+        a.allowOnly("input", "output", "layout", "format", "resize", "master");
         List<String> sets = a.overridesWith("input", "prepare.input", "output", "prepare.output", "layout",
-                "prepare.layout", "resize", "prepare.resize-shorter-side");
+                "prepare.layout", "format", "prepare.table-format", "resize", "prepare.resize-shorter-side");
         PrepareConfig cfg = PrepareConfig.from(ConfigLoader.load(a.confFile(null), sets));
         SparkSession spark = SparkSessions.create("siameseim prepare", a.option("master", null));
         try {

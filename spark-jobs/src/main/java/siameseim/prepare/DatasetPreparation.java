@@ -52,20 +52,53 @@ public final class DatasetPreparation {
         }
     }
 
+    /** What the tasks wrote, before the commit: the classes, the splits, each task's result, the inputs seen. */
+    record Prepared(List<String> classes, List<String> splits, List<PrepareTask.Result> results, long inputs) {}
+
+    /** Prepares the input and publishes the dataset; what the job did. */
     public static Report run(SparkSession spark, PrepareConfig cfg) throws IOException {
         long start = System.nanoTime();
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path input = new Path(cfg.input());
         Path output = new Path(cfg.output());
         Path staging = DatasetCommit.staging(output.getFileSystem(conf).makeQualified(output));
+        Manifest.RowOrder rowOrder = new Manifest.RowOrder(cfg.shuffle() ? Manifest.RowOrder.SHUFFLED
+                : Manifest.RowOrder.SORTED, cfg.shuffle() ? cfg.seed() : 0);
+        PrepareOptions options = new PrepareOptions(cfg.shardBytes(), cfg.resizeShorterSide(), cfg.jpegQuality(),
+                cfg.maxPixels(), cfg.decoder());
+        staging.getFileSystem(conf).delete(staging, true);
+        JavaSparkContext.fromSparkContext(spark.sparkContext()).setJobGroup("siameseim-prepare",
+                "prepare " + input + " -> " + output, false);
+        Prepared p = cfg.layout() == PrepareConfig.Layout.TABLE
+                ? TableInput.prepare(spark, cfg, rowOrder, options, staging)
+                : files(spark, cfg, rowOrder, options, staging);
+
+        JsonObject config = JsonParser.parseString(cfg.json()).getAsJsonObject();
+        Manifest manifest = DatasetCommit.manifest(input.toString(), p.classes(), p.splits(), p.results(), rowOrder,
+                config);
+        long bad = manifest.badFiles().size();
+        if (bad > cfg.maxBadFraction() * p.inputs()) {
+            staging.getFileSystem(conf).delete(staging, true);
+            throw new IOException(String.format(Locale.ROOT,
+                    "%d of %d input files (%.2f%%) are unusable, above prepare.max-bad-fraction = %s; nothing was"
+                            + " written. By reason: %s. First: %s", bad, p.inputs(), 100.0 * bad / p.inputs(),
+                    cfg.maxBadFraction(), countByReason(manifest), firstBad(manifest, 5)));
+        }
+        DatasetCommit.publish(conf, staging, output, manifest);
+        return new Report(manifest, output, p.inputs(), (System.nanoTime() - start) / 1e9);
+    }
+
+    /** The file layouts: list on the driver, then contiguous runs of the stored row order per task. */
+    private static Prepared files(SparkSession spark, PrepareConfig cfg, Manifest.RowOrder rowOrder,
+            PrepareOptions options, Path staging) throws IOException {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Path input = new Path(cfg.input());
         SourceListing listing = switch (cfg.layout()) {
             case UNLABELLED -> SourceListing.unlabelled(conf, input);
             case INDEX -> IndexFile.listing(spark, input);
-            case IMAGENET -> SourceListing.list(conf, input, cfg.splits(),
+            default -> SourceListing.list(conf, input, cfg.splits(),
                     cfg.valGroundTruth() == null ? null : new Path(cfg.valGroundTruth()));
         };
-        Manifest.RowOrder rowOrder = new Manifest.RowOrder(cfg.shuffle() ? Manifest.RowOrder.SHUFFLED
-                : Manifest.RowOrder.SORTED, cfg.shuffle() ? cfg.seed() : 0);
         List<SourceFile> files = listing.files(rowOrder);
         List<String> present = cfg.splits().stream().filter(sp -> !listing.missingSplits().contains(sp)).toList();
         for (String split : cfg.layout() == PrepareConfig.Layout.UNLABELLED ? List.<String>of()
@@ -82,41 +115,21 @@ public final class DatasetPreparation {
                 cfg.tasks() > 0 ? cfg.tasks() : 2 * cores);
         System.out.printf(Locale.ROOT, "[prepare] %s: %d files, %d classes -> %d tasks, rows %s%n", input,
                 files.size(), listing.classes().size(), groups.size(), rowOrder);
-        staging.getFileSystem(conf).delete(staging, true);
-
-        PrepareOptions options = new PrepareOptions(cfg.shardBytes(), cfg.resizeShorterSide(), cfg.jpegQuality(),
-                cfg.maxPixels(), cfg.decoder());
         Map<String, String> hadoop = SparkSessions.hadoopConf(spark);
         List<String> classes = listing.classes();
-        boolean unlabelled = classes.isEmpty();
         String stagingUri = staging.toString();
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        jsc.setJobGroup("siameseim-prepare", "prepare " + input + " -> " + output, false);
-        List<PrepareTask.Result> results = jsc.parallelize(groups, groups.size())
+        List<PrepareTask.Result> results = JavaSparkContext.fromSparkContext(spark.sparkContext())
+                .parallelize(groups, groups.size())
                 .mapPartitionsWithIndex((Integer idx, Iterator<List<SourceFile>> it) -> {
                     List<PrepareTask.Result> out = new ArrayList<>();
                     Configuration c = SparkSessions.rebuild(hadoop);
                     while (it.hasNext()) {
-                        out.add(PrepareTask.run(idx, it.next(), classes, unlabelled, options, c, new Path(stagingUri)));
+                        out.add(PrepareTask.run(idx, it.next().iterator(), classes, options, c, new Path(stagingUri)));
                     }
                     return out.iterator();
                 }, true)
                 .collect();
-
-        JsonObject config = JsonParser.parseString(cfg.json())
-                .getAsJsonObject();
-        Manifest manifest = DatasetCommit.manifest(input.toString(), classes, present, results, rowOrder,
-                config);
-        long bad = manifest.badFiles().size();
-        if (bad > cfg.maxBadFraction() * files.size()) {
-            staging.getFileSystem(conf).delete(staging, true);
-            throw new IOException(String.format(Locale.ROOT,
-                    "%d of %d input files (%.2f%%) are unusable, above prepare.max-bad-fraction = %s; nothing was"
-                            + " written. By reason: %s. First: %s", bad, files.size(), 100.0 * bad / files.size(),
-                    cfg.maxBadFraction(), countByReason(manifest), firstBad(manifest, 5)));
-        }
-        DatasetCommit.publish(conf, staging, output, manifest);
-        return new Report(manifest, output, files.size(), (System.nanoTime() - start) / 1e9);
+        return new Prepared(classes, present, results, files.size());
     }
 
     public static String countByReason(Manifest m) {

@@ -224,6 +224,48 @@ class DatasetPreparationTest {
     }
 
     @Test
+    void aSparkTableOfEncodedImagesIsPreparedByTheExecutorsDeterministically(@TempDir Path tmp) throws Exception {
+        Fixtures.cleanTree(conf, new org.apache.hadoop.fs.Path(tmp.resolve("in").toString()), 2, 4, 1);
+        List<org.apache.spark.sql.Row> rows = new ArrayList<>();
+        try (var files = java.nio.file.Files.walk(tmp.resolve("in"))) {
+            for (Path f : files.filter(java.nio.file.Files::isRegularFile).sorted().toList()) {
+                Path rel = tmp.resolve("in").relativize(f);
+                rows.add(org.apache.spark.sql.RowFactory.create(rel.toString(), rel.getName(1).toString(),
+                        rel.getName(0).toString(), java.nio.file.Files.readAllBytes(f)));
+            }
+        }
+        String[] cls = Fixtures.classNames(2);
+        rows.add(org.apache.spark.sql.RowFactory.create("bad", cls[0], "train", "not an image".getBytes()));
+        org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+                .add("key", "string").add("label", "string").add("split", "string").add("image", "binary");
+        String table = tmp.resolve("table").toString();
+        spark.createDataFrame(rows, schema).repartition(3).write().parquet(table);
+        Manifest m = DatasetPreparation.run(spark, config(table, tmp.resolve("ds").toString(), "prepare.layout=table"))
+                .manifest();
+        assertEquals(List.of(cls[0], cls[1]), m.classes());
+        assertEquals(8, m.split("train").images());
+        assertEquals(2, m.split("val").images());
+        assertEquals(List.of("train/bad"), m.badFiles().stream().map(Manifest.BadFile::path).toList());
+        Manifest again = DatasetPreparation.run(spark, config(table, tmp.resolve("ds2").toString(),
+                "prepare.layout=table")).manifest();
+        assertEquals(keysInOrder(tmp.resolve("ds"), m), keysInOrder(tmp.resolve("ds2"), again),
+                "the same table and seed give the same stored order");
+        assertEquals(8, new java.util.HashSet<>(keysInOrder(tmp.resolve("ds"), m)).size());
+    }
+
+    static List<String> keysInOrder(Path dataset, Manifest m) throws IOException {
+        List<String> keys = new ArrayList<>();
+        for (ShardInfo s : m.split("train").shards()) {
+            ShardReader.scan(conf, new org.apache.hadoop.fs.Path(dataset.toString(), s.path()), r -> true,
+                    (row, rec) -> {
+                        keys.add(rec.key());
+                        return true;
+                    });
+        }
+        return keys;
+    }
+
+    @Test
     void resizeShrinksTheShorterSide(@TempDir Path tmp) throws Exception {
         org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path(tmp.resolve("in").toString());
         Fixtures.cleanTree(conf, in, 2, 2, 1);

@@ -1,7 +1,6 @@
 package siameseim.datasets.prepare;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -9,7 +8,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import siameseim.datasets.decode.BadImageException;
 import siameseim.datasets.shards.ImageRecord;
@@ -31,9 +29,25 @@ public final class PrepareTask {
     public record Result(int task, Map<String, List<ShardInfo>> shards, Map<String, long[]> perClass,
             List<Manifest.BadFile> bad, Map<String, Long> images) implements Serializable {}
 
-    /** @param unlabelled every file is a sample without a label (-1), not a class folder's */
-    public static Result run(int task, List<SourceFile> files, List<String> classes, boolean unlabelled,
+    /** One input image: where it goes, its class (null: none) and its encoded bytes. */
+    public interface Item {
+        String split();
+
+        String wnid();
+
+        String key();
+
+        byte[] bytes(Configuration conf) throws IOException;
+    }
+
+    /**
+     * Prepares {@code items} (in stored row order) into shards.
+     *
+     * @param classes the dataset's classes; empty: an unlabelled dataset (every label -1)
+     */
+    public static Result run(int task, java.util.Iterator<? extends Item> items, List<String> classes,
             PrepareOptions options, Configuration conf, Path root) throws IOException {
+        boolean unlabelled = classes.isEmpty();
         ImagePreparer preparer = new ImagePreparer(options);
         Map<String, ShardWriter> writers = new LinkedHashMap<>();
         Map<String, long[]> perClass = new LinkedHashMap<>();
@@ -41,7 +55,8 @@ public final class PrepareTask {
         Map<String, Long> images = new LinkedHashMap<>();
         String prefix = String.format(Locale.ROOT, "part-%05d", task);
         try {
-            for (SourceFile f : files) {
+            while (items.hasNext()) {
+                Item f = items.next();
                 String shown = f.split() + "/" + f.key();
                 if (f.wnid() == null && !unlabelled) {
                     bad.add(new Manifest.BadFile(shown, "NO_CLASS", f.split().equals("val")
@@ -52,7 +67,7 @@ public final class PrepareTask {
                 int label = unlabelled ? -1 : classes.indexOf(f.wnid());
                 byte[] bytes;
                 try {
-                    bytes = read(conf, new Path(f.path()));
+                    bytes = f.bytes(conf);
                 } catch (IOException e) {
                     bad.add(new Manifest.BadFile(shown, BadImageException.Reason.UNREADABLE.name(), e.getMessage()));
                     continue;
@@ -84,13 +99,6 @@ public final class PrepareTask {
         Map<String, List<ShardInfo>> shards = new LinkedHashMap<>();
         writers.forEach((split, w) -> shards.put(split, List.copyOf(w.shards())));
         return new Result(task, shards, perClass, bad, images);
-    }
-
-    private static byte[] read(Configuration conf, Path p) throws IOException {
-        FileSystem fs = p.getFileSystem(conf);
-        try (InputStream in = fs.open(p)) {
-            return in.readAllBytes();
-        }
     }
 
     /**

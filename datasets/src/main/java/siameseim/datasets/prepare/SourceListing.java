@@ -18,11 +18,12 @@ import siameseim.datasets.loader.EpochOrder;
 import siameseim.datasets.shards.Manifest;
 
 /**
- * Lists an ImageNet-layout tree on any Hadoop file system: {@code train/<wnid>/*} and
- * {@code val/<wnid>/*}, or a flat {@code val/} with a ground-truth file of
- * {@code <file name> <wnid>} lines; {@code val/} (any split but train) may be absent. Classes are the sorted WordNet ids of {@code train/}; files
- * are sorted by (split, wnid, name), so the listing, and everything built from it, is
- * deterministic; {@link #files(Manifest.RowOrder)} gives the order the shards store them in.
+ * Lists an input on any Hadoop file system: an ImageNet-layout tree ({@code train/<wnid>/*} and
+ * {@code val/<wnid>/*}, or a flat {@code val/} with a ground-truth file of {@code <file name>
+ * <wnid>} lines; {@code val/} may be absent), an unlabelled tree, or the files of an index.
+ * Classes are the sorted WordNet ids of {@code train/} (or the index's labels); files are sorted
+ * by (split, wnid, name), so the listing, and everything built from it, is deterministic;
+ * {@link #files(Manifest.RowOrder)} gives the order the shards store them in.
  */
 public final class SourceListing {
     private final List<String> classes;
