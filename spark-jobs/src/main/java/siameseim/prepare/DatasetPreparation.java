@@ -93,6 +93,7 @@ public final class DatasetPreparation {
             PrepareOptions options, Path staging) throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path input = new Path(cfg.input());
+        long t0 = System.nanoTime();
         SourceListing listing = switch (cfg.layout()) {
             case UNLABELLED -> SourceListing.unlabelled(conf, input);
             case INDEX -> IndexFile.listing(spark, input);
@@ -100,6 +101,8 @@ public final class DatasetPreparation {
                     cfg.valGroundTruth() == null ? null : new Path(cfg.valGroundTruth()));
         };
         List<SourceFile> files = listing.files(rowOrder);
+        System.out.printf(Locale.ROOT, "[prepare] listed %d files on the driver in %.1f s%n", files.size(),
+                (System.nanoTime() - t0) / 1e9);
         List<String> present = cfg.splits().stream().filter(sp -> !listing.missingSplits().contains(sp)).toList();
         for (String split : cfg.layout() == PrepareConfig.Layout.UNLABELLED ? List.<String>of()
                 : listing.missingSplits()) {
