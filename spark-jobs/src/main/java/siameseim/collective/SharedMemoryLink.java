@@ -205,8 +205,12 @@ final class SharedMemoryLink implements Link {
             }
             LockSupport.parkNanos(Math.min(MAX_PARK_NANOS, 1_000L << Math.min(idle - SPINS, 20)));
             long now = System.nanoTime();
-            if (closed || Thread.interrupted()) {
-                throw new IOException(closed ? "link closed" : "interrupted");
+            if (closed) {
+                throw new IOException("link closed");
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                throw new java.io.InterruptedIOException("interrupted while " + (what != null ? what : "exchanging with")
+                        + " " + peer(peer));
             }
             if (now - lastCheck >= LIVENESS_NANOS) {
                 lastCheck = now;
