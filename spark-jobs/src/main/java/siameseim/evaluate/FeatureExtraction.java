@@ -100,6 +100,7 @@ public final class FeatureExtraction {
         List<FeatureRow> out = new ArrayList<>();
         float[] images = new float[batch * pixels];
         int[] labels = new int[batch];
+        String[] keys = new String[batch];
         int[] n = {0};
         try (NDManager m = NDManager.newBaseManager()) {
             ShardReader.scan(conf, shard, row -> row < take && keep.keep(shardIndex, row), (row, rec) -> {
@@ -108,26 +109,27 @@ public final class FeatureExtraction {
                 } catch (BadImageException e) {
                     throw new IOException(shard + " row " + row + ": " + e.getMessage(), e);
                 }
+                keys[n[0]] = rec.key();
                 labels[n[0]++] = rec.label();
                 if (n[0] == batch) {
-                    flush(fx, images, labels, n[0], size, m, out);
+                    flush(fx, images, keys, labels, n[0], size, m, out);
                     n[0] = 0;
                 }
                 return row + 1 < take;
             });
             if (n[0] > 0) {
-                flush(fx, images, labels, n[0], size, m, out);
+                flush(fx, images, keys, labels, n[0], size, m, out);
             }
         }
         return out;
     }
 
-    private static void flush(FeatureExtractor fx, float[] images, int[] labels, int count, int size, NDManager m,
-            List<FeatureRow> out) {
+    private static void flush(FeatureExtractor fx, float[] images, String[] keys, int[] labels, int count, int size,
+            NDManager m, List<FeatureRow> out) {
         int d = fx.dimension();
         float[] f = fx.extract(java.util.Arrays.copyOf(images, count * 3 * size * size), count, size, m);
         for (int i = 0; i < count; i++) {
-            out.add(new FeatureRow(labels[i], java.util.Arrays.copyOfRange(f, i * d, (i + 1) * d)));
+            out.add(new FeatureRow(keys[i], labels[i], java.util.Arrays.copyOfRange(f, i * d, (i + 1) * d)));
         }
     }
 }

@@ -177,6 +177,34 @@ class EvaluationJobsTest {
     }
 
     @Test
+    void embedWritesEveryImageWithItsKeyLabelSplitAndTheEncodersFeature() throws Exception {
+        EvalConfig c = cfg();
+        String out = tmp.resolve("embeddings").toString();
+        Embeddings.Result r = Embeddings.run(spark, c, List.of(), FeaturePool.CLS, true, out, System.out::println);
+        assertEquals(78, r.images(), "60 train + 18 val");
+        assertEquals(32, r.dimension());
+        Map<String, float[]> expect = new java.util.HashMap<>();
+        for (String split : List.of("train", "val")) {
+            for (FeatureRow f : FeatureExtraction.run(spark, c, split, FeaturePool.CLS, 0, null,
+                    Resampler.Filter.BICUBIC).collect()) {
+                expect.put(split + "/" + f.key() + "/" + f.label(), Embeddings.l2(f.feature()));
+            }
+        }
+        List<org.apache.spark.sql.Row> rows = spark.read().parquet(out).collectAsList();
+        assertEquals(78, rows.size());
+        for (org.apache.spark.sql.Row row : rows) {
+            float[] got = new float[row.getList(3).size()];
+            for (int i = 0; i < got.length; i++) {
+                got[i] = (Float) row.getList(3).get(i);
+            }
+            String id = row.getString(2) + "/" + row.getString(0) + "/" + row.getInt(1);
+            assertArrayEquals(expect.get(id), got, id);
+        }
+        assertEquals(List.of("embeddings"), java.util.Arrays.stream(tmp.toFile().list())
+                .filter(n -> n.contains("embedding")).toList(), "no staging folder left");
+    }
+
+    @Test
     void generatedImagesAreNumberedInSourceOrderWithoutSideFiles() throws Exception {
         Path cls = tmp.resolve("images/train/" + EvalFixture.NAMES[1]);
         try (var files = Files.list(cls)) {
