@@ -12,7 +12,6 @@ import siameseim.config.PretrainConfig;
 import siameseim.distributed.DistributedTraining;
 import siameseim.evaluate.KnnProbe;
 import siameseim.prepare.BuiltInData;
-import siameseim.spark.SparkSessions;
 
 /**
  * The main job on the built-in data: write the synthetic dataset as an ImageNet-layout tree,
@@ -45,8 +44,8 @@ public final class DemoJob implements Job {
                 "train.output=" + new Path(root, "run"), "distributed.replicas=" + a.intOption("replicas", 2)));
         sets.addAll(a.overrides());
         PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), sets);
-        SparkSession spark = SparkSessions.create("siameseim demo", a.option("master", null));
-        try {
+        try (JobArgs.JobSession session = a.session("siameseim demo")) {
+            SparkSession spark = session.spark();
             Configuration conf = spark.sparkContext().hadoopConfiguration();
             BuiltInData.prepare(spark, cfg, root, System.out::println);
             FileSystem fs = root.getFileSystem(conf);
@@ -62,8 +61,6 @@ public final class DemoJob implements Job {
                     100 * k.random().top5());
             System.out.printf(Locale.ROOT, "| SiameseIM pretrained | %.1f%% | %.1f%% |%n", 100 * k.pretrained().top1(),
                     100 * k.pretrained().top5());
-        } finally {
-            spark.stop();
         }
         return 0;
     }

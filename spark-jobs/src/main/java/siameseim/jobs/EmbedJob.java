@@ -6,7 +6,6 @@ import org.apache.spark.sql.SparkSession;
 import siameseim.config.EvalConfig;
 import siameseim.config.FeaturePool;
 import siameseim.evaluate.Embeddings;
-import siameseim.spark.SparkSessions;
 
 /** bin/siameseim embed: a prepared dataset's embeddings under a frozen encoder, as Parquet. */
 public final class EmbedJob implements Job {
@@ -43,11 +42,9 @@ public final class EmbedJob implements Job {
         };
         String split = a.option("split", null);
         List<String> splits = split == null ? List.of() : Arrays.stream(split.split(",")).map(String::trim).toList();
-        SparkSession spark = SparkSessions.create("siameseim embed", a.option("master", null));
-        try {
+        try (JobArgs.JobSession session = a.session("siameseim embed")) {
+            SparkSession spark = session.spark();
             Embeddings.run(spark, cfg, splits, p, a.flag("normalize"), output, System.out::println);
-        } finally {
-            spark.stop();
         }
         return 0;
     }

@@ -9,7 +9,6 @@ import siameseim.config.ConfigLoader;
 import siameseim.config.EvalConfig;
 import siameseim.evaluate.FolderEvaluation;
 import siameseim.evaluate.ResultTable;
-import siameseim.spark.SparkSessions;
 
 /**
  * bin/siameseim evaluate: top-1/top-5 of a fine-tuned classifier on a labelled image folder
@@ -43,8 +42,8 @@ public final class EvaluateJob implements Job {
         }
         List<String> sets = new ArrayList<>(a.overrides());
         EvalConfig cfg = EvalConfig.from(ConfigLoader.load(a.confFile("pretrain-demo.conf"), sets));
-        SparkSession spark = SparkSessions.create("siameseim evaluate", a.option("master", null));
-        try {
+        try (JobArgs.JobSession session = a.session("siameseim evaluate")) {
+            SparkSession spark = session.spark();
             FolderEvaluation.Result r = FolderEvaluation.run(spark, cfg, weights, images, a.option("class-map", null),
                     !a.flag("all-classes"));
             Map<String, Object> row = new LinkedHashMap<>();
@@ -62,8 +61,6 @@ public final class EvaluateJob implements Job {
                 System.out.println("[evaluate] unreadable: " + bad);
             }
             t.write(spark.sparkContext().hadoopConfiguration(), a.option("output", null), "evaluate");
-        } finally {
-            spark.stop();
         }
         return 0;
     }

@@ -6,7 +6,6 @@ import org.apache.spark.sql.SparkSession;
 import siameseim.config.EvalConfig;
 import siameseim.evaluate.FewShotEvaluation;
 import siameseim.evaluate.ResultTable;
-import siameseim.spark.SparkSessions;
 
 /** bin/siameseim few-shot: logistic regression on CLS features of a few labels per class. */
 public final class FewShotJob implements Job {
@@ -31,8 +30,8 @@ public final class FewShotJob implements Job {
         a.allowOnly("dataset", "weights", "output", "master", "per-class", "subset");
         JobArgs args = a;
         EvalConfig cfg = EvalJobs.config(args, "per-class", "eval.few-shot.per-class", "subset", "eval.few-shot.subset");
-        SparkSession spark = SparkSessions.create("siameseim few-shot", a.option("master", null));
-        try {
+        try (JobArgs.JobSession session = a.session("siameseim few-shot")) {
+            SparkSession spark = session.spark();
             FewShotEvaluation.Result r = FewShotEvaluation.run(spark, cfg);
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("encoder", r.weights());
@@ -43,8 +42,6 @@ public final class FewShotJob implements Job {
             ResultTable t = new ResultTable("Few-shot logistic regression").row(row);
             System.out.print(t.markdown());
             t.write(spark.sparkContext().hadoopConfiguration(), a.option("output", null), "few-shot");
-        } finally {
-            spark.stop();
         }
         return 0;
     }

@@ -6,7 +6,6 @@ import org.apache.spark.sql.SparkSession;
 import siameseim.config.PretrainConfig;
 import siameseim.distributed.DistributedTraining;
 import siameseim.evaluate.ResultTable;
-import siameseim.spark.SparkSessions;
 
 /**
  * bin/siameseim finetune: end-to-end fine-tuning of the encoder with a new head (spec 5.2),
@@ -36,8 +35,8 @@ public final class FinetuneJob implements Job {
     public int run(JobArgs a) throws Exception {
         a.allowOnly("dataset", "output", "weights", "replicas", "subset", "resume", "master");
         PretrainConfig cfg = TrainingJobs.config(a, "weights", "eval.weights");
-        SparkSession spark = SparkSessions.create("siameseim finetune", a.option("master", null));
-        try {
+        try (JobArgs.JobSession session = a.session("siameseim finetune")) {
+            SparkSession spark = session.spark();
             DistributedTraining.Result r = DistributedTraining.run(spark, cfg, a.option("resume", null),
                     System.out::println, DistributedTraining.Kind.FINETUNE);
             String weights = cfg.eval().weights() == null ? "random init (seed " + cfg.train().seed() + ")"
@@ -55,8 +54,6 @@ public final class FinetuneJob implements Job {
             System.out.print(t.markdown());
             t.write(spark.sparkContext().hadoopConfiguration(), cfg.train().output(), "finetune");
             System.out.println(TrainingJobs.doneLine("finetune", r, "finetune.epochs"));
-        } finally {
-            spark.stop();
         }
         return 0;
     }

@@ -14,11 +14,42 @@ public final class JobArgs {
     private final String confFile;
     private final List<String> overrides;
     private final Map<String, String> options;
+    /** The caller's session (the job runs on it and leaves it running), or null: the job makes its own. */
+    private final org.apache.spark.sql.SparkSession given;
 
-    private JobArgs(String confFile, List<String> overrides, Map<String, String> options) {
+    private JobArgs(String confFile, List<String> overrides, Map<String, String> options,
+            org.apache.spark.sql.SparkSession given) {
         this.confFile = confFile;
         this.overrides = overrides;
         this.options = options;
+        this.given = given;
+    }
+
+    /** These arguments, to run on {@code spark} (a session the job did not create and does not stop). */
+    JobArgs on(org.apache.spark.sql.SparkSession spark) {
+        if (options.containsKey("master")) {
+            throw new UsageError("--master is not allowed on a given session (it already has its master)");
+        }
+        return new JobArgs(confFile, overrides, options, spark);
+    }
+
+    /**
+     * The session the job runs in: the caller's, left running at the end, or a new one with
+     * {@code --master} (default local[2]), stopped at the end.
+     */
+    JobSession session(String appName) {
+        return given != null ? new JobSession(given, false)
+                : new JobSession(siameseim.spark.SparkSessions.create(appName, option("master", null)), true);
+    }
+
+    /** A job's Spark session; closing it stops the session only when the job created it. */
+    record JobSession(org.apache.spark.sql.SparkSession spark, boolean owned) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (owned) {
+                spark.stop();
+            }
+        }
     }
 
     public static JobArgs parse(String[] args) {
@@ -42,7 +73,7 @@ public final class JobArgs {
                 throw new UsageError("unexpected argument '" + a + "'");
             }
         }
-        return new JobArgs(conf, Collections.unmodifiableList(sets), opts);
+        return new JobArgs(conf, Collections.unmodifiableList(sets), opts, null);
     }
 
     private static String value(String[] args, int i, String flag) {

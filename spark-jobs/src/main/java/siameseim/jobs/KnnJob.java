@@ -4,7 +4,6 @@ import org.apache.spark.sql.SparkSession;
 import siameseim.config.EvalConfig;
 import siameseim.evaluate.KnnEvaluation;
 import siameseim.evaluate.ResultTable;
-import siameseim.spark.SparkSessions;
 
 /** bin/siameseim knn: cosine kNN of frozen features (k 20, temperature 0.07 by default). */
 public final class KnnJob implements Job {
@@ -28,13 +27,11 @@ public final class KnnJob implements Job {
     public int run(JobArgs a) throws Exception {
         a.allowOnly("dataset", "weights", "output", "master");
         EvalConfig cfg = EvalJobs.config(a);
-        SparkSession spark = SparkSessions.create("siameseim knn", a.option("master", null));
-        try {
+        try (JobArgs.JobSession session = a.session("siameseim knn")) {
+            SparkSession spark = session.spark();
             ResultTable t = KnnEvaluation.run(spark, cfg).table();
             System.out.print(t.markdown());
             t.write(spark.sparkContext().hadoopConfiguration(), a.option("output", null), "knn");
-        } finally {
-            spark.stop();
         }
         return 0;
     }

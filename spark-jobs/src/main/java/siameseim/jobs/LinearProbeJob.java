@@ -4,7 +4,6 @@ import org.apache.spark.sql.SparkSession;
 import siameseim.config.EvalConfig;
 import siameseim.evaluate.LinearProbe;
 import siameseim.evaluate.ResultTable;
-import siameseim.spark.SparkSessions;
 
 /** bin/siameseim linear-probe: LN + BN + Linear on frozen features, LARS, replicas in a barrier stage. */
 public final class LinearProbeJob implements Job {
@@ -28,13 +27,11 @@ public final class LinearProbeJob implements Job {
     public int run(JobArgs a) throws Exception {
         a.allowOnly("dataset", "weights", "output", "master", "replicas");
         EvalConfig cfg = EvalJobs.config(a);
-        SparkSession spark = SparkSessions.create("siameseim linear-probe", a.option("master", null));
-        try {
+        try (JobArgs.JobSession session = a.session("siameseim linear-probe")) {
+            SparkSession spark = session.spark();
             ResultTable t = LinearProbe.run(spark, cfg, a.intOption("replicas", 2)).table();
             System.out.print(t.markdown());
             t.write(spark.sparkContext().hadoopConfiguration(), a.option("output", null), "linear-probe");
-        } finally {
-            spark.stop();
         }
         return 0;
     }

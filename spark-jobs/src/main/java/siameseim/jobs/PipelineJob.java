@@ -5,7 +5,6 @@ import org.apache.spark.sql.SparkSession;
 import siameseim.config.ConfigLoader;
 import siameseim.config.PipelineConfig;
 import siameseim.pipeline.Pipeline;
-import siameseim.spark.SparkSessions;
 
 /** bin/siameseim pipeline: prepare, pretrain, knn, linear-probe, export; idempotent, for schedules. */
 public final class PipelineJob implements Job {
@@ -32,11 +31,9 @@ public final class PipelineJob implements Job {
         List<String> sets = a.overridesWith("output", "pipeline.output", "input", "pipeline.input", "dataset",
                 "data.path");
         PipelineConfig config = PipelineConfig.from(ConfigLoader.load(a.confFile("pipeline-demo.conf"), sets));
-        SparkSession spark = SparkSessions.create("siameseim pipeline", a.option("master", null));
-        try {
+        try (JobArgs.JobSession session = a.session("siameseim pipeline")) {
+            SparkSession spark = session.spark();
             Pipeline.run(spark, config, System.out::println);
-        } finally {
-            spark.stop();
         }
         return 0;
     }

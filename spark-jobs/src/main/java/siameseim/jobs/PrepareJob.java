@@ -5,7 +5,6 @@ import org.apache.spark.sql.SparkSession;
 import siameseim.config.ConfigLoader;
 import siameseim.config.PrepareConfig;
 import siameseim.prepare.DatasetPreparation;
-import siameseim.spark.SparkSessions;
 
 /** bin/siameseim prepare: an ImageNet-layout tree to Parquet shards and manifest.json. */
 public final class PrepareJob implements Job {
@@ -32,12 +31,10 @@ public final class PrepareJob implements Job {
         List<String> sets = a.overridesWith("input", "prepare.input", "output", "prepare.output", "layout",
                 "prepare.layout", "format", "prepare.table-format", "resize", "prepare.resize-shorter-side");
         PrepareConfig cfg = PrepareConfig.from(ConfigLoader.load(a.confFile(null), sets));
-        SparkSession spark = SparkSessions.create("siameseim prepare", a.option("master", null));
-        try {
+        try (JobArgs.JobSession session = a.session("siameseim prepare")) {
+            SparkSession spark = session.spark();
             DatasetPreparation.Report r = DatasetPreparation.run(spark, cfg);
             r.lines().forEach(System.out::println);
-        } finally {
-            spark.stop();
         }
         return 0;
     }

@@ -3,7 +3,6 @@ package siameseim.jobs;
 import org.apache.spark.sql.SparkSession;
 import siameseim.config.PretrainConfig;
 import siameseim.distributed.DistributedTraining;
-import siameseim.spark.SparkSessions;
 
 /** bin/siameseim pretrain: SiameseIM on a prepared dataset, N replicas in one barrier stage. */
 public final class PretrainJob implements Job {
@@ -27,13 +26,11 @@ public final class PretrainJob implements Job {
     public int run(JobArgs a) throws Exception {
         a.allowOnly("dataset", "output", "replicas", "subset", "resume", "master");
         PretrainConfig cfg = TrainingJobs.config(a);
-        SparkSession spark = SparkSessions.create("siameseim pretrain", a.option("master", null));
-        try {
+        try (JobArgs.JobSession session = a.session("siameseim pretrain")) {
+            SparkSession spark = session.spark();
             DistributedTraining.Result r = DistributedTraining.run(spark, cfg, a.option("resume", null),
                     System.out::println);
             System.out.println(TrainingJobs.doneLine("pretrain", r, "optim.epochs"));
-        } finally {
-            spark.stop();
         }
         return 0;
     }

@@ -205,6 +205,40 @@ class EvaluationJobsTest {
     }
 
     @Test
+    void jobsRunOneAfterAnotherOnASessionTheyDidNotCreateAndLeaveItRunning() throws Exception {
+        List<String> sets = new ArrayList<>();
+        for (String set : EvalFixture.UNIT) {
+            sets.addAll(List.of("--set", set));
+        }
+        List<String> knn = new ArrayList<>(List.of("--dataset", dataset, "--output", tmp.resolve("lib").toString()));
+        knn.addAll(sets);
+        siameseim.jobs.Jobs.run(spark, "knn", knn.toArray(String[]::new));
+        List<String> embed = new ArrayList<>(List.of("--dataset", dataset, "--weights", "x", "--output",
+                tmp.resolve("lib-embed").toString()));
+        embed.addAll(sets);
+        Exception e = assertThrows(java.io.IOException.class, () -> siameseim.jobs.Jobs.run(spark, "embed",
+                embed.toArray(String[]::new)));
+        assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+        embed.set(3, tmp.resolve("ckpt-for-lib.safetensors").toString());
+        writeEncoder(tmp.resolve("ckpt-for-lib.safetensors"));
+        siameseim.jobs.Jobs.run(spark, "embed", embed.toArray(String[]::new));
+        assertTrue(Files.exists(tmp.resolve("lib/knn.json")));
+        assertEquals(78, spark.read().parquet(tmp.resolve("lib-embed").toString()).count());
+        assertTrue(!spark.sparkContext().isStopped(), "the caller's session is still running");
+        assertThrows(siameseim.jobs.JobArgs.UsageError.class, () -> siameseim.jobs.Jobs.run(spark, "knn",
+                "--dataset", dataset, "--master", "local[1]"));
+    }
+
+    private static void writeEncoder(Path f) throws Exception {
+        PretrainConfig pc = ConfigLoader.loadPretrain(null, List.of(EvalFixture.UNIT));
+        try (NDManager m = NDManager.newBaseManager();
+                OutputStream out = Files.newOutputStream(f)) {
+            VisionTransformer enc = new VisionTransformer(m, new SplittableRandom(5), pc.model(), "", null);
+            Safetensors.write(out, siameseim.model.io.StateDict.of(enc, n -> true), Map.of());
+        }
+    }
+
+    @Test
     void generatedImagesAreNumberedInSourceOrderWithoutSideFiles() throws Exception {
         Path cls = tmp.resolve("images/train/" + EvalFixture.NAMES[1]);
         try (var files = Files.list(cls)) {
