@@ -1,0 +1,363 @@
+package siameseim.ml;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileUtil;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.BooleanParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWritable;
+import org.apache.spark.ml.util.DefaultParamsWriter;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.BinaryType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.StructType;
+import siameseim.checkpoint.Encoders;
+import siameseim.config.ConfigLoader;
+import siameseim.config.FeaturePool;
+import siameseim.config.ModelConfig;
+import siameseim.datasets.augment.EvalTransform;
+import siameseim.datasets.augment.Resampler;
+import siameseim.datasets.decode.BadImageException;
+import siameseim.datasets.decode.ImageDecoder;
+import siameseim.datasets.image.RgbImage;
+import siameseim.eval.FeatureExtractor;
+import siameseim.model.io.Safetensors;
+import siameseim.spark.SparkSessions;
+
+/**
+ * A Spark ML {@link Transformer} that appends each image's embedding under a frozen SiameseIM
+ * encoder as an ML {@link Vector}. The input column holds encoded image bytes (the
+ * {@code binaryFile} source's {@code content}, or any binary column) or the struct of Spark's
+ * {@code image} source. Images go through the evaluation transform (resize to size / 0.875,
+ * centre crop, normalise) and the encoder in batches; the embedding is the mean of the patch
+ * tokens or the CLS token, optionally L2-normalised; an image that cannot be decoded gets a null
+ * vector. One encoder per executor JVM, shared by its tasks ({@link Encoders#cached}). Saved with
+ * its weights ({@link #write}): a {@code PipelineModel} holding it loads on another cluster.
+ */
+public final class ImageEmbedder extends Transformer implements DefaultParamsWritable {
+    private static final long serialVersionUID = 1L;
+    private static final String WEIGHTS_FILE = "weights.safetensors";
+
+    private final String uid;
+    // created in the constructor, after the uid they belong to
+    private final Param<String> inputCol;
+    private final Param<String> outputCol;
+    private final Param<String> weights;
+    private final Param<String> architecture;
+    private final Param<String> pooling;
+    private final BooleanParam normalize;
+    private final IntParam batchSize;
+
+    public ImageEmbedder() {
+        this("imageEmbedder_" + UUID.randomUUID().toString().substring(0, 12));
+    }
+
+    public ImageEmbedder(String uid) {
+        this.uid = uid;
+        inputCol = new Param<>(this, "inputCol", "encoded image bytes or an image struct");
+        outputCol = new Param<>(this, "outputCol", "the embedding (ML Vector)");
+        weights = new Param<>(this, "weights", "the encoder: a checkpoint or safetensors file --weights accepts");
+        architecture = new Param<>(this, "architecture",
+                "the model keys (JSON) when the weights do not carry them; empty: from the weights' metadata");
+        pooling = new Param<>(this, "pooling", "mean-patch or cls");
+        normalize = new BooleanParam(this, "normalize", "L2-normalise the embedding");
+        batchSize = new IntParam(this, "batchSize", "images per encoder call");
+        setDefault(inputCol, "content");
+        setDefault(outputCol, "embedding");
+        setDefault(architecture, "");
+        setDefault(pooling, "mean-patch");
+        setDefault(normalize, false);
+        setDefault(batchSize, 32);
+    }
+
+    @Override
+    public String uid() {
+        return uid;
+    }
+
+    public Param<String> inputCol() {
+        return inputCol;
+    }
+
+    public Param<String> outputCol() {
+        return outputCol;
+    }
+
+    public Param<String> weights() {
+        return weights;
+    }
+
+    public Param<String> architecture() {
+        return architecture;
+    }
+
+    public Param<String> pooling() {
+        return pooling;
+    }
+
+    public BooleanParam normalize() {
+        return normalize;
+    }
+
+    public IntParam batchSize() {
+        return batchSize;
+    }
+
+    public ImageEmbedder setInputCol(String v) {
+        set(inputCol, v);
+        return this;
+    }
+
+    public ImageEmbedder setOutputCol(String v) {
+        set(outputCol, v);
+        return this;
+    }
+
+    public ImageEmbedder setWeights(String v) {
+        set(weights, v);
+        return this;
+    }
+
+    public ImageEmbedder setArchitecture(String json) {
+        set(architecture, json);
+        return this;
+    }
+
+    public ImageEmbedder setPooling(String v) {
+        set(pooling, v);
+        return this;
+    }
+
+    public ImageEmbedder setNormalize(boolean v) {
+        set(normalize, v);
+        return this;
+    }
+
+    public ImageEmbedder setBatchSize(int v) {
+        set(batchSize, v);
+        return this;
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        String in = $(inputCol);
+        if (!java.util.Arrays.asList(schema.fieldNames()).contains(in)) {
+            throw new IllegalArgumentException("ImageEmbedder: no input column '" + in + "' in " + schema.simpleString());
+        }
+        DataType t = schema.apply(in).dataType();
+        if (!(t instanceof BinaryType) && !isImageStruct(t)) {
+            throw new IllegalArgumentException("ImageEmbedder: column '" + in + "' is " + t.simpleString()
+                    + ", not encoded image bytes or an image struct");
+        }
+        if (java.util.Arrays.asList(schema.fieldNames()).contains($(outputCol))) {
+            throw new IllegalArgumentException("ImageEmbedder: output column '" + $(outputCol) + "' exists already");
+        }
+        return schema.add($(outputCol), new VectorUDT(), true);
+    }
+
+    private static boolean isImageStruct(DataType t) {
+        return t instanceof StructType s && List.of(s.fieldNames()).containsAll(List.of("height", "width",
+                "nChannels", "data"));
+    }
+
+    @Override
+    public Dataset<Row> transform(Dataset<?> dataset) {
+        StructType out = transformSchema(dataset.schema());
+        if (!isDefined(weights) || $(weights) == null) {
+            throw new IllegalArgumentException("ImageEmbedder: set the weights (setWeights)");
+        }
+        Configuration hadoop = dataset.sparkSession().sparkContext().hadoopConfiguration();
+        siameseim.config.AugmentConfig augment = ConfigLoader.loadPretrain(null, List.of()).augment();
+        Settings s;
+        try {
+            s = new Settings($(weights), architecture(hadoop), "cls".equals($(pooling)) ? FeaturePool.CLS
+                    : FeaturePool.MEAN_PATCH, (Boolean) getOrDefault(normalize),
+                    (Integer) getOrDefault(batchSize), dataset.schema().fieldIndex($(inputCol)),
+                    !(dataset.schema().apply($(inputCol)).dataType() instanceof BinaryType), augment.mean(),
+                    augment.std(), SparkSessions.hadoopConf(dataset.sparkSession()));
+            Encoders.check(ModelConfig.of(s.architecture()), s.weights(), hadoop); // on the driver, before a stage
+        } catch (IOException e) {
+            throw new IllegalArgumentException("ImageEmbedder: " + e.getMessage(), e);
+        }
+        return dataset.toDF().mapPartitions((MapPartitionsFunction<Row, Row>) s::embed,
+                org.apache.spark.sql.Encoders.row(out));
+    }
+
+    /** The architecture keys: the param, else the weights' metadata (our checkpoints and exports carry it). */
+    private Map<String, String> architecture(Configuration conf) throws IOException {
+        String json = $(architecture);
+        if (json == null || json.isBlank()) {
+            Path p = new Path($(weights));
+            try (InputStream in = p.getFileSystem(conf).open(p)) {
+                json = Safetensors.readHeader(in, p.toString()).metadata().get("architecture");
+            }
+            if (json == null) {
+                throw new IOException($(weights) + " does not name its architecture: set it (setArchitecture) as"
+                        + " model keys, e.g. {\"model.image-size\": \"224\", \"model.patch-size\": \"16\", ...}");
+            }
+        }
+        Map<String, String> a = new LinkedHashMap<>();
+        com.google.gson.JsonParser.parseString(json).getAsJsonObject().entrySet()
+                .forEach(e -> a.put(e.getKey(), e.getValue().getAsString()));
+        return a;
+    }
+
+    /** What the executors need, serialised with the task. */
+    private record Settings(String weights, Map<String, String> architecture, FeaturePool pool, boolean normalize,
+            int batch, int column, boolean struct, double[] mean, double[] std, Map<String, String> hadoop)
+            implements Serializable {
+
+        Iterator<Row> embed(Iterator<Row> rows) throws IOException {
+            ModelConfig arch = ModelConfig.of(architecture);
+            FeatureExtractor fx = new FeatureExtractor(Encoders.cached(arch, weights, 0,
+                    SparkSessions.rebuild(hadoop)), pool);
+            EvalTransform tf = new EvalTransform(arch.imageSize(), Resampler.Filter.BICUBIC, mean, std);
+            ImageDecoder decoder = ImageDecoder.named("opencv");
+            int pixels = 3 * tf.size() * tf.size();
+            List<Row> out = new ArrayList<>();
+            List<Row> pending = new ArrayList<>();
+            List<Boolean> decoded = new ArrayList<>();
+            float[] images = new float[batch * pixels];
+            int filled = 0;
+            try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+                while (rows.hasNext()) {
+                    Row r = rows.next();
+                    RgbImage img = image(r, decoder);
+                    pending.add(r);
+                    decoded.add(img != null);
+                    if (img != null) {
+                        tf.apply(img, images, filled++ * pixels);
+                    }
+                    if (filled == batch || !rows.hasNext()) {
+                        float[] f = filled == 0 ? new float[0]
+                                : fx.extract(java.util.Arrays.copyOf(images, filled * pixels), filled, tf.size(), m);
+                        emit(f, fx.dimension(), pending, decoded, out);
+                        pending.clear();
+                        decoded.clear();
+                        filled = 0;
+                    }
+                }
+            }
+            return out.iterator();
+        }
+
+        /** The pending rows with their embeddings ({@code f}, in order of the decoded ones) or null. */
+        private void emit(float[] f, int d, List<Row> pending, List<Boolean> decoded, List<Row> out) {
+            int k = 0;
+            for (int i = 0; i < pending.size(); i++) {
+                Row r = pending.get(i);
+                Object[] v = new Object[r.length() + 1];
+                for (int c = 0; c < r.length(); c++) {
+                    v[c] = r.get(c);
+                }
+                if (decoded.get(i)) {
+                    double[] e = new double[d];
+                    double sq = 0;
+                    for (int j = 0; j < d; j++) {
+                        e[j] = f[k * d + j];
+                        sq += e[j] * e[j];
+                    }
+                    if (normalize && sq > 0) {
+                        double inv = 1 / Math.sqrt(sq);
+                        for (int j = 0; j < d; j++) {
+                            e[j] *= inv;
+                        }
+                    }
+                    v[r.length()] = Vectors.dense(e);
+                    k++;
+                }
+                out.add(RowFactory.create(v));
+            }
+        }
+
+        /** The row's image, or null when it cannot be decoded. */
+        private RgbImage image(Row r, ImageDecoder decoder) {
+            if (r.isNullAt(column)) {
+                return null;
+            }
+            try {
+                if (!struct) {
+                    return decoder.decode((byte[]) r.get(column), 89_478_485L).image();
+                }
+                Row s = r.getStruct(column);
+                int h = s.getInt(s.fieldIndex("height"));
+                int w = s.getInt(s.fieldIndex("width"));
+                int ch = s.getInt(s.fieldIndex("nChannels"));
+                byte[] data = (byte[]) s.get(s.fieldIndex("data"));
+                int n = w * h;
+                if (h <= 0 || w <= 0 || ch <= 0 || data == null || data.length < n * ch) {
+                    return null;
+                }
+                float[] p = new float[3 * n];
+                for (int i = 0; i < n; i++) { // Spark's image source stores BGR(A) or grey, row-major
+                    float b = data[i * ch] & 0xff;
+                    p[i] = ch >= 3 ? data[i * ch + 2] & 0xff : b;
+                    p[n + i] = ch >= 3 ? data[i * ch + 1] & 0xff : b;
+                    p[2 * n + i] = b;
+                }
+                return new RgbImage(w, h, p);
+            } catch (BadImageException | RuntimeException e) {
+                return null;
+            }
+        }
+    }
+
+    @Override
+    public ImageEmbedder copy(ParamMap extra) {
+        return defaultCopy(extra);
+    }
+
+    /** Saves the params and a copy of the weights, so that the saved model is complete on its own. */
+    @Override
+    public MLWriter write() {
+        return new DefaultParamsWriter(this) {
+            @Override
+            public void saveImpl(String path) {
+                super.saveImpl(path);
+                try {
+                    Configuration conf = sparkSession().sparkContext().hadoopConfiguration();
+                    Path src = new Path($(weights));
+                    Path dst = new Path(path, WEIGHTS_FILE);
+                    FileUtil.copy(src.getFileSystem(conf), src, dst.getFileSystem(conf), dst, false, conf);
+                } catch (IOException e) {
+                    throw new IllegalStateException("ImageEmbedder: could not copy " + $(weights) + " into " + path
+                            + ": " + e.getMessage(), e);
+                }
+            }
+        };
+    }
+
+    public static MLReader<ImageEmbedder> read() {
+        return new DefaultParamsReader<ImageEmbedder>() {
+            @Override
+            public ImageEmbedder load(String path) {
+                return super.load(path).setWeights(new Path(path, WEIGHTS_FILE).toString());
+            }
+        };
+    }
+
+    public static ImageEmbedder load(String path) {
+        return read().load(path);
+    }
+}

@@ -1,0 +1,133 @@
+package siameseim.ml;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import siameseim.checkpoint.CheckpointFormat;
+import siameseim.checkpoint.Encoders;
+import siameseim.config.ConfigLoader;
+import siameseim.config.FeaturePool;
+import siameseim.config.PretrainConfig;
+import siameseim.datasets.augment.EvalTransform;
+import siameseim.datasets.augment.Resampler;
+import siameseim.datasets.decode.ImageDecoder;
+import siameseim.datasets.prepare.ImageFolderWriter;
+import siameseim.eval.FeatureExtractor;
+import siameseim.model.io.Safetensors;
+import siameseim.model.io.StateDict;
+import siameseim.model.vit.VisionTransformer;
+import siameseim.testing.EvalFixture;
+import siameseim.testing.LocalSpark;
+
+/**
+ * The Spark ML transformer: inside a Pipeline it gives every image the encoder's own embedding
+ * (and an undecodable one a null vector); the PipelineModel saved with its weights loads in a
+ * fresh session, from the saved copy alone, and gives the same vectors.
+ */
+class ImageEmbedderTest {
+    static SparkSession spark;
+    @TempDir
+    static Path tmp;
+
+    @BeforeAll
+    static void start() {
+        spark = LocalSpark.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    @Test
+    void aPipelineEmbedsSavesAndLoadsWithItsWeights() throws Exception {
+        PretrainConfig pc = ConfigLoader.loadPretrain(null, List.of(EvalFixture.UNIT));
+        Path weights = tmp.resolve("encoder.safetensors");
+        try (NDManager m = NDManager.newBaseManager(); OutputStream out = Files.newOutputStream(weights)) {
+            VisionTransformer enc = new VisionTransformer(m, new SplittableRandom(3), pc.model(), "", null);
+            Safetensors.write(out, StateDict.of(enc, n -> true),
+                    Map.of("architecture", CheckpointFormat.architectureJson(pc.model())));
+        }
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        org.apache.hadoop.fs.Path images = new org.apache.hadoop.fs.Path(tmp.resolve("images").toString());
+        ImageFolderWriter.write(conf, images, "train", EvalFixture.colours(3, 1), EvalFixture.NAMES, 95);
+        Files.writeString(tmp.resolve("images/train/" + EvalFixture.NAMES[0] + "/broken.JPEG"), "not an image");
+        Dataset<Row> files = spark.read().format("binaryFile").load(tmp.resolve("images/train").toString() + "/*/*");
+
+        ImageEmbedder embedder = new ImageEmbedder().setInputCol("content").setOutputCol("embedding")
+                .setWeights(weights.toString()).setPooling("cls").setBatchSize(4);
+        PipelineModel model = new Pipeline().setStages(new PipelineStage[] {embedder}).fit(files);
+        Map<String, Vector> got = vectors(model.transform(files));
+        assertEquals(10, got.size(), "9 images and the broken file");
+
+        Map<String, double[]> expect = new HashMap<>();
+        try (NDManager m = NDManager.newBaseManager()) {
+            VisionTransformer enc = Encoders.load(m, pc.model(), weights.toString(), 0, conf);
+            FeatureExtractor fx = new FeatureExtractor(enc, FeaturePool.CLS);
+            EvalTransform tf = new EvalTransform(16, Resampler.Filter.BICUBIC, pc.augment().mean(), pc.augment().std());
+            for (Row r : files.select("path", "content").collectAsList()) {
+                if (r.getString(0).endsWith("broken.JPEG")) {
+                    continue;
+                }
+                float[] x = new float[3 * 16 * 16];
+                tf.apply(ImageDecoder.named("opencv").decode((byte[]) r.get(1), Long.MAX_VALUE).image(), x, 0);
+                float[] f = fx.extract(x, 1, 16, m);
+                double[] d = new double[f.length];
+                for (int i = 0; i < f.length; i++) {
+                    d[i] = f[i];
+                }
+                expect.put(r.getString(0), d);
+            }
+        }
+        for (Map.Entry<String, Vector> e : got.entrySet()) {
+            if (e.getKey().endsWith("broken.JPEG")) {
+                assertNull(e.getValue(), "an undecodable image gets a null vector");
+            } else {
+                assertArrayEquals(expect.get(e.getKey()), e.getValue().toArray(), 1e-6, e.getKey());
+            }
+        }
+
+        String saved = tmp.resolve("model").toString();
+        model.write().overwrite().save(saved);
+        Files.delete(weights); // the saved model holds its own copy
+        SparkSession fresh = spark.newSession();
+        Map<String, Vector> again = vectors(PipelineModel.load(saved).transform(fresh.read().format("binaryFile")
+                .load(tmp.resolve("images/train").toString() + "/*/*")));
+        for (Map.Entry<String, Vector> e : got.entrySet()) {
+            if (e.getValue() != null) {
+                assertArrayEquals(e.getValue().toArray(), again.get(e.getKey()).toArray(), 0.0, e.getKey());
+            }
+        }
+        assertTrue(Files.exists(Path.of(saved)));
+    }
+
+    private static Map<String, Vector> vectors(Dataset<Row> df) {
+        Map<String, Vector> out = new HashMap<>();
+        for (Row r : df.select("path", "embedding").collectAsList()) {
+            out.put(r.getString(0), r.isNullAt(1) ? null : (Vector) r.get(1));
+        }
+        return out;
+    }
+}
