@@ -1,5 +1,9 @@
 package siameseim.evaluate;
 
+import static org.apache.spark.ml.functions.vector_to_array;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.when;
+
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,6 +76,55 @@ public final class Embeddings {
                 pool.name().toLowerCase(Locale.ROOT).replace('_', '-'), normalize ? ", L2-normalised" : "", sec,
                 images / sec));
         return new Result(target, images, dim, sec);
+    }
+
+    /**
+     * Embeddings of images that are not a prepared dataset: {@code images} has a column {@code key}
+     * (a path or name) and a binary column {@code image} of encoded images (an image folder read
+     * with the {@code binaryFile} source, or a table). Computed with {@link siameseim.ml.ImageEmbedder};
+     * an image that cannot be decoded gets a null embedding and is counted and named in the report.
+     * The architecture is the weights' own (checkpoints and exports carry it), else {@code arch}.
+     */
+    public static Result run(SparkSession spark, Dataset<Row> images, siameseim.config.ModelConfig arch,
+            String weights, FeaturePool pool, boolean normalize, int batch, String output, Consumer<String> out)
+            throws IOException {
+        long start = System.nanoTime();
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Path target = new Path(output);
+        FileSystem fs = target.getFileSystem(conf);
+        Path staging = new Path(target.getParent(), "." + target.getName() + ".embedding");
+        fs.delete(staging, true);
+        siameseim.ml.ImageEmbedder embedder = new siameseim.ml.ImageEmbedder().setInputCol("image")
+                .setOutputCol("vector").setWeights(weights).setPooling(pool == FeaturePool.CLS ? "cls" : "mean-patch")
+                .setNormalize(normalize).setBatchSize(batch);
+        Path w = new Path(weights);
+        try (java.io.InputStream in = w.getFileSystem(conf).open(w)) {
+            if (siameseim.model.io.Safetensors.readHeader(in, weights).metadata().get("architecture") == null) {
+                // timm / Hugging Face files do not name their architecture: the config's model
+                embedder.setArchitecture(siameseim.checkpoint.CheckpointFormat.architectureJson(arch));
+            }
+        }
+        embedder.transform(images.select("key", "image"))
+                .select(col("key"), when(col("vector").isNotNull(), vector_to_array(col("vector"), "float32"))
+                        .as("embedding"))
+                .write().parquet(staging.toString());
+        Dataset<Row> written = spark.read().parquet(staging.toString());
+        long images2 = written.count();
+        List<String> bad = written.where("embedding IS NULL").select("key").limit(5).collectAsList().stream()
+                .map(r -> r.getString(0)).toList();
+        long badCount = bad.isEmpty() ? 0 : written.where("embedding IS NULL").count();
+        Row first = written.where("embedding IS NOT NULL").select("embedding").limit(1).collectAsList().stream()
+                .findFirst().orElse(null);
+        int dim = first == null ? 0 : first.getList(0).size();
+        fs.delete(target, true);
+        if (!fs.rename(staging, target)) {
+            throw new IOException("could not move " + staging + " to " + target);
+        }
+        double sec = (System.nanoTime() - start) / 1e9;
+        out.accept(String.format(Locale.ROOT, "[embed] %d images -> %s: %d floats each, %.1f s, %.1f images/s; %d could"
+                + " not be decoded (null embedding)%s", images2, target, dim, sec, images2 / sec, badCount,
+                bad.isEmpty() ? "" : ": " + String.join(", ", bad) + (badCount > bad.size() ? ", ..." : "")));
+        return new Result(target, images2, dim, sec);
     }
 
     /** {@code f} scaled to unit length (a zero vector stays zero). */

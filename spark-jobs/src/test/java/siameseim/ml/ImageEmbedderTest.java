@@ -64,16 +64,9 @@ class ImageEmbedderTest {
     @Test
     void aPipelineEmbedsSavesAndLoadsWithItsWeights() throws Exception {
         PretrainConfig pc = ConfigLoader.loadPretrain(null, List.of(EvalFixture.UNIT));
-        Path weights = tmp.resolve("encoder.safetensors");
-        try (NDManager m = NDManager.newBaseManager(); OutputStream out = Files.newOutputStream(weights)) {
-            VisionTransformer enc = new VisionTransformer(m, new SplittableRandom(3), pc.model(), "", null);
-            Safetensors.write(out, StateDict.of(enc, n -> true),
-                    Map.of("architecture", CheckpointFormat.architectureJson(pc.model())));
-        }
+        Path weights = weights(tmp.resolve("encoder.safetensors"));
         Configuration conf = spark.sparkContext().hadoopConfiguration();
-        org.apache.hadoop.fs.Path images = new org.apache.hadoop.fs.Path(tmp.resolve("images").toString());
-        ImageFolderWriter.write(conf, images, "train", EvalFixture.colours(3, 1), EvalFixture.NAMES, 95);
-        Files.writeString(tmp.resolve("images/train/" + EvalFixture.NAMES[0] + "/broken.JPEG"), "not an image");
+        images();
         Dataset<Row> files = spark.read().format("binaryFile").load(tmp.resolve("images/train").toString() + "/*/*");
 
         ImageEmbedder embedder = new ImageEmbedder().setInputCol("content").setOutputCol("embedding")
@@ -121,6 +114,57 @@ class ImageEmbedderTest {
             }
         }
         assertTrue(Files.exists(Path.of(saved)));
+    }
+
+    /** The unit encoder (seed 3) as an export-like file that names its architecture. */
+    static Path weights(Path f) throws Exception {
+        PretrainConfig pc = ConfigLoader.loadPretrain(null, List.of(EvalFixture.UNIT));
+        try (NDManager m = NDManager.newBaseManager(); OutputStream out = Files.newOutputStream(f)) {
+            VisionTransformer enc = new VisionTransformer(m, new SplittableRandom(3), pc.model(), "", null);
+            Safetensors.write(out, StateDict.of(enc, n -> true),
+                    Map.of("architecture", CheckpointFormat.architectureJson(pc.model())));
+        }
+        return f;
+    }
+
+    /** Nine colour images under tmp/images/train/<class>/ and a file that is not an image. */
+    static synchronized void images() throws Exception {
+        if (Files.exists(tmp.resolve("images"))) {
+            return;
+        }
+        org.apache.hadoop.fs.Path images = new org.apache.hadoop.fs.Path(tmp.resolve("images").toString());
+        ImageFolderWriter.write(spark.sparkContext().hadoopConfiguration(), images, "train", EvalFixture.colours(3, 1),
+                EvalFixture.NAMES, 95);
+        Files.writeString(tmp.resolve("images/train/" + EvalFixture.NAMES[0] + "/broken.JPEG"), "not an image");
+    }
+
+    @Test
+    void theEmbedJobOnAnImageFolderAndOnATableGivesTheTransformersVectors() throws Exception {
+        images();
+        Path w = weights(tmp.resolve("job-encoder.safetensors"));
+        String dir = tmp.resolve("images").toString();
+        siameseim.jobs.Jobs.run(spark, "embed", "--weights", w.toString(), "--images", dir, "--output",
+                tmp.resolve("emb-images").toString());
+        Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true").load(dir);
+        Map<String, Vector> expect = vectors(new ImageEmbedder().setWeights(w.toString()).transform(files));
+        List<Row> rows = spark.read().parquet(tmp.resolve("emb-images").toString()).collectAsList();
+        assertEquals(10, rows.size());
+        for (Row r : rows) {
+            Vector v = expect.get(r.getString(0));
+            if (v == null) {
+                assertTrue(r.isNullAt(1) && r.getString(0).endsWith("broken.JPEG"), r.toString());
+                continue;
+            }
+            for (int i = 0; i < v.size(); i++) {
+                assertEquals((float) v.apply(i), (Float) r.getList(1).get(i), 0f, r.getString(0));
+            }
+        }
+        String table = tmp.resolve("table").toString();
+        files.selectExpr("path AS key", "content AS image").write().parquet(table);
+        siameseim.jobs.Jobs.run(spark, "embed", "--weights", w.toString(), "--table", table, "--output",
+                tmp.resolve("emb-table").toString());
+        assertEquals(9, spark.read().parquet(tmp.resolve("emb-table").toString()).where("embedding IS NOT NULL")
+                .count());
     }
 
     private static Map<String, Vector> vectors(Dataset<Row> df) {
