@@ -17,6 +17,13 @@ public final class FlopCount {
         return (8 + 4.0 * mlpRatio) * t * d * d + 4 * t * t * d;
     }
 
+    /** Forward FLOPs of the encoder over one whole image (all tokens): what embedding an image costs. */
+    public static double encoderForward(ModelConfig m) {
+        double l = m.tokens();
+        return 2 * l * 3.0 * m.patchSize() * m.patchSize() * m.encoder().width()
+                + m.encoder().depth() * block(1 + l, m.encoder().width(), m.encoder().mlpRatio());
+    }
+
     public static double perImage(ModelConfig m, MaskConfig mask) {
         double l = m.tokens();
         double lv = l - mask.count();

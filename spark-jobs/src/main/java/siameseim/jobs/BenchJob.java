@@ -32,7 +32,7 @@ public final class BenchJob implements Job {
     @Override
     public String usage() {
         return "[--threads N (2)] [--steps N (10; scaling: 120)] [--warmup N (scaling: 40)] [--rounds N (scaling: 3)]"
-                + " [--only demo|tiny|data|order|allreduce|scaling]";
+                + " [--only demo|tiny|data|order|allreduce|scaling|embed]";
     }
 
     /** The ViT-Tiny/16 SiameseIM config of the benchmark (decoder width = encoder width). */
@@ -51,6 +51,10 @@ public final class BenchJob implements Job {
             ScalingBenchmark.run(new ScalingBenchmark.Options(a.option("output", "runs/bench"),
                     a.intOption("steps", 120), a.intOption("warmup", 40), a.intOption("rounds", 3), a.confFile(null),
                     a.overrides()), System.out::println);
+            return 0;
+        }
+        if (only.equals("embed")) {
+            siameseim.bench.EmbedBenchmark.run(threads, System.out::println);
             return 0;
         }
         if (only.equals("order")) {
