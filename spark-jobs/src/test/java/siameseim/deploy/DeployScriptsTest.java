@@ -102,6 +102,15 @@ class DeployScriptsTest {
     }
 
     @Test
+    void theKubernetesImageDefaultsToTheSparkAndScalaTheJarIsBuiltFor() throws Exception {
+        String dockerfile = Files.readString(ROOT.resolve("deploy/kubernetes/Dockerfile"));
+        String scalaVersion = scala.util.Properties.versionNumberString();
+        String expect = "ARG SPARK_IMAGE=apache/spark:" + org.apache.spark.package$.MODULE$.SPARK_VERSION() + "-scala"
+                + scalaVersion.substring(0, scalaVersion.lastIndexOf('.')) + "-java17-ubuntu";
+        assertTrue(dockerfile.contains(expect + "\n"), "the Dockerfile should say " + expect);
+    }
+
+    @Test
     void standaloneAndKubernetesSubmissions() throws Exception {
         SparkSubmitArguments s = parse("standalone.sh", Map.of("MASTER", "spark://m:7077", "EXECUTORS", "3",
                 "CORES_PER_REPLICA", "4"), "linear-probe", "--dataset", "/d", "--weights", "/w");
