@@ -17,6 +17,7 @@ DRIVER_MEMORY="${DRIVER_MEMORY:-4g}"
 BARRIER_WAIT_CHECKS="${BARRIER_WAIT_CHECKS:-40}"  # x 15 s: how long the barrier stage waits for slots
 LIBTORCH="${LIBTORCH:-}"                    # GPU: libtorch 2.7.1+cu128 lib folder on every node (-Pcuda jar)
 DRY_RUN="${DRY_RUN:-0}"                     # 1: print the spark-submit command (an argument per line)
+AUTH="${AUTH:-1}"   # 1: Spark's RPC authenticated (spark.authenticate) and encrypted (spark.network.crypto.enabled)
 
 if [[ "$DRY_RUN" != 1 && ( -z "$APP_JAR" || ! -f "$APP_JAR" ) && "$APP_JAR" != local://* ]]; then
   echo "submit: no application jar; build it with 'mvn -Papp-jar package -DskipTests' (GPU: -Papp-jar,cuda)" \
@@ -50,6 +51,12 @@ SUBMIT=(
   --conf spark.stage.maxConsecutiveAttempts=8
   --conf spark.ui.showConsoleProgress=false
 )
+# The run's collective secret reaches the tasks inside their closures, which Spark's RPC carries;
+# with AUTH=1 only the application's own processes can talk to it, and its traffic is encrypted.
+# YARN and Kubernetes generate the shared secret per application; standalone.sh needs the cluster's.
+if [[ "$AUTH" == 1 ]]; then
+  SUBMIT+=(--conf spark.authenticate=true --conf spark.network.crypto.enabled=true)
+fi
 if ((GPUS_PER_EXECUTOR > 0)); then
   SUBMIT+=(
     --conf spark.executor.resource.gpu.amount="$GPUS_PER_EXECUTOR"

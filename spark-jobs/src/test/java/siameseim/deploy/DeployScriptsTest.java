@@ -25,12 +25,17 @@ class DeployScriptsTest {
     static final Path ROOT = StandaloneClusterTest.ROOT;
 
     static String run(Map<String, String> env, String... cmd) throws Exception {
+        return run(0, env, cmd);
+    }
+
+    /** The output of {@code cmd}, which must end with {@code status}. */
+    static String run(int status, Map<String, String> env, String... cmd) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().putAll(env);
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), out);
+        assertEquals(status, p.exitValue(), out);
         return out;
     }
 
@@ -95,6 +100,8 @@ class DeployScriptsTest {
         assertTrue(a.files().endsWith("deploy/gpu/discover-gpus.sh"), a.files());
         assertEquals("cu128", conf(a, "spark.executorEnv.PYTORCH_FLAVOR"));
         assertEquals("false", conf(a, "spark.dynamicAllocation.enabled"));
+        assertEquals("true", conf(a, "spark.authenticate"), "YARN generates the application's secret");
+        assertEquals("true", conf(a, "spark.network.crypto.enabled"));
         assertTrue(conf(a, "spark.executor.extraJavaOptions").contains("-Dai.djl.offline=true"));
         List<String> jobArgs = CollectionConverters.asJava(a.childArgs());
         assertEquals(List.of("pretrain", "--conf", "pretrain-vit-b16.conf", "--dataset", "hdfs:///imagenet", "--output",
@@ -112,8 +119,17 @@ class DeployScriptsTest {
 
     @Test
     void standaloneAndKubernetesSubmissions() throws Exception {
+        Path conf = Files.createTempDirectory("spark-conf");
+        String noSecret = run(1, Map.of("DRY_RUN", "1", "SPARK_HOME", "/opt/spark", "APP_JAR", "/a.jar", "SPARK_CONF_DIR",
+                conf.toString(), "MASTER", "spark://m:7077"), "bash", ROOT.resolve("deploy/submit/standalone.sh")
+                .toString(), "knn");
+        assertTrue(noSecret.contains("needs the cluster's shared secret as spark.authenticate.secret"), noSecret);
+        Files.writeString(conf.resolve("spark-defaults.conf"), "spark.authenticate.secret  s3cr3t\n");
         SparkSubmitArguments s = parse("standalone.sh", Map.of("MASTER", "spark://m:7077", "EXECUTORS", "3",
-                "CORES_PER_REPLICA", "4"), "linear-probe", "--dataset", "/d", "--weights", "/w");
+                "CORES_PER_REPLICA", "4", "SPARK_CONF_DIR", conf.toString()), "linear-probe", "--dataset", "/d",
+                "--weights", "/w");
+        assertEquals("true", conf(s, "spark.authenticate"));
+        assertEquals("true", conf(s, "spark.network.crypto.enabled"));
         assertEquals("spark://m:7077", s.master());
         assertEquals("12", s.totalExecutorCores());
         assertEquals("4", s.executorCores());
@@ -125,6 +141,7 @@ class DeployScriptsTest {
         assertEquals("k8s://https://k8s:6443", k.master());
         assertEquals("registry/siameseim:1", conf(k, "spark.kubernetes.container.image"));
         assertEquals("nvidia.com", conf(k, "spark.executor.resource.gpu.vendor"));
+        assertEquals("true", conf(k, "spark.authenticate"), "Kubernetes generates the application's secret");
         assertEquals(List.of("pretrain", "--set", "distributed.replicas=3"), CollectionConverters.asJava(k.childArgs()),
                 "an explicit replica count is kept");
     }
