@@ -256,7 +256,7 @@ public final class DistributedTraining {
     }
 
     /** Too few slots and lost replicas get a message a user can act on. */
-    static RuntimeException explain(Exception e, int replicas, String job) {
+    public static RuntimeException explain(Exception e, int replicas, String job) {
         String msg = String.valueOf(e.getMessage());
         if (msg.contains("BarrierJobSlotsNumberCheckFailed") || msg.contains("requires more slots")) {
             return new IllegalStateException(job + " needs " + replicas + " task slots at once (one per replica,"

@@ -1,14 +1,12 @@
 package siameseim.distributed;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.BarrierTaskContext;
-import org.apache.spark.resource.ResourceInformation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import siameseim.collective.Collective;
@@ -72,7 +70,7 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
                 cfg.distributed().timeoutMillis(), LOG::warn);
                 ProgressChannel.Reporter reporter = rank == 0 ? new ProgressChannel.Reporter(progress, secret, LOG::warn)
                         : null) {
-            Device device = device(ctx);
+            Device device = siameseim.spark.TaskDevice.of(ctx);
             // after the rendezvous: threads the collective started keep floating over every CPU
             ThreadPlacement placement = ThreadPlacement.plan(cfg.train().pinThreads(), !device.isGpu(),
                     hosts(ctx), rank, cfg.train().threads(), IN_PROCESS.get());
@@ -152,25 +150,5 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
                 cfg.data().interleaveFor(m.rowOrder().shuffled()), cfg.data().readAhead());
     }
 
-    /**
-     * The GPU Spark assigned to this task (spark.task.resource.gpu.amount), else the CPU. A GPU
-     * that PyTorch cannot see is an error, not a silent fall-back to a CPU many times slower.
-     */
-    static Device device(BarrierTaskContext ctx) {
-        ResourceInformation gpu = ctx.resources().get("gpu").getOrElse(() -> null);
-        if (gpu == null || gpu.addresses().length == 0) {
-            return Device.cpu();
-        }
-        int visible = Engine.getEngine("PyTorch").getGpuCount();
-        int address = Integer.parseInt(gpu.addresses()[0]);
-        if (address >= visible) {
-            throw new IllegalStateException("Spark assigned GPU " + address + " to replica " + ctx.partitionId()
-                    + " but PyTorch sees " + visible + " CUDA device(s) on " + ctx.getTaskInfos()[ctx.partitionId()]
-                    .address() + ": the application jar carries CPU natives (build it with -Papp-jar,cuda and set"
-                    + " LIBTORCH for deploy/submit, see deploy/README.md), or the discovery script's addresses"
-                    + " are not CUDA ordinals of this process");
-        }
-        return Device.gpu(address);
-    }
 
 }

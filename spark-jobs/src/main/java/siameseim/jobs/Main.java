@@ -13,7 +13,7 @@ import siameseim.config.ConfigError;
 public final class Main {
     private static final List<Job> JOBS = List.of(new DemoJob(), new GenerateJob(), new PrepareJob(), new SubsetJob(),
             new PretrainJob(), new FinetuneJob(), new EvaluateJob(), new KnnJob(), new LinearProbeJob(), new FewShotJob(),
-            new ExportJob(), new EmbedJob(), new PipelineJob(), new BenchJob());
+            new ExportJob(), new EmbedJob(), new PipelineJob(), new BenchJob(), new DoctorJob());
 
     private Main() {}
 

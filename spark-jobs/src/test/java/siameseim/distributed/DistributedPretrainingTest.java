@@ -113,6 +113,27 @@ class DistributedPretrainingTest {
     }
 
     @Test
+    void theDoctorReportsEveryReplicaAndNamesTooFewSlots() throws Exception {
+        List<String> report = new ArrayList<>();
+        List<String> problems = siameseim.doctor.Doctor.run(spark, PretrainFixture.config(dataset,
+                tmp.resolve("doctor").toString()), report::add);
+        report.forEach(System.out::println);
+        assertEquals(List.of(), problems);
+        List<String> rows = report.stream().filter(l -> l.matches("\\| [01] \\| .*")).toList();
+        assertEquals(2, rows.size(), report.toString());
+        for (String row : rows) {
+            String[] cells = row.split("\\|");
+            assertTrue(Double.parseDouble(cells[10].trim()) > 0, "images/s of the timed steps: " + row);
+            assertTrue(Double.parseDouble(cells[11].trim()) > 0, "all-reduce bus bandwidth: " + row);
+            assertTrue(cells[5].contains("/"), "where libtorch was loaded from: " + row);
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> siameseim.doctor.Doctor.run(spark,
+                PretrainFixture.config(dataset, tmp.resolve("doctor8").toString(), "distributed.replicas=4"),
+                l -> { }));
+        assertTrue(e.getMessage().contains("doctor needs 4 task slots"), e.getMessage());
+    }
+
+    @Test
     void twoReplicasTrainCheckpointAndStayIdentical() throws Exception {
         DistributedTraining.Result r = run(tmp.resolve("run").toString(), "train.max-steps=4",
                 "eval.knn.every-steps=2", "eval.knn.k=5", "train.pin-threads=confine");

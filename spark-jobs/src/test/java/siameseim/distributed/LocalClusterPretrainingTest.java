@@ -20,7 +20,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import siameseim.testing.PretrainFixture;
 
-/** Two executor JVMs (local-cluster[2,1,1024]): replicas in separate processes, collective over TCP. */
+/**
+ * Two executor JVMs (local-cluster[2,1,1024]): replicas in separate processes, their collective
+ * over shared memory (one host), with TCP as the liveness signal.
+ */
 class LocalClusterPretrainingTest {
 
     static SparkSession localCluster() throws Exception {
@@ -79,6 +82,14 @@ class LocalClusterPretrainingTest {
                 assertNotEquals(r.replicas().get(0).placement().split(" ")[11],
                         r.replicas().get(1).placement().split(" ")[11], "two CPUs");
             }
+            // the doctor on the same two executor processes
+            List<String> report = new ArrayList<>();
+            List<String> problems = siameseim.doctor.Doctor.run(spark, PretrainFixture.config(dataset,
+                    tmp.resolve("doctor").toString()), report::add);
+            report.forEach(System.out::println);
+            assertEquals(List.of(), problems);
+            assertEquals(2, report.stream().filter(l -> l.matches("\\| [01] \\| 127\\.0\\.0\\.1 .*")).count(),
+                    report.toString());
         } finally {
             spark.stop();
         }
