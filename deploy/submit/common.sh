@@ -17,6 +17,7 @@ DRIVER_MEMORY="${DRIVER_MEMORY:-4g}"
 BARRIER_WAIT_CHECKS="${BARRIER_WAIT_CHECKS:-40}"  # x 15 s: how long the barrier stage waits for slots
 LIBTORCH="${LIBTORCH:-}"                    # GPU: libtorch 2.7.1+cu128 lib folder on every node (-Pcuda jar)
 DRY_RUN="${DRY_RUN:-0}"                     # 1: print the spark-submit command (an argument per line)
+TF32="${TF32:-1}"   # GPU: fp32 matrix products on TensorFloat-32 tensor cores (Ampere and later)
 AUTH="${AUTH:-1}"   # 1: Spark's RPC authenticated (spark.authenticate) and encrypted (spark.network.crypto.enabled)
 
 if [[ "$DRY_RUN" != 1 && ( -z "$APP_JAR" || ! -f "$APP_JAR" ) && "$APP_JAR" != local://* ]]; then
@@ -62,6 +63,11 @@ if ((GPUS_PER_EXECUTOR > 0)); then
     --conf spark.executor.resource.gpu.amount="$GPUS_PER_EXECUTOR"
     --conf spark.task.resource.gpu.amount=1
   )
+  if [[ "$TF32" == 1 ]]; then
+    # libtorch reads this at start-up (DJL has no call for it): cuBLAS may use TF32 for fp32 matmuls,
+    # as torch.backends.cuda.matmul.allow_tf32 = True does in Python; cuDNN allows TF32 by default
+    SUBMIT+=(--conf spark.executorEnv.TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1)
+  fi
   if [[ -n "$LIBTORCH" ]]; then
     SUBMIT+=(
       --conf spark.executorEnv.PYTORCH_LIBRARY_PATH="$LIBTORCH"
