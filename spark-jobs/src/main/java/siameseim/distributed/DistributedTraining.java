@@ -11,7 +11,6 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
-import siameseim.checkpoint.Encoders;
 import siameseim.collective.Handshake;
 import siameseim.config.ConfigError;
 import siameseim.config.PretrainConfig;
@@ -33,37 +32,6 @@ import siameseim.spark.SparkSessions;
  */
 public final class DistributedTraining {
     private DistributedTraining() {}
-
-    /** Batches of each checked replica that {@link #mixingWarning} reads the labels of. */
-    private static final int CHECKED_BATCHES = 8;
-
-    /**
-     * The labels of the first batches of replica 0 and the last replica in epoch 0's order, read
-     * on the driver from the shards' label column, against uniform samples (BatchMixing); a warning
-     * naming the dataset and what to do, or null.
-     */
-    static String mixingWarning(PretrainConfig cfg, Configuration conf, Manifest m, String split, int localBatch,
-            long stepsPerEpoch, int replicas) throws IOException {
-        siameseim.datasets.loader.ShardSource src = ReplicaTask.data(cfg, conf, split, cfg.data().subset());
-        long[] perClass = cfg.data().subset() == null ? m.split(split).perClass()
-                : SubsetManifest.read(conf, new Path(cfg.data().subset())).perClass();
-        int take = (int) Math.min(CHECKED_BATCHES, stepsPerEpoch) * localBatch;
-        int[] labels = new int[0];
-        for (int r : replicas == 1 ? new int[] {0} : new int[] {0, replicas - 1}) {
-            int from = Math.toIntExact(r * stepsPerEpoch * localBatch);
-            int[] l = src.labels(0, cfg.train().seed(), from, from + take);
-            int[] both = java.util.Arrays.copyOf(labels, labels.length + l.length);
-            System.arraycopy(l, 0, both, labels.length, l.length);
-            labels = both;
-        }
-        int interleave = cfg.data().interleaveFor(m.rowOrder().shuffled());
-        String what = cfg.data().path() + " split " + split + (cfg.data().subset() == null ? ""
-                : " (subset " + cfg.data().subset() + ")") + ", rows stored " + m.rowOrder();
-        return siameseim.datasets.loader.BatchMixing.warning(what, siameseim.datasets.loader.BatchMixing.of(labels,
-                localBatch), perClass, localBatch, String.format(Locale.ROOT, "prepare the dataset again (it"
-                + " stores rows in a uniform random order, prepare.row-order = shuffled), or raise data.interleave"
-                + " (now %d) and data.shuffle-window (now %d)", interleave, cfg.data().shuffleWindow()));
-    }
 
     /** What is trained. */
     public enum Kind {
@@ -122,18 +90,7 @@ public final class DistributedTraining {
         long size = cfg.data().subset() == null ? m.split(split).images()
                 : SubsetManifest.read(conf, new Path(cfg.data().subset())).size();
         int n = cfg.distributed().replicas();
-        String test = cfg.eval().testSplit();
-        if ((kind == Kind.FINETUNE || cfg.eval().knn().everySteps() > 0) && !m.hasSplit(test)) {
-            throw new ConfigError(kind == Kind.FINETUNE ? "eval.test-split" : "eval.knn.every-steps",
-                    "needs the dataset's '" + test + "' split, and " + cfg.data().path() + " has only " + m.splits().keySet()
-                    + " (prepared from an input without " + test + "/)");
-        }
-        if (kind == Kind.FINETUNE) {
-            cfg.finetune().checkReplicas(n);
-            if (cfg.eval().weights() != null) {
-                Encoders.check(cfg.model(), cfg.eval().weights(), conf); // here, before any stage
-            }
-        }
+        StageChecks.beforeStage(cfg, conf, m, kind);
         Schedule schedule = kind.schedule(cfg, size);
         int batch = schedule.globalBatch();
         long stepsPerEpoch = schedule.stepsPerEpoch();
@@ -143,7 +100,7 @@ public final class DistributedTraining {
                 + " images, %d steps per epoch, %d steps; output %s", kind.tag, n, batch / n, batch, size,
                 stepsPerEpoch, total, cfg.train().output()));
         String mixing = m.classes().isEmpty() ? null // unlabelled: no classes to mix
-                : mixingWarning(cfg, conf, m, split, batch / n, stepsPerEpoch, n);
+                : StageChecks.mixingWarning(cfg, conf, m, split, batch / n, stepsPerEpoch, n);
         if (mixing != null) {
             out.accept("[" + kind.tag + "] warning: " + mixing);
         }

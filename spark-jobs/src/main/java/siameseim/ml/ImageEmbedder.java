@@ -2,9 +2,6 @@ package siameseim.ml;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.Serializable;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,7 +13,6 @@ import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.VectorUDT;
-import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
@@ -28,7 +24,6 @@ import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructType;
@@ -36,12 +31,6 @@ import siameseim.checkpoint.Encoders;
 import siameseim.config.ConfigLoader;
 import siameseim.config.FeaturePool;
 import siameseim.config.ModelConfig;
-import siameseim.datasets.augment.EvalTransform;
-import siameseim.datasets.augment.Resampler;
-import siameseim.datasets.decode.BadImageException;
-import siameseim.datasets.decode.ImageDecoder;
-import siameseim.datasets.image.RgbImage;
-import siameseim.eval.FeatureExtractor;
 import siameseim.model.io.Safetensors;
 import siameseim.spark.SparkSessions;
 
@@ -189,9 +178,9 @@ public final class ImageEmbedder extends Transformer implements DefaultParamsWri
         }
         Configuration hadoop = dataset.sparkSession().sparkContext().hadoopConfiguration();
         siameseim.config.AugmentConfig augment = ConfigLoader.loadPretrain(null, List.of()).augment();
-        Settings s;
+        ImageEmbedding s;
         try {
-            s = new Settings($(weights), architecture(hadoop), "cls".equals($(pooling)) ? FeaturePool.CLS
+            s = new ImageEmbedding($(weights), architecture(hadoop), "cls".equals($(pooling)) ? FeaturePool.CLS
                     : FeaturePool.MEAN_PATCH, (Boolean) getOrDefault(normalize),
                     (Integer) getOrDefault(batchSize), dataset.schema().fieldIndex($(inputCol)),
                     !(dataset.schema().apply($(inputCol)).dataType() instanceof BinaryType), augment.mean(),
@@ -221,106 +210,6 @@ public final class ImageEmbedder extends Transformer implements DefaultParamsWri
         com.google.gson.JsonParser.parseString(json).getAsJsonObject().entrySet()
                 .forEach(e -> a.put(e.getKey(), e.getValue().getAsString()));
         return a;
-    }
-
-    /** What the executors need, serialised with the task. */
-    private record Settings(String weights, Map<String, String> architecture, FeaturePool pool, boolean normalize,
-            int batch, int column, boolean struct, double[] mean, double[] std, Map<String, String> hadoop)
-            implements Serializable {
-
-        Iterator<Row> embed(Iterator<Row> rows) throws IOException {
-            ModelConfig arch = ModelConfig.of(architecture);
-            FeatureExtractor fx = new FeatureExtractor(Encoders.cached(arch, weights, 0,
-                    SparkSessions.rebuild(hadoop)), pool);
-            EvalTransform tf = new EvalTransform(arch.imageSize(), Resampler.Filter.BICUBIC, mean, std);
-            ImageDecoder decoder = ImageDecoder.named("opencv");
-            int pixels = 3 * tf.size() * tf.size();
-            List<Row> out = new ArrayList<>();
-            List<Row> pending = new ArrayList<>();
-            List<Boolean> decoded = new ArrayList<>();
-            float[] images = new float[batch * pixels];
-            int filled = 0;
-            try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
-                while (rows.hasNext()) {
-                    Row r = rows.next();
-                    RgbImage img = image(r, decoder);
-                    pending.add(r);
-                    decoded.add(img != null);
-                    if (img != null) {
-                        tf.apply(img, images, filled++ * pixels);
-                    }
-                    if (filled == batch || !rows.hasNext()) {
-                        float[] f = filled == 0 ? new float[0]
-                                : fx.extract(java.util.Arrays.copyOf(images, filled * pixels), filled, tf.size(), m);
-                        emit(f, fx.dimension(), pending, decoded, out);
-                        pending.clear();
-                        decoded.clear();
-                        filled = 0;
-                    }
-                }
-            }
-            return out.iterator();
-        }
-
-        /** The pending rows with their embeddings ({@code f}, in order of the decoded ones) or null. */
-        private void emit(float[] f, int d, List<Row> pending, List<Boolean> decoded, List<Row> out) {
-            int k = 0;
-            for (int i = 0; i < pending.size(); i++) {
-                Row r = pending.get(i);
-                Object[] v = new Object[r.length() + 1];
-                for (int c = 0; c < r.length(); c++) {
-                    v[c] = r.get(c);
-                }
-                if (decoded.get(i)) {
-                    double[] e = new double[d];
-                    double sq = 0;
-                    for (int j = 0; j < d; j++) {
-                        e[j] = f[k * d + j];
-                        sq += e[j] * e[j];
-                    }
-                    if (normalize && sq > 0) {
-                        double inv = 1 / Math.sqrt(sq);
-                        for (int j = 0; j < d; j++) {
-                            e[j] *= inv;
-                        }
-                    }
-                    v[r.length()] = Vectors.dense(e);
-                    k++;
-                }
-                out.add(RowFactory.create(v));
-            }
-        }
-
-        /** The row's image, or null when it cannot be decoded. */
-        private RgbImage image(Row r, ImageDecoder decoder) {
-            if (r.isNullAt(column)) {
-                return null;
-            }
-            try {
-                if (!struct) {
-                    return decoder.decode((byte[]) r.get(column), 89_478_485L).image();
-                }
-                Row s = r.getStruct(column);
-                int h = s.getInt(s.fieldIndex("height"));
-                int w = s.getInt(s.fieldIndex("width"));
-                int ch = s.getInt(s.fieldIndex("nChannels"));
-                byte[] data = (byte[]) s.get(s.fieldIndex("data"));
-                int n = w * h;
-                if (h <= 0 || w <= 0 || ch <= 0 || data == null || data.length < n * ch) {
-                    return null;
-                }
-                float[] p = new float[3 * n];
-                for (int i = 0; i < n; i++) { // Spark's image source stores BGR(A) or grey, row-major
-                    float b = data[i * ch] & 0xff;
-                    p[i] = ch >= 3 ? data[i * ch + 2] & 0xff : b;
-                    p[n + i] = ch >= 3 ? data[i * ch + 1] & 0xff : b;
-                    p[2 * n + i] = b;
-                }
-                return new RgbImage(w, h, p);
-            } catch (BadImageException | RuntimeException e) {
-                return null;
-            }
-        }
     }
 
     @Override

@@ -123,11 +123,11 @@ class PreparedBatchOrderTest {
                 LOCAL_BATCH);
         Manifest m = Manifest.read(conf, new org.apache.hadoop.fs.Path(sorted));
         long steps = CLASSES * PER_CLASS / (2 * LOCAL_BATCH);
-        assertNull(DistributedTraining.mixingWarning(auto, conf, m, "train", LOCAL_BATCH, steps, 2));
-        assertNull(DistributedTraining.mixingWarning(config(shuffled, "data.interleave=1"), conf, shuffledManifest,
+        assertNull(StageChecks.mixingWarning(auto, conf, m, "train", LOCAL_BATCH, steps, 2));
+        assertNull(StageChecks.mixingWarning(config(shuffled, "data.interleave=1"), conf, shuffledManifest,
                 "train", LOCAL_BATCH, steps, 2));
 
-        String warning = DistributedTraining.mixingWarning(config(sorted, "data.interleave=1"), conf, m, "train",
+        String warning = StageChecks.mixingWarning(config(sorted, "data.interleave=1"), conf, m, "train",
                 LOCAL_BATCH, steps, 2);
         assertNotNull(warning);
         assertTrue(warning.contains(sorted) && warning.contains("rows stored sorted")
