@@ -6,7 +6,6 @@ import java.io.UncheckedIOException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.image.ImageSource;
@@ -24,16 +23,10 @@ public final class ImageFolderWriter {
     /** @return the JPEG bytes written */
     public static long write(Configuration conf, Path root, String split, ImageSource images, String[] classNames,
             int quality) throws IOException {
-        FileSystem fs = UserFiles.fileSystem(root, conf);
         int[] ordinal = new int[images.size()]; // the image's number within its class
         int[] counts = new int[classNames.length];
         for (int i = 0; i < images.size(); i++) {
             ordinal[i] = counts[images.label(i)]++;
-        }
-        for (int c = 0; c < classNames.length; c++) {
-            if (counts[c] > 0) {
-                fs.mkdirs(new Path(root, split + "/" + classNames[c]));
-            }
         }
         ImageDecoder enc = ImageDecoder.named("opencv");
         AtomicLong bytes = new AtomicLong();
@@ -42,7 +35,7 @@ public final class ImageFolderWriter {
                 String cls = classNames[images.label(i)];
                 byte[] jpeg = enc.encodeJpeg(images.image(i), quality);
                 Path p = new Path(root, split + "/" + cls + "/" + cls + "_" + ordinal[i] + ".JPEG");
-                try (OutputStream out = fs.create(p, true)) {
+                try (OutputStream out = UserFiles.create(p, conf)) {
                     out.write(jpeg);
                 } catch (IOException e) {
                     throw new UncheckedIOException("could not write " + p + ": " + e.getMessage(), e);
