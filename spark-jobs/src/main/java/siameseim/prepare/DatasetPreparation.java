@@ -96,7 +96,7 @@ public final class DatasetPreparation {
         long t0 = System.nanoTime();
         SourceListing listing = switch (cfg.layout()) {
             case UNLABELLED -> SourceListing.unlabelled(conf, input);
-            case INDEX -> IndexFile.listing(spark, input);
+            case INDEX -> IndexFile.listing(spark, input, cfg.splits());
             default -> SourceListing.list(conf, input, cfg.splits(),
                     cfg.valGroundTruth() == null ? null : new Path(cfg.valGroundTruth()));
         };

@@ -20,7 +20,8 @@ import siameseim.datasets.prepare.SourceListing;
 final class IndexFile {
     private IndexFile() {}
 
-    static SourceListing listing(SparkSession spark, Path index) throws IOException {
+    /** The index's rows of the {@code splits} asked for (prepare.splits); rows of other splits are left out. */
+    static SourceListing listing(SparkSession spark, Path index, List<String> splits) throws IOException {
         String name = index.getName().toLowerCase(Locale.ROOT);
         Dataset<Row> df;
         if (name.endsWith(".csv") || name.endsWith(".tsv")) {
@@ -61,12 +62,14 @@ final class IndexFile {
             String resolved = p.isAbsoluteAndSchemeAuthorityNull() || p.toUri().getScheme() != null ? p.toString()
                     : new Path(base, path).toString();
             String label = r.isNullAt(1) || r.getString(1).isBlank() ? null : r.getString(1).trim();
-            out.add(new String[] {resolved, label, s});
+            if (splits.contains(s)) {
+                out.add(new String[] {resolved, label, s});
+            }
         }
         if (out.isEmpty()) {
-            throw new IOException("index " + index + " lists no images");
+            throw new IOException("index " + index + " lists no images of the splits " + splits);
         }
-        return SourceListing.index(spark.sparkContext().hadoopConfiguration(), out, List.of("train", "val"));
+        return SourceListing.index(spark.sparkContext().hadoopConfiguration(), out, splits);
     }
 
     private static String firstLine(String s) {

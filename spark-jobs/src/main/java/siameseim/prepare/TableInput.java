@@ -66,9 +66,11 @@ final class TableInput {
             }
             splits.add(r.getString(0));
         }
+        splits.retainAll(cfg.splits()); // prepare.splits: rows of other splits are left out
         if (splits.isEmpty()) {
-            throw new IOException("table " + input + " has no rows");
+            throw new IOException("table " + input + " has no rows of the splits " + cfg.splits());
         }
+        rows = rows.where(col("split").isin(splits.toArray()));
         splits.sort((a, b) -> a.equals("train") ? -1 : b.equals("train") ? 1 : 0);
         List<String> classes = rows.where(col("label").isNotNull()).select("label").distinct().sort("label")
                 .collectAsList().stream().map(r -> r.getString(0)).toList();
