@@ -66,10 +66,7 @@ public final class Embeddings {
         Dataset<Row> written = spark.read().parquet(staging.toString());
         long images = written.count();
         int dim = images == 0 ? 0 : written.select("embedding").first().getList(0).size();
-        fs.delete(target, true);
-        if (!fs.rename(staging, target)) {
-            throw new IOException("could not move " + staging + " to " + target);
-        }
+        publish(fs, staging, target);
         double sec = (System.nanoTime() - start) / 1e9;
         out.accept(String.format(Locale.ROOT, "[embed] %d images of %s (%s) -> %s: %d floats each (%s%s), %.1f s,"
                 + " %.1f images/s", images, cfg.dataPath(), String.join(", ", chosen), target, dim,
@@ -109,22 +106,27 @@ public final class Embeddings {
                         .as("embedding"))
                 .write().parquet(staging.toString());
         Dataset<Row> written = spark.read().parquet(staging.toString());
-        long images2 = written.count();
+        long count = written.count();
         List<String> bad = written.where("embedding IS NULL").select("key").limit(5).collectAsList().stream()
                 .map(r -> r.getString(0)).toList();
         long badCount = bad.isEmpty() ? 0 : written.where("embedding IS NULL").count();
         Row first = written.where("embedding IS NOT NULL").select("embedding").limit(1).collectAsList().stream()
                 .findFirst().orElse(null);
         int dim = first == null ? 0 : first.getList(0).size();
+        publish(fs, staging, target);
+        double sec = (System.nanoTime() - start) / 1e9;
+        out.accept(String.format(Locale.ROOT, "[embed] %d images -> %s: %d floats each, %.1f s, %.1f images/s; %d could"
+                + " not be decoded (null embedding)%s", count, target, dim, sec, count / sec, badCount,
+                bad.isEmpty() ? "" : ": " + String.join(", ", bad) + (badCount > bad.size() ? ", ..." : "")));
+        return new Result(target, count, dim, sec);
+    }
+
+    /** Replaces {@code target} (a previous run's table) with the finished {@code staging} folder. */
+    private static void publish(FileSystem fs, Path staging, Path target) throws IOException {
         fs.delete(target, true);
         if (!fs.rename(staging, target)) {
             throw new IOException("could not move " + staging + " to " + target);
         }
-        double sec = (System.nanoTime() - start) / 1e9;
-        out.accept(String.format(Locale.ROOT, "[embed] %d images -> %s: %d floats each, %.1f s, %.1f images/s; %d could"
-                + " not be decoded (null embedding)%s", images2, target, dim, sec, images2 / sec, badCount,
-                bad.isEmpty() ? "" : ": " + String.join(", ", bad) + (badCount > bad.size() ? ", ..." : "")));
-        return new Result(target, images2, dim, sec);
     }
 
     /** {@code f} scaled to unit length (a zero vector stays zero). */
