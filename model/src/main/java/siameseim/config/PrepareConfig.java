@@ -11,7 +11,8 @@ import java.util.List;
  */
 public record PrepareConfig(String input, String output, List<String> splits, String valGroundTruth,
         long shardBytes, int resizeShorterSide, int jpegQuality, long maxPixels, double maxBadFraction,
-        String decoder, int tasks, boolean shuffle, long seed, Layout layout, String tableFormat, String json)
+        String decoder, int tasks, int readAhead, boolean shuffle, long seed, Layout layout, String tableFormat,
+        String json)
         implements java.io.Serializable {
 
     /** What the input is (prepare.layout). */
@@ -61,7 +62,8 @@ public record PrepareConfig(String input, String output, List<String> splits, St
                 (long) r.intValue("prepare.shard-size-mb", 1, 1 << 20) << 20,
                 r.intValue("prepare.resize-shorter-side", 0, 1 << 16), r.intValue("prepare.jpeg-quality", 1, 100),
                 r.longValue("prepare.max-pixels"), r.doubleValue("prepare.max-bad-fraction", 0, 1), decoder,
-                r.intValue("prepare.tasks", 0, 1 << 20), order.equals("shuffled"), r.longValue("prepare.seed"),
+                r.intValue("prepare.tasks", 0, 1 << 20), r.intValue("prepare.read-ahead", 1, 256),
+                order.equals("shuffled"), r.longValue("prepare.seed"),
                 Layout.valueOf(layout.toUpperCase(java.util.Locale.ROOT)), r.stringValue("prepare.table-format"),
                 ConfigLoader.toJson(config.getConfig("prepare")));
     }

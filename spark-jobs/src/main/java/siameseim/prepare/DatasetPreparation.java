@@ -65,7 +65,7 @@ public final class DatasetPreparation {
         Manifest.RowOrder rowOrder = new Manifest.RowOrder(cfg.shuffle() ? Manifest.RowOrder.SHUFFLED
                 : Manifest.RowOrder.SORTED, cfg.shuffle() ? cfg.seed() : 0);
         PrepareOptions options = new PrepareOptions(cfg.shardBytes(), cfg.resizeShorterSide(), cfg.jpegQuality(),
-                cfg.maxPixels(), cfg.decoder());
+                cfg.maxPixels(), cfg.decoder(), cfg.readAhead());
         staging.getFileSystem(conf).delete(staging, true);
         JavaSparkContext.fromSparkContext(spark.sparkContext()).setJobGroup("siameseim-prepare",
                 "prepare " + input + " -> " + output, false);

@@ -2,6 +2,6 @@ package siameseim.datasets.prepare;
 
 import java.io.Serializable;
 
-/** How each image is turned into a shard row. */
+/** How each image is turned into a shard row; {@code readAhead}: inputs a task reads ahead, on as many threads. */
 public record PrepareOptions(long shardBytes, int resizeShorterSide, int jpegQuality, long maxPixels,
-        String decoder) implements Serializable {}
+        String decoder, int readAhead) implements Serializable {}

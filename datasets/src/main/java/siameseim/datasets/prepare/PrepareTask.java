@@ -54,9 +54,10 @@ public final class PrepareTask {
         List<Manifest.BadFile> bad = new ArrayList<>();
         Map<String, Long> images = new LinkedHashMap<>();
         String prefix = String.format(Locale.ROOT, "part-%05d", task);
-        try {
-            while (items.hasNext()) {
-                Item f = items.next();
+        try (ReadAhead ahead = new ReadAhead(items, options.readAhead(), conf)) {
+            while (ahead.hasNext()) {
+                ReadAhead.Fetched fetched = ahead.next();
+                Item f = fetched.item();
                 String shown = f.split() + "/" + f.key();
                 if (f.wnid() == null && !unlabelled) {
                     bad.add(new Manifest.BadFile(shown, "NO_CLASS", f.split().equals("val")
@@ -65,11 +66,10 @@ public final class PrepareTask {
                     continue;
                 }
                 int label = unlabelled ? -1 : classes.indexOf(f.wnid());
-                byte[] bytes;
-                try {
-                    bytes = f.bytes(conf);
-                } catch (IOException e) {
-                    bad.add(new Manifest.BadFile(shown, BadImageException.Reason.UNREADABLE.name(), e.getMessage()));
+                byte[] bytes = fetched.bytes();
+                if (fetched.error() != null) {
+                    bad.add(new Manifest.BadFile(shown, BadImageException.Reason.UNREADABLE.name(),
+                            fetched.error().getMessage()));
                     continue;
                 }
                 ImageRecord r;
