@@ -39,4 +39,18 @@ public final class FeatureExtractor {
             return f.toFloatArray();
         }
     }
+
+    /** {@code f} scaled to unit length (a zero vector stays zero). */
+    public static float[] unitLength(float[] f) {
+        double s = 0;
+        for (float x : f) {
+            s += (double) x * x;
+        }
+        float inv = s == 0 ? 0 : (float) (1 / Math.sqrt(s));
+        float[] o = new float[f.length];
+        for (int i = 0; i < f.length; i++) {
+            o[i] = f[i] * inv;
+        }
+        return o;
+    }
 }

@@ -58,7 +58,7 @@ public final class Embeddings {
         for (String split : chosen) {
             JavaRDD<Row> r = FeatureExtraction.run(spark, cfg, split, pool, 0, null, Resampler.Filter.BICUBIC)
                     .map(f -> RowFactory.create(f.key(), f.label() < 0 ? null : f.label(), split,
-                            boxed(normalize ? l2(f.feature()) : f.feature())));
+                            boxed(normalize ? siameseim.eval.FeatureExtractor.unitLength(f.feature()) : f.feature())));
             rows = rows == null ? r : rows.union(r);
         }
         Dataset<Row> df = spark.createDataFrame(rows, schema);
@@ -127,20 +127,6 @@ public final class Embeddings {
         if (!fs.rename(staging, target)) {
             throw new IOException("could not move " + staging + " to " + target);
         }
-    }
-
-    /** {@code f} scaled to unit length (a zero vector stays zero). */
-    static float[] l2(float[] f) {
-        double s = 0;
-        for (float x : f) {
-            s += (double) x * x;
-        }
-        float inv = s == 0 ? 0 : (float) (1 / Math.sqrt(s));
-        float[] o = new float[f.length];
-        for (int i = 0; i < f.length; i++) {
-            o[i] = f[i] * inv;
-        }
-        return o;
     }
 
     private static Float[] boxed(float[] f) {

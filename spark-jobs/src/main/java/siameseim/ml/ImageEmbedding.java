@@ -69,17 +69,13 @@ record ImageEmbedding(String weights, Map<String, String> architecture, FeatureP
                 v[c] = r.get(c);
             }
             if (decoded.get(i)) {
-                double[] e = new double[d];
-                double sq = 0;
-                for (int j = 0; j < d; j++) {
-                    e[j] = f[k * d + j];
-                    sq += e[j] * e[j];
+                float[] one = java.util.Arrays.copyOfRange(f, k * d, (k + 1) * d);
+                if (normalize) {
+                    one = FeatureExtractor.unitLength(one);
                 }
-                if (normalize && sq > 0) {
-                    double inv = 1 / Math.sqrt(sq);
-                    for (int j = 0; j < d; j++) {
-                        e[j] *= inv;
-                    }
+                double[] e = new double[d];
+                for (int j = 0; j < d; j++) {
+                    e[j] = one[j];
                 }
                 v[r.length()] = Vectors.dense(e);
                 k++;
