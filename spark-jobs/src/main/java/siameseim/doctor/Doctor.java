@@ -52,9 +52,10 @@ public final class Doctor {
         for (int r = 0; r < n; r++) {
             ranks.add(r);
         }
-        out.accept(String.format(Locale.ROOT, "[doctor] %d replicas (distributed.replicas), %s, %d-thread steps of"
-                + " batch %d", n, cfg.model().encoder().width() >= 768 ? "ViT-B" : "the config's model",
-                cfg.train().threads(), cfg.optim().batchSize()));
+        out.accept(String.format(Locale.ROOT, "[doctor] %d replicas (distributed.replicas); steps of the config's"
+                + " model (%d px, width %d, depth %d), batch %d, %d thread(s) on CPU", n, cfg.model().imageSize(),
+                cfg.model().encoder().width(), cfg.model().encoder().depth(), cfg.optim().batchSize(),
+                cfg.train().threads()));
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         List<Report> reports;
         try {
