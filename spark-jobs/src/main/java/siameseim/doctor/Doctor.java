@@ -53,7 +53,7 @@ public final class Doctor {
             ranks.add(r);
         }
         out.accept(String.format(Locale.ROOT, "[doctor] %d replicas (distributed.replicas); steps of the config's"
-                + " model (%d px, width %d, depth %d), batch %d, %d thread(s) on CPU", n, cfg.model().imageSize(),
+                + " model (%d px, width %d, depth %d), batch %d, %d intra-op thread(s)", n, cfg.model().imageSize(),
                 cfg.model().encoder().width(), cfg.model().encoder().depth(), cfg.optim().batchSize(),
                 cfg.train().threads()));
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
