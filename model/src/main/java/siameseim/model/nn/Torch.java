@@ -26,6 +26,9 @@ public final class Torch {
             System.setProperty("OPT_OUT_TRACKING", "true");
         }
         NativeMemory.keepFreedMemory();
+        if (!loaded) {
+            BundledCuda.prepare();
+        }
         Engine engine = Engine.getEngine("PyTorch");
         loaded = true;
         if (threads > 0 && JniUtils.getNumThreads() != threads) {
