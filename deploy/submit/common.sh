@@ -15,7 +15,9 @@ EXECUTOR_MEMORY="${EXECUTOR_MEMORY:-16g}"   # JVM heap: decoded images, prefetch
 EXECUTOR_MEMORY_OVERHEAD="${EXECUTOR_MEMORY_OVERHEAD:-16g}"  # off-heap: PyTorch tensors on CPU, natives
 DRIVER_MEMORY="${DRIVER_MEMORY:-4g}"
 BARRIER_WAIT_CHECKS="${BARRIER_WAIT_CHECKS:-40}"  # x 15 s: how long the barrier stage waits for slots
-LIBTORCH="${LIBTORCH:-}"                    # GPU: libtorch 2.7.1+cu128 lib folder on every node (-Pcuda jar)
+# GPU: the CUDA natives jar of -Pcuda (a path, or a URI spark-submit's --jars takes: hdfs://, local://)
+CUDA_NATIVES="${CUDA_NATIVES-$(ls "$ROOT"/spark-jobs/target/natives/pytorch-native-cu*.jar 2> /dev/null | head -1)}"
+LIBTORCH="${LIBTORCH:-}"                    # GPU, instead: a hand-installed libtorch 2.5.1+cu124 lib folder on every node
 DRY_RUN="${DRY_RUN:-0}"                     # 1: print the spark-submit command (an argument per line)
 TF32="${TF32:-1}"   # GPU: fp32 matrix products on TensorFloat-32 tensor cores (Ampere and later)
 AUTH="${AUTH:-1}"   # 1: Spark's RPC authenticated (spark.authenticate) and encrypted (spark.network.crypto.enabled)
@@ -68,12 +70,22 @@ if ((GPUS_PER_EXECUTOR > 0)); then
     # as torch.backends.cuda.matmul.allow_tf32 = True does in Python; cuDNN allows TF32 by default
     SUBMIT+=(--conf spark.executorEnv.TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1)
   fi
+  # CUDA natives: the -Pcuda jar next to the application jar (DJL needs it as a jar of its own), the
+  # image's (kubernetes.sh), or a libtorch installed by hand
   if [[ -n "$LIBTORCH" ]]; then
     SUBMIT+=(
       --conf spark.executorEnv.PYTORCH_LIBRARY_PATH="$LIBTORCH"
-      --conf spark.executorEnv.PYTORCH_VERSION=2.7.1
-      --conf spark.executorEnv.PYTORCH_FLAVOR=cu128
+      --conf spark.executorEnv.PYTORCH_VERSION=2.5.1
+      --conf spark.executorEnv.PYTORCH_FLAVOR=cu124
     )
+  elif [[ -n "${IMAGE_NATIVES:-}" ]]; then
+    SUBMIT+=(--conf spark.executor.extraClassPath="$IMAGE_NATIVES")
+  elif [[ -n "$CUDA_NATIVES" ]]; then
+    SUBMIT+=(--jars "$CUDA_NATIVES")
+  else
+    echo "submit: GPU executors need the CUDA natives: build with 'mvn -Papp-jar,cuda package -DskipTests'" \
+      "(spark-jobs/target/natives/), or set CUDA_NATIVES to that jar's location or LIBTORCH to a libtorch" >&2
+    exit 1
   fi
 fi
 

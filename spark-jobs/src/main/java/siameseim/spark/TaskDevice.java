@@ -7,6 +7,9 @@ import org.apache.spark.resource.ResourceInformation;
 
 /** The device of a barrier task: the GPU Spark assigned to it, else the CPU. */
 public final class TaskDevice {
+    /** The CUDA version of the natives the -Pcuda build carries (pytorch-native-cu124). */
+    static final String CUDA_NATIVES = "12.4";
+
     private TaskDevice() {}
 
     /**
@@ -23,9 +26,10 @@ public final class TaskDevice {
         if (address >= visible) {
             throw new IllegalStateException("Spark assigned GPU " + address + " to replica " + ctx.partitionId()
                     + " but PyTorch sees " + visible + " CUDA device(s) on " + ctx.getTaskInfos()[ctx.partitionId()]
-                    .address() + ": the application jar carries CPU natives (build it with -Papp-jar,cuda and set"
-                    + " LIBTORCH for deploy/submit, see deploy/README.md), or the discovery script's addresses"
-                    + " are not CUDA ordinals of this process");
+                    .address() + ": either the application jar carries only CPU natives (build it with"
+                    + " -Papp-jar,cuda, deploy/README.md \"GPUs\"), the NVIDIA driver is missing or older than the"
+                    + " CUDA " + CUDA_NATIVES + " natives need (525.60 or newer, CUDA 12 minor-version compatibility), or the discovery script's"
+                    + " addresses are not CUDA ordinals of this process");
         }
         return Device.gpu(address);
     }

@@ -1,8 +1,10 @@
 package siameseim.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,6 +12,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.spark.deploy.SparkSubmitArguments;
 import org.apache.spark.resource.ResourceInformation;
@@ -78,6 +81,20 @@ class DeployScriptsTest {
                 scala.collection.immutable.Map.from(CollectionConverters.asScala(sparkEnv)));
     }
 
+    /** LIBTORCH's version and flavor name a JNI library the jar carries (pytorch-jni of the pom's line). */
+    static void assertHandInstalledLibtorchMatchesTheJni(SparkSubmitArguments a) throws Exception {
+        Properties jni = new Properties();
+        try (InputStream in = DeployScriptsTest.class.getResourceAsStream("/jnilib/pytorch.properties")) {
+            jni.load(in);
+        }
+        String version = conf(a, "spark.executorEnv.PYTORCH_VERSION");
+        assertTrue(jni.getProperty("jni_version").startsWith(version + "-"), version + " vs the JNI " + jni);
+        String flavor = conf(a, "spark.executorEnv.PYTORCH_FLAVOR");
+        assertNotNull(DeployScriptsTest.class.getResource("/jnilib/linux-x86_64/" + flavor + "/libdjl_torch.so"),
+                "pytorch-jni has no JNI library for " + flavor);
+        assertEquals("/opt/libtorch/lib", conf(a, "spark.executorEnv.PYTORCH_LIBRARY_PATH"));
+    }
+
     static String conf(SparkSubmitArguments a, String key) {
         return a.sparkProperties().get(key).getOrElse(() -> null);
     }
@@ -98,7 +115,7 @@ class DeployScriptsTest {
         assertEquals("6", conf(a, "spark.task.cpus"));
         assertEquals("./discover-gpus.sh", conf(a, "spark.executor.resource.gpu.discoveryScript"));
         assertTrue(a.files().endsWith("deploy/gpu/discover-gpus.sh"), a.files());
-        assertEquals("cu128", conf(a, "spark.executorEnv.PYTORCH_FLAVOR"));
+        assertHandInstalledLibtorchMatchesTheJni(a);
         assertEquals("1", conf(a, "spark.executorEnv.TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"), "TF32 on by default on GPUs");
         assertEquals("false", conf(a, "spark.dynamicAllocation.enabled"));
         assertEquals("true", conf(a, "spark.authenticate"), "YARN generates the application's secret");
@@ -116,6 +133,30 @@ class DeployScriptsTest {
         String expect = "ARG SPARK_IMAGE=apache/spark:" + org.apache.spark.package$.MODULE$.SPARK_VERSION() + "-scala"
                 + scalaVersion.substring(0, scalaVersion.lastIndexOf('.')) + "-java17-ubuntu";
         assertTrue(dockerfile.contains(expect + "\n"), "the Dockerfile should say " + expect);
+    }
+
+    @Test
+    void gpuExecutorsGetTheCudaNativesJar() throws Exception {
+        String natives = "hdfs:///apps/siameseim/pytorch-native-cu124-2.5.1-linux-x86_64.jar";
+        SparkSubmitArguments a = parse("yarn.sh", Map.of("HADOOP_CONF_DIR", "/etc/hadoop", "GPUS_PER_EXECUTOR", "4",
+                "CUDA_NATIVES", natives), "doctor");
+        assertEquals(natives, a.jars(), "a jar of its own: DJL finds natives by their properties file");
+        assertEquals(null, conf(a, "spark.executorEnv.PYTORCH_LIBRARY_PATH"));
+
+        String none = run(1, Map.of("DRY_RUN", "1", "SPARK_HOME", "/opt/spark", "APP_JAR", "/a.jar", "HADOOP_CONF_DIR",
+                "/etc/hadoop", "GPUS_PER_EXECUTOR", "4", "CUDA_NATIVES", ""), "bash",
+                ROOT.resolve("deploy/submit/yarn.sh").toString(), "doctor");
+        assertTrue(none.contains("GPU executors need the CUDA natives") && none.contains("-Papp-jar,cuda"), none);
+
+        SparkSubmitArguments cpu = parse("yarn.sh", Map.of("HADOOP_CONF_DIR", "/etc/hadoop", "CUDA_NATIVES", natives),
+                "doctor");
+        assertEquals(null, cpu.jars(), "CPU executors do without the 2.4 GB jar");
+
+        SparkSubmitArguments k = parse("kubernetes.sh", Map.of("K8S_API", "https://k8s:6443", "IMAGE", "r/s:1",
+                "GPUS_PER_EXECUTOR", "1"), "doctor");
+        assertEquals("/opt/siameseim/natives/*", conf(k, "spark.executor.extraClassPath"), "the GPU image's jar");
+        assertTrue(Files.readString(ROOT.resolve("deploy/kubernetes/Dockerfile.gpu"))
+                .contains("COPY spark-jobs/target/natives/ /opt/siameseim/natives/"));
     }
 
     @Test
@@ -143,6 +184,7 @@ class DeployScriptsTest {
         assertEquals("registry/siameseim:1", conf(k, "spark.kubernetes.container.image"));
         assertEquals("nvidia.com", conf(k, "spark.executor.resource.gpu.vendor"));
         assertEquals("true", conf(k, "spark.authenticate"), "Kubernetes generates the application's secret");
+        assertEquals(null, conf(k, "spark.executorEnv.PYTORCH_LIBRARY_PATH"), "the -Pcuda jar carries its natives");
         assertEquals(List.of("pretrain", "--set", "distributed.replicas=3"), CollectionConverters.asJava(k.childArgs()),
                 "an explicit replica count is kept");
     }

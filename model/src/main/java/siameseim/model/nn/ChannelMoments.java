@@ -9,7 +9,7 @@ import java.util.Arrays;
  * Per-channel mean and biased variance of a (rows, channels) row-major float matrix in CPU
  * memory: the local statistics of the cross-replica BatchNorm ({@link TokenBatchNorm}).
  *
- * <p>Why by hand: libtorch's way to these two vectors through DJL 0.36 (which has no var_mean)
+ * <p>Why by hand: libtorch's way to these two vectors through DJL (0.33 to 0.36 have no var_mean)
  * was a training-mode batch_norm with momentum 1 whose normalised output, as large as the input,
  * was written and dropped; it cost as much as the layer's own batch_norm. Here two read-only
  * passes over the tensor's memory (aliased, not copied), the mean first and then the squared
