@@ -19,7 +19,6 @@ BARRIER_WAIT_CHECKS="${BARRIER_WAIT_CHECKS:-40}"  # x 15 s: how long the barrier
 CUDA_NATIVES="${CUDA_NATIVES-$(ls "$ROOT"/spark-jobs/target/natives/pytorch-native-cu*.jar 2> /dev/null | head -1)}"
 LIBTORCH="${LIBTORCH:-}"                    # GPU, instead: a hand-installed libtorch 2.5.1+cu124 lib folder on every node
 DRY_RUN="${DRY_RUN:-0}"                     # 1: print the spark-submit command (an argument per line)
-TF32="${TF32:-1}"   # GPU: fp32 matrix products on TensorFloat-32 tensor cores (Ampere and later)
 AUTH="${AUTH:-1}"   # 1: Spark's RPC authenticated (spark.authenticate) and encrypted (spark.network.crypto.enabled)
 
 if [[ "$DRY_RUN" != 1 && ( -z "$APP_JAR" || ! -f "$APP_JAR" ) && "$APP_JAR" != local://* ]]; then
@@ -65,11 +64,6 @@ if ((GPUS_PER_EXECUTOR > 0)); then
     --conf spark.executor.resource.gpu.amount="$GPUS_PER_EXECUTOR"
     --conf spark.task.resource.gpu.amount=1
   )
-  if [[ "$TF32" == 1 ]]; then
-    # libtorch reads this at start-up (DJL has no call for it): cuBLAS may use TF32 for fp32 matmuls,
-    # as torch.backends.cuda.matmul.allow_tf32 = True does in Python; cuDNN allows TF32 by default
-    SUBMIT+=(--conf spark.executorEnv.TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1)
-  fi
   # CUDA natives: the -Pcuda jar next to the application jar (DJL needs it as a jar of its own), the
   # image's (kubernetes.sh), or a libtorch installed by hand
   if [[ -n "$LIBTORCH" ]]; then

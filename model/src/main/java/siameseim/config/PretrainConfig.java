@@ -31,7 +31,7 @@ public record PretrainConfig(
 
     /** Run-level settings; {@code output} is null for runs that write nothing. */
     public record Train(String output, long seed, int threads, PinThreads pinThreads, double logEverySeconds,
-            long maxSteps) implements java.io.Serializable {}
+            long maxSteps, boolean tf32) implements java.io.Serializable {}
 
     /**
      * train.pin-threads: {@code auto} holds each CPU replica's training threads on CPUs of their
@@ -70,7 +70,8 @@ public record PretrainConfig(
         Train train = new Train(r.isNull("train.output") ? null : r.stringValue("train.output"),
                 r.longValue("train.seed"), r.intValue("train.threads", 1, 1024),
                 r.enumValue("train.pin-threads", PinThreads.class),
-                r.doubleValue("train.log-every-seconds", 0, 1e6), r.longValue("train.max-steps"));
+                r.doubleValue("train.log-every-seconds", 0, 1e6), r.longValue("train.max-steps"),
+                r.booleanValue("train.tf32"));
         int replicas = r.intValue("distributed.replicas", 1, 1 << 16);
         if (optim.batchSize() % (replicas * optim.accumSteps()) != 0) {
             throw r.invalid("distributed.replicas", "times optim.accum-steps = " + optim.accumSteps()

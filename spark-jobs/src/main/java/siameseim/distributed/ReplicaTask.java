@@ -71,6 +71,9 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
                 ProgressChannel.Reporter reporter = rank == 0 ? new ProgressChannel.Reporter(progress, secret, LOG::warn)
                         : null) {
             Device device = siameseim.spark.TaskDevice.of(ctx);
+            if (device.isGpu()) {
+                Torch.allowTf32(cfg.train().tf32());
+            }
             // after the rendezvous: threads the collective started keep floating over every CPU
             ThreadPlacement placement = ThreadPlacement.plan(cfg.train().pinThreads(), !device.isGpu(),
                     hosts(ctx), rank, cfg.train().threads(), IN_PROCESS.get());

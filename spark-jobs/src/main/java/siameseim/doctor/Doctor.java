@@ -109,6 +109,7 @@ public final class Doctor {
             Device d = TaskDevice.of(ctx);
             device = d.toString();
             if (d.isGpu()) {
+                Torch.allowTf32(cfg.train().tf32());
                 java.lang.management.MemoryUsage mu = ai.djl.util.cuda.CudaUtils.getGpuMemory(d);
                 memory = String.format(Locale.ROOT, "%.1f of %.1f GiB", (mu.getMax() - mu.getCommitted()) / 1073741824.0,
                         mu.getMax() / 1073741824.0);

@@ -116,7 +116,6 @@ class DeployScriptsTest {
         assertEquals("./discover-gpus.sh", conf(a, "spark.executor.resource.gpu.discoveryScript"));
         assertTrue(a.files().endsWith("deploy/gpu/discover-gpus.sh"), a.files());
         assertHandInstalledLibtorchMatchesTheJni(a);
-        assertEquals("1", conf(a, "spark.executorEnv.TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"), "TF32 on by default on GPUs");
         assertEquals("false", conf(a, "spark.dynamicAllocation.enabled"));
         assertEquals("true", conf(a, "spark.authenticate"), "YARN generates the application's secret");
         assertEquals("true", conf(a, "spark.network.crypto.enabled"));

@@ -52,6 +52,32 @@ public final class Torch {
         return loaded;
     }
 
+    /**
+     * TF32 for fp32 matrix products on CUDA devices (torch.backends.cuda.matmul.allow_tf32), for
+     * the whole process. DJL has no call for it; libtorch reads TORCH_ALLOW_TF32_CUBLAS_OVERRIDE
+     * once, at its first cuBLAS matrix product (at::Context::allowTF32CuBLAS), so this sets the
+     * variable in the process's own environment (libc setenv: Java cannot) and must run before
+     * the first GPU step. The cuDNN convolutions (the patch embedding) use TF32 by default.
+     */
+    public static void allowTf32(boolean allow) {
+        Libc.INSTANCE.setenv(TF32_VARIABLE, allow ? "1" : "0", 1);
+    }
+
+    /** The variable as this process's C library sees it (System.getenv is a copy taken at start-up). */
+    static String tf32Setting() {
+        return Libc.INSTANCE.getenv(TF32_VARIABLE);
+    }
+
+    static final String TF32_VARIABLE = "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE";
+
+    private interface Libc extends com.sun.jna.Library {
+        Libc INSTANCE = com.sun.jna.Native.load("c", Libc.class);
+
+        int setenv(String name, String value, int overwrite);
+
+        String getenv(String name);
+    }
+
     /** Seeds torch's generator (dropout/drop-path masks drawn on the device). */
     public static void seed(long seed) {
         JniUtils.setSeed(seed);
