@@ -26,15 +26,16 @@ import org.apache.parquet.io.PositionOutputStream;
  * encodings in a {@code HashSet<Encoding>} ({@code ParquetFileWriter.currentEncodings}), and
  * {@code ParquetMetadataConverter.toFormatEncodings} writes them in the set's iteration order. {@code Encoding} is
  * an enum, whose hash code is its identity hash code, which differs from one JVM process to the next: our v1 pages
- * give every chunk {PLAIN, BIT_PACKED}, listed in either order, two footer bytes per column chunk. parquet-java
- * 1.18.0 sorts the list (apache/parquet-java GH-3215); until Spark ships it, this file does the same.
+ * give every chunk {PLAIN, BIT_PACKED} (the levels of required columns), listed in either order, so two runs differed
+ * in two footer bytes per column chunk (14 per row group of our 7 columns). parquet-java 1.18.0 sorts the list
+ * (apache/parquet-java GH-3215); until Spark ships it, this file does the same, and afterwards it changes nothing.
  *
  * <p>How: the writer calls {@link #holdRest()} once the last row has been written (from
  * {@code WriteSupport.finalizeWrite}, which parquet calls before it writes the metadata); the bytes written from
  * then on (column and offset indexes, footer, footer length, magic) are held in memory. On close the footer is
  * read as Thrift {@code FileMetaData}, each chunk's encodings sorted by the Thrift enum's order (as 1.18 does) and
- * the footer written again. Only the order of a list of one-byte values changes, so the footer keeps its length
- * and every offset stays valid; a footer that would not is an error rather than a file with wrong offsets.
+ * the footer written again. Only the order of elements within lists changes, so the footer keeps its length and
+ * every offset stays valid; a footer that would not is an error rather than a file with wrong offsets.
  */
 final class SortedEncodingsOutputFile implements OutputFile {
     private static final byte[] MAGIC = "PAR1".getBytes(StandardCharsets.US_ASCII);
