@@ -3,6 +3,7 @@ package siameseim.datasets.shards;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
@@ -53,17 +54,18 @@ class ShardBytesAcrossJvmsTest {
                 assertEquals(Set.of(Encoding.PLAIN, Encoding.BIT_PACKED), chunk.getEncodings(), chunk.getPath().toString());
             }
         }
-        assertEquals(List.of(Encoding.PLAIN, Encoding.BIT_PACKED), footerEncodings(Files.readAllBytes(a)));
+        assertEquals(java.util.Collections.nCopies(7, List.of(Encoding.PLAIN, Encoding.BIT_PACKED)),
+                footerEncodings(Files.readAllBytes(a)), "each column chunk's list, in the order the file holds it");
     }
 
-    /** The encodings of the footer's first column chunk, in the order the file lists them. */
-    private static List<Encoding> footerEncodings(byte[] file) throws Exception {
+    /** The encodings each column chunk of the first row group lists, in the order the footer holds them. */
+    private static List<List<Encoding>> footerEncodings(byte[] file) throws Exception {
         int n = file.length;
         int length = java.nio.ByteBuffer.wrap(file, n - 8, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
         org.apache.parquet.format.FileMetaData footer = org.apache.parquet.format.Util.readFileMetaData(
                 new java.io.ByteArrayInputStream(file, n - 8 - length, length));
-        return footer.getRow_groups().get(0).getColumns().get(0).getMeta_data().getEncodings().stream()
-                .map(e -> Encoding.valueOf(e.name())).toList();
+        return footer.getRow_groups().get(0).getColumns().stream().map(c -> c.getMeta_data().getEncodings().stream()
+                .map(e -> Encoding.valueOf(e.name())).toList()).toList();
     }
 
     private static String describe(ImageRecord r) {
@@ -100,10 +102,12 @@ class ShardBytesAcrossJvmsTest {
         Files.createDirectories(dir);
         Path log = dir.resolve("log");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
+        boolean exited = p.waitFor(120, TimeUnit.SECONDS);
+        if (!exited) {
+            p.destroyForcibly().waitFor();
         }
         String out = Files.readString(log);
+        assertTrue(exited, "the child JVM did not finish in 120 s: " + out);
         assertEquals(0, p.exitValue(), out);
         return Files.readString(dir.resolve("order"));
     }
