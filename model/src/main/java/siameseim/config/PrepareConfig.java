@@ -6,13 +6,14 @@ import java.util.List;
 /**
  * The dataset preparation job's settings (section {@code prepare}). {@code shuffle}: rows are
  * stored in a uniform random order drawn with {@code seed} (prepare.row-order = shuffled), else in
- * the listing's sorted order. {@code layout}: what the input is ({@link Layout}). {@code json}: the
+ * the listing's sorted order. {@code layout}: what the input is ({@link Layout}). {@code heldOut}: the
+ * fraction of an unlabelled input's images drawn with {@code seed} into a val split. {@code json}: the
  * section as given, recorded in the manifest.
  */
 public record PrepareConfig(String input, String output, List<String> splits, String valGroundTruth,
         long shardBytes, int resizeShorterSide, int jpegQuality, long maxPixels, double maxBadFraction,
         String decoder, int tasks, int readAhead, boolean shuffle, long seed, Layout layout, String tableFormat,
-        String json)
+        double heldOut, String json)
         implements java.io.Serializable {
 
     /** What the input is (prepare.layout). */
@@ -57,6 +58,18 @@ public record PrepareConfig(String input, String output, List<String> splits, St
         if (!order.equals("shuffled") && !order.equals("sorted")) {
             throw r.invalid("prepare.row-order", "must be shuffled or sorted");
         }
+        double heldOut = r.doubleValue("prepare.held-out", Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+        if (!(heldOut >= 0 && heldOut < 1)) {
+            throw r.invalid("prepare.held-out", "must be in [0, 1): the fraction of the images held out of train");
+        }
+        if (heldOut > 0 && !layout.equals("unlabelled")) {
+            throw r.invalid("prepare.held-out", "applies to prepare.layout = unlabelled only (" + layout
+                    + " takes its val split from the input)");
+        }
+        if (heldOut > 0 && !splits.contains("val")) {
+            throw r.invalid("prepare.held-out", "puts images into the val split, which prepare.splits " + splits
+                    + " leaves out");
+        }
         return new PrepareConfig(r.stringValue("prepare.input"), r.stringValue("prepare.output"), splits,
                 r.isNull("prepare.val-ground-truth") ? null : r.stringValue("prepare.val-ground-truth"),
                 (long) r.intValue("prepare.shard-size-mb", 1, 1 << 20) << 20,
@@ -65,6 +78,6 @@ public record PrepareConfig(String input, String output, List<String> splits, St
                 r.intValue("prepare.tasks", 0, 1 << 20), r.intValue("prepare.read-ahead", 1, 256),
                 order.equals("shuffled"), r.longValue("prepare.seed"),
                 Layout.valueOf(layout.toUpperCase(java.util.Locale.ROOT)), r.stringValue("prepare.table-format"),
-                ConfigLoader.toJson(config.getConfig("prepare")));
+                heldOut, ConfigLoader.toJson(config.getConfig("prepare")));
     }
 }

@@ -23,6 +23,13 @@ final class StageChecks {
             throws IOException {
         boolean finetune = kind == DistributedTraining.Kind.FINETUNE;
         String test = cfg.eval().testSplit();
+        if (finetune) {
+            m.requireLabels("fine-tuning");
+        } else if (cfg.eval().knn().everySteps() > 0 && m.classes().isEmpty()) {
+            throw new ConfigError("eval.knn.every-steps", "the kNN monitor needs labels, and " + cfg.data().path()
+                    + " has none (prepared from an input without labels, such as prepare.layout = unlabelled):"
+                    + " set it to 0 to pretrain on it");
+        }
         if ((finetune || cfg.eval().knn().everySteps() > 0) && !m.hasSplit(test)) {
             throw new ConfigError(finetune ? "eval.test-split" : "eval.knn.every-steps",
                     "needs the dataset's '" + test + "' split, and " + cfg.data().path() + " has only " + m.splits().keySet()

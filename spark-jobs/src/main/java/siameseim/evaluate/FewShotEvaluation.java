@@ -44,6 +44,7 @@ public final class FewShotEvaluation {
         jsc.setJobGroup("siameseim-few-shot", "few-shot evaluation", false);
         Path root = new Path(cfg.dataPath());
         Manifest m = Manifest.read(conf, root);
+        m.requireLabels("few-shot evaluation");
         SubsetManifest subset;
         if (cfg.fewShot().subset() != null) {
             subset = SubsetManifest.read(conf, new Path(cfg.fewShot().subset()));

@@ -45,6 +45,7 @@ public final class KnnEvaluation {
         jsc.setJobGroup("siameseim-knn", "kNN evaluation of " + (cfg.weights() == null ? "a random init" : cfg.weights()),
                 false);
         Manifest m = Manifest.read(spark.sparkContext().hadoopConfiguration(), new Path(cfg.dataPath()));
+        m.requireLabels("kNN evaluation");
         List<FeatureRow> testRows = FeatureExtraction.run(spark, cfg, cfg.testSplit(), cfg.knn().pool(), 0, null,
                 Resampler.Filter.BICUBIC).collect();
         int d = testRows.get(0).feature().length;

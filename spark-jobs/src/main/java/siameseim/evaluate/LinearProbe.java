@@ -53,6 +53,7 @@ public final class LinearProbe {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         jsc.setJobGroup("siameseim-linear-probe", "linear probe", false);
         Manifest m = Manifest.read(spark.sparkContext().hadoopConfiguration(), new Path(cfg.dataPath()));
+        m.requireLabels("the linear probe");
         int classes = m.classes().size();
         JavaRDD<FeatureRow> train = FeatureExtraction.run(spark, cfg, cfg.trainSplit(), FeaturePool.MEAN_PATCH,
                 cfg.trainLimit(), null, Resampler.Filter.BICUBIC).repartition(replicas).cache();

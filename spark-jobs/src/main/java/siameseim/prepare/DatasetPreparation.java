@@ -95,7 +95,7 @@ public final class DatasetPreparation {
         Path input = new Path(cfg.input());
         long t0 = System.nanoTime();
         SourceListing listing = switch (cfg.layout()) {
-            case UNLABELLED -> SourceListing.unlabelled(conf, input);
+            case UNLABELLED -> SourceListing.unlabelled(conf, input, cfg.heldOut(), cfg.seed());
             case INDEX -> IndexFile.listing(spark, input, cfg.splits());
             default -> SourceListing.list(conf, input, cfg.splits(),
                     cfg.valGroundTruth() == null ? null : new Path(cfg.valGroundTruth()));
@@ -112,6 +112,11 @@ public final class DatasetPreparation {
         }
         if (files.isEmpty()) {
             throw new IOException("input " + input + " has no files in " + cfg.splits());
+        }
+        if (cfg.heldOut() > 0) {
+            long val = files.stream().filter(f -> f.split().equals("val")).count();
+            System.out.printf(Locale.ROOT, "[prepare] held out %d of %d images as the val split (prepare.held-out"
+                    + " = %s, seed %d)%n", val, files.size(), cfg.heldOut(), cfg.seed());
         }
         int cores = spark.sparkContext().defaultParallelism();
         List<List<SourceFile>> groups = PrepareTask.plan(files, cfg.shardBytes(),

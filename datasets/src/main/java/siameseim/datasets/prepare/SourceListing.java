@@ -124,10 +124,12 @@ public final class SourceListing {
     }
 
     /**
-     * Every file below {@code root}, at any depth, as an unlabelled training sample (key: its path
-     * below root; hidden files and folders, and those starting with "_", left out), sorted by key.
+     * Every file below {@code root}, at any depth, as an unlabelled sample (key: its path below
+     * root; hidden files and folders, and those starting with "_", left out), sorted by (split, key):
+     * in train, or in val when {@link #heldOut} draws it for {@code fraction} with {@code seed}.
      */
-    public static SourceListing unlabelled(Configuration conf, Path root) throws IOException {
+    public static SourceListing unlabelled(Configuration conf, Path root, double fraction, long seed)
+            throws IOException {
         FileSystem fs = root.getFileSystem(conf);
         if (!fs.exists(root)) {
             throw new IOException("input " + root + " does not exist");
@@ -143,11 +145,33 @@ public final class SourceListing {
             if (hidden(key)) {
                 continue;
             }
-            files.add(new SourceFile("train", null, key, f.getPath().toString(), f.getLen()));
+            String split = heldOut(key, fraction, seed) ? "val" : "train";
+            files.add(new SourceFile(split, null, key, f.getPath().toString(), f.getLen()));
         }
-        files.sort(Comparator.comparing(SourceFile::key));
-        return new SourceListing(List.of(), files, List.of("val"));
+        files.sort(Comparator.comparing((SourceFile f) -> f.split().equals("val")).thenComparing(SourceFile::key));
+        boolean val = !files.isEmpty() && files.get(files.size() - 1).split().equals("val");
+        if (val && files.get(0).split().equals("val")) {
+            throw new IOException("input " + root + ": prepare.held-out = " + fraction + " drew all " + files.size()
+                    + " images into val, leaving none to train on");
+        }
+        return new SourceListing(List.of(), files, val ? List.of() : List.of("val"));
     }
+
+    /**
+     * Whether an unlabelled image goes to the held-out split: a draw from (seed, its key) alone, so
+     * a file's split does not depend on the rest of the tree (adding images never moves one between
+     * train and val) and the held-out count is Binomial(images, fraction).
+     */
+    static boolean heldOut(String key, double fraction, long seed) {
+        if (fraction <= 0) {
+            return false;
+        }
+        long h = EpochOrder.mix(seed, key.hashCode(), HELD_OUT_STREAM);
+        return (h >>> 11) * 0x1.0p-53 < fraction;
+    }
+
+    /** Separates the held-out draw from the other uses of the seed (the row order). */
+    private static final long HELD_OUT_STREAM = 0x4E1D0;
 
     /**
      * The files an index names: {@code rows} of (path, label or null, split), paths already

@@ -67,6 +67,17 @@ public record Manifest(String source, List<String> classes, Map<String, Split> s
     /** A file the preparation skipped, and why. */
     public record BadFile(String path, String reason, String detail) implements java.io.Serializable {}
 
+    /**
+     * Fails in one line when the dataset has no labels, naming what needs them: an unlabelled input
+     * (its held-out val split included) serves pretraining and embeddings, not kNN or probes.
+     */
+    public void requireLabels(String what) {
+        if (classes.isEmpty()) {
+            throw new IllegalArgumentException(what + " needs labels, and the dataset has none (prepared from an"
+                    + " input without labels, such as prepare.layout = unlabelled): it serves pretraining and embed");
+        }
+    }
+
     public boolean hasSplit(String name) {
         return splits.containsKey(name);
     }

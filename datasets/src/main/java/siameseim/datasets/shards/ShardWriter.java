@@ -10,20 +10,18 @@ import java.util.zip.CRC32C;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.parquet.example.data.Group;
-import org.apache.parquet.example.data.simple.SimpleGroupFactory;
 import org.apache.parquet.hadoop.ParquetFileWriter;
 import org.apache.parquet.hadoop.ParquetWriter;
-import org.apache.parquet.hadoop.example.ExampleParquetWriter;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.apache.parquet.hadoop.util.HadoopOutputFile;
-import org.apache.parquet.io.api.Binary;
+import org.apache.parquet.io.OutputFile;
 
 /**
  * Writes image rows into Parquet shards named {@code <prefix>-000.parquet}, {@code -001}, ...,
  * starting a new shard when the next row would pass the target size. Images are stored
  * uncompressed (JPEG does not compress further) in row groups of at most 16 MiB, so a reader
- * holds at most one row group per shard in memory.
+ * holds at most one row group per shard in memory. The same rows give the same bytes in every JVM
+ * ({@link SortedEncodingsOutputFile} says why that needs more than parquet-java 1.17's writer).
  */
 public final class ShardWriter implements Closeable {
     static final int ROW_GROUP_BYTES = 16 << 20;
@@ -33,9 +31,8 @@ public final class ShardWriter implements Closeable {
     private final String relativeDir;
     private final String prefix;
     private final long targetBytes;
-    private final SimpleGroupFactory rows = new SimpleGroupFactory(ShardSchema.SCHEMA);
     private final List<ShardInfo> written = new ArrayList<>();
-    private ParquetWriter<Group> current;
+    private ParquetWriter<ImageRecord> current;
     private String currentName;
     private long currentRows;
     private long currentBytes;
@@ -61,23 +58,15 @@ public final class ShardWriter implements Closeable {
         if (current == null) {
             open();
         }
-        Group g = rows.newGroup()
-                .append("key", r.key())
-                .append("label", r.label())
-                .append("wnid", r.wnid())
-                .append("image", Binary.fromConstantByteArray(r.image()))
-                .append("width", r.width())
-                .append("height", r.height())
-                .append("source_format", r.sourceFormat());
-        current.write(g);
+        current.write(r);
         currentRows++;
         currentBytes += size;
     }
 
     private void open() throws IOException {
         currentName = relativeDir + "/" + prefix + String.format(Locale.ROOT, "-%03d.parquet", seq++);
-        current = ExampleParquetWriter.builder(HadoopOutputFile.fromPath(new Path(root, currentName), conf))
-                .withType(ShardSchema.SCHEMA)
+        OutputFile file = HadoopOutputFile.fromPath(new Path(root, currentName), conf);
+        current = ImageRecordWriteSupport.builder(new SortedEncodingsOutputFile(file))
                 .withConf(conf)
                 .withCompressionCodec(CompressionCodecName.UNCOMPRESSED)
                 .withRowGroupSize((long) ROW_GROUP_BYTES)
