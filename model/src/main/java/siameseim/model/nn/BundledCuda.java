@@ -45,11 +45,11 @@ public final class BundledCuda {
 
     /** Must run before DJL's first Engine call (it caches its probe for the process). */
     static void prepare() {
-        if (Utils.getEnvOrSystemProperty("PYTORCH_LIBRARY_PATH") != null || !driverPresent()) {
+        if (Utils.getEnvOrSystemProperty("PYTORCH_LIBRARY_PATH") != null) {
             return;
         }
         Natives n = find(Thread.currentThread().getContextClassLoader());
-        if (n == null) {
+        if (n == null || !driverPresent()) {
             return;
         }
         Path dir = Utils.getEngineCacheDir("pytorch").resolve(n.version() + '-' + n.flavor() + '-' + n.classifier()
