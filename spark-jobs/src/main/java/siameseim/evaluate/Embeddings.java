@@ -80,11 +80,12 @@ public final class Embeddings {
      * (a path or name) and a binary column {@code image} of encoded images (an image folder read
      * with the {@code binaryFile} source, or a table). Computed with {@link siameseim.ml.ImageEmbedder};
      * an image that cannot be decoded gets a null embedding and is counted and named in the report.
-     * The architecture is the weights' own (checkpoints and exports carry it), else {@code arch}.
+     * The architecture is the weights' own (checkpoints and exports carry it), else the config's;
+     * batches of eval.batch-size, train.threads threads on a CPU.
      */
-    public static Result run(SparkSession spark, Dataset<Row> images, siameseim.config.ModelConfig arch,
-            String weights, FeaturePool pool, boolean normalize, int batch, String output, Consumer<String> out)
-            throws IOException {
+    public static Result run(SparkSession spark, Dataset<Row> images, EvalConfig cfg, FeaturePool pool,
+            boolean normalize, String output, Consumer<String> out) throws IOException {
+        String weights = cfg.weights();
         long start = System.nanoTime();
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path target = new Path(output);
@@ -93,12 +94,13 @@ public final class Embeddings {
         fs.delete(staging, true);
         siameseim.ml.ImageEmbedder embedder = new siameseim.ml.ImageEmbedder().setInputCol("image")
                 .setOutputCol("vector").setWeights(weights).setPooling(pool == FeaturePool.CLS ? "cls" : "mean-patch")
-                .setNormalize(normalize).setBatchSize(batch);
+                .setNormalize(normalize).setBatchSize(cfg.batchSize()).setThreads(cfg.threads())
+                .setDecoder(cfg.decoder()).setMeanStd(cfg.augment().mean(), cfg.augment().std());
         Path w = new Path(weights);
         try (java.io.InputStream in = w.getFileSystem(conf).open(w)) {
             if (siameseim.model.io.Safetensors.readHeader(in, weights).metadata().get("architecture") == null) {
                 // timm / Hugging Face files do not name their architecture: the config's model
-                embedder.setArchitecture(siameseim.checkpoint.CheckpointFormat.architectureJson(arch));
+                embedder.setArchitecture(siameseim.checkpoint.CheckpointFormat.architectureJson(cfg.model()));
             }
         }
         embedder.transform(images.select("key", "image"))

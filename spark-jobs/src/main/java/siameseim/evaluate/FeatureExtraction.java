@@ -1,5 +1,6 @@
 package siameseim.evaluate;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.io.Serializable;
@@ -25,11 +26,14 @@ import siameseim.datasets.shards.ShardReader;
 import siameseim.eval.FeatureExtractor;
 import siameseim.config.FeaturePool;
 import siameseim.spark.SparkSessions;
+import siameseim.spark.TaskDevice;
 
 /**
  * Frozen-encoder features of a split of a prepared dataset, computed in Spark tasks (one per
  * shard): decode, evaluation transform (resize to size / 0.875, centre crop), encoder forward
- * without autograd, pooling. Rows are selected by a predicate on (shard, row).
+ * without autograd on the task's device ({@link TaskDevice#current}: its GPU where Spark assigned
+ * one, else the CPU with train.threads threads), pooling. Rows are selected by a predicate on
+ * (shard, row).
  */
 public final class FeatureExtraction {
     private FeatureExtraction() {}
@@ -91,7 +95,9 @@ public final class FeatureExtraction {
 
     static List<FeatureRow> shardFeatures(EvalConfig c, Configuration conf, Path shard, int shardIndex, long take,
             FeaturePool pool, RowFilter keep, Resampler.Filter resize) throws IOException {
-        FeatureExtractor fx = new FeatureExtractor(Encoders.cached(c.model(), c.weights(), c.seed(), conf), pool);
+        Device device = TaskDevice.current(c.threads());
+        FeatureExtractor fx = new FeatureExtractor(Encoders.cached(c.model(), c.weights(), c.seed(), conf, device),
+                pool);
         ImageDecoder decoder = ImageDecoder.named(c.decoder());
         EvalTransform tf = new EvalTransform(c.model().imageSize(), resize, c.augment().mean(), c.augment().std());
         int size = tf.size();
@@ -102,7 +108,7 @@ public final class FeatureExtraction {
         int[] labels = new int[batch];
         String[] keys = new String[batch];
         int[] n = {0};
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(device)) {
             ShardReader.scan(conf, shard, row -> row < take && keep.keep(shardIndex, row), (row, rec) -> {
                 try {
                     tf.apply(decoder.decode(rec.image(), Long.MAX_VALUE).image(), images, n[0] * pixels);

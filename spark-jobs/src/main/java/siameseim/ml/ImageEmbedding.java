@@ -1,5 +1,6 @@
 package siameseim.ml;
 
+import ai.djl.Device;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -19,25 +20,31 @@ import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.image.RgbImage;
 import siameseim.eval.FeatureExtractor;
 import siameseim.spark.SparkSessions;
+import siameseim.spark.TaskDevice;
 
-/** The executors' side of {@link ImageEmbedder}: what they need, serialised with the task, and the embedding. */
-record ImageEmbedding(String weights, Map<String, String> architecture, FeaturePool pool, boolean normalize,
-        int batch, int column, boolean struct, double[] mean, double[] std, Map<String, String> hadoop)
-        implements Serializable {
+/**
+ * The executors' side of {@link ImageEmbedder}: what they need, serialised with the task, and the
+ * embedding. The encoder (the weights, or a random initialisation with {@code seed} when there are
+ * none) runs on the task's device ({@link TaskDevice#current}).
+ */
+record ImageEmbedding(String weights, long seed, Map<String, String> architecture, FeaturePool pool,
+        Normalization normalization, Resampler.Filter resize, String decoderName, double[] mean, double[] std,
+        int batch, int threads, int column, boolean struct, Map<String, String> hadoop) implements Serializable {
 
     Iterator<Row> embed(Iterator<Row> rows) throws IOException {
         ModelConfig arch = ModelConfig.of(architecture);
-        FeatureExtractor fx = new FeatureExtractor(Encoders.cached(arch, weights, 0,
-                SparkSessions.rebuild(hadoop)), pool);
-        EvalTransform tf = new EvalTransform(arch.imageSize(), Resampler.Filter.BICUBIC, mean, std);
-        ImageDecoder decoder = ImageDecoder.named("opencv");
+        Device device = TaskDevice.current(threads);
+        FeatureExtractor fx = new FeatureExtractor(Encoders.cached(arch, weights, seed,
+                SparkSessions.rebuild(hadoop), device), pool);
+        EvalTransform tf = new EvalTransform(arch.imageSize(), resize, mean, std);
+        ImageDecoder decoder = ImageDecoder.named(decoderName);
         int pixels = 3 * tf.size() * tf.size();
         List<Row> out = new ArrayList<>();
         List<Row> pending = new ArrayList<>();
         List<Boolean> decoded = new ArrayList<>();
         float[] images = new float[batch * pixels];
         int filled = 0;
-        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager(device)) {
             while (rows.hasNext()) {
                 Row r = rows.next();
                 RgbImage img = image(r, decoder);
@@ -69,15 +76,7 @@ record ImageEmbedding(String weights, Map<String, String> architecture, FeatureP
                 v[c] = r.get(c);
             }
             if (decoded.get(i)) {
-                float[] one = java.util.Arrays.copyOfRange(f, k * d, (k + 1) * d);
-                if (normalize) {
-                    one = FeatureExtractor.unitLength(one);
-                }
-                double[] e = new double[d];
-                for (int j = 0; j < d; j++) {
-                    e[j] = one[j];
-                }
-                v[r.length()] = Vectors.dense(e);
+                v[r.length()] = Vectors.dense(normalization.apply(java.util.Arrays.copyOfRange(f, k * d, (k + 1) * d)));
                 k++;
             }
             out.add(RowFactory.create(v));
