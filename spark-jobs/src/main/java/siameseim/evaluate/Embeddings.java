@@ -23,6 +23,7 @@ import siameseim.config.EvalConfig;
 import siameseim.config.FeaturePool;
 import siameseim.datasets.augment.Resampler;
 import siameseim.datasets.shards.Manifest;
+import siameseim.spark.WriteProgress;
 
 /**
  * Embeddings of a prepared dataset's images as a Parquet table: key (the image's path in the
@@ -30,9 +31,14 @@ import siameseim.datasets.shards.Manifest;
  * mean of the patch tokens, optionally L2-normalised) as an array of floats. Computed by the
  * executors ({@link FeatureExtraction}: the evaluation transform and the frozen encoder, batched,
  * deterministic), written to a staging folder and moved into place at the end, so a failed run
- * leaves no partial table.
+ * leaves no partial table. While it runs the driver prints the images written, images/s and the
+ * time left ({@link WriteProgress}).
  */
 public final class Embeddings {
+    private static final String GROUP = "siameseim-embed";
+    /** At most one progress line this often (the first and the last always). */
+    private static final double PROGRESS_SECONDS = 5;
+
     private Embeddings() {}
 
     /** What was written. */
@@ -62,7 +68,11 @@ public final class Embeddings {
             rows = rows == null ? r : rows.union(r);
         }
         Dataset<Row> df = spark.createDataFrame(rows, schema);
-        df.write().parquet(staging.toString());
+        long total = 0;
+        for (String split : chosen) {
+            total += m.split(split).shards().stream().mapToLong(siameseim.datasets.shards.ShardInfo::rows).sum();
+        }
+        write(spark, df, staging, total, out);
         Dataset<Row> written = spark.read().parquet(staging.toString());
         long images = written.count();
         int dim = images == 0 ? 0 : written.select("embedding").first().getList(0).size();
@@ -103,10 +113,9 @@ public final class Embeddings {
                 embedder.setArchitecture(siameseim.checkpoint.CheckpointFormat.architectureJson(cfg.model()));
             }
         }
-        embedder.transform(images.select("key", "image"))
+        write(spark, embedder.transform(images.select("key", "image"))
                 .select(col("key"), when(col("vector").isNotNull(), vector_to_array(col("vector"), "float32"))
-                        .as("embedding"))
-                .write().parquet(staging.toString());
+                        .as("embedding")), staging, images.count(), out);
         Dataset<Row> written = spark.read().parquet(staging.toString());
         long count = written.count();
         List<String> bad = written.where("embedding IS NULL").select("key").limit(5).collectAsList().stream()
@@ -121,6 +130,17 @@ public final class Embeddings {
                 + " not be decoded (null embedding)%s", count, target, dim, sec, count / sec, badCount,
                 bad.isEmpty() ? "" : ": " + String.join(", ", bad) + (badCount > bad.size() ? ", ..." : "")));
         return new Result(target, count, dim, sec);
+    }
+
+    /** Writes {@code rows} ({@code total} of them) to {@code staging}, with progress lines on the driver. */
+    private static void write(SparkSession spark, Dataset<Row> rows, Path staging, long total, Consumer<String> out) {
+        org.apache.spark.SparkContext sc = spark.sparkContext();
+        sc.setJobGroup(GROUP, "embed: computing and writing the embeddings", false);
+        try (WriteProgress progress = new WriteProgress(sc, GROUP, "embed", total, PROGRESS_SECONDS, out)) {
+            rows.write().parquet(staging.toString());
+        } finally {
+            sc.clearJobGroup();
+        }
     }
 
     /** Replaces {@code target} (a previous run's table) with the finished {@code staging} folder. */
