@@ -1,6 +1,7 @@
 package siameseim.ml;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -38,49 +39,27 @@ record ImageEmbedding(String weights, long seed, Map<String, String> architectur
                 SparkSessions.rebuild(hadoop), device), pool);
         EvalTransform tf = new EvalTransform(arch.imageSize(), resize, mean, std);
         ImageDecoder decoder = ImageDecoder.named(decoderName);
-        int pixels = 3 * tf.size() * tf.size();
         List<Row> out = new ArrayList<>();
-        List<Row> pending = new ArrayList<>();
-        List<Boolean> decoded = new ArrayList<>();
-        float[] images = new float[batch * pixels];
-        int filled = 0;
-        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager(device)) {
+        try (NDManager m = NDManager.newBaseManager(device);
+                EmbeddingBatches<Row> batches = new EmbeddingBatches<>(fx, tf, batch, m, true,
+                        (r, f) -> out.add(withEmbedding(r, f)))) {
             while (rows.hasNext()) {
                 Row r = rows.next();
-                RgbImage img = image(r, decoder);
-                pending.add(r);
-                decoded.add(img != null);
-                if (img != null) {
-                    tf.apply(img, images, filled++ * pixels);
-                }
-                if (filled == batch || !rows.hasNext()) {
-                    float[] f = filled == 0 ? new float[0]
-                            : fx.extract(java.util.Arrays.copyOf(images, filled * pixels), filled, tf.size(), m);
-                    emit(f, fx.dimension(), pending, decoded, out);
-                    pending.clear();
-                    decoded.clear();
-                    filled = 0;
-                }
+                batches.add(r, image(r, decoder));
             }
+            batches.finish();
         }
         return out.iterator();
     }
 
-    /** The pending rows with their embeddings ({@code f}, in order of the decoded ones) or null. */
-    private void emit(float[] f, int d, List<Row> pending, List<Boolean> decoded, List<Row> out) {
-        int k = 0;
-        for (int i = 0; i < pending.size(); i++) {
-            Row r = pending.get(i);
-            Object[] v = new Object[r.length() + 1];
-            for (int c = 0; c < r.length(); c++) {
-                v[c] = r.get(c);
-            }
-            if (decoded.get(i)) {
-                v[r.length()] = Vectors.dense(normalization.apply(java.util.Arrays.copyOfRange(f, k * d, (k + 1) * d)));
-                k++;
-            }
-            out.add(RowFactory.create(v));
+    /** The row with its embedding appended (null when the image could not be decoded). */
+    private Row withEmbedding(Row r, float[] f) {
+        Object[] v = new Object[r.length() + 1];
+        for (int c = 0; c < r.length(); c++) {
+            v[c] = r.get(c);
         }
+        v[r.length()] = f == null ? null : Vectors.dense(normalization.apply(f));
+        return RowFactory.create(v);
     }
 
     /** The row's image, or null when it cannot be decoded. */
