@@ -1,5 +1,6 @@
 package siameseim.checkpoint;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -32,6 +33,7 @@ public final class Encoders {
     private static final Map<String, VisionTransformer> CACHE = new ConcurrentHashMap<>();
     private static final Set<String> CHECKED = ConcurrentHashMap.newKeySet();
     private static final NDManager MANAGER;
+    private static final Map<Device, NDManager> ON_DEVICE = new ConcurrentHashMap<>();
     private static final Set<DataType> FLOATS = EnumSet.of(DataType.FLOAT32, DataType.FLOAT16, DataType.BFLOAT16,
             DataType.FLOAT64);
 
@@ -42,12 +44,16 @@ public final class Encoders {
 
     private Encoders() {}
 
-    /** The encoder for (architecture, weights, seed), loaded on first use in this JVM. */
-    public static VisionTransformer cached(ModelConfig arch, String weights, long seed, Configuration conf) {
-        String key = CheckpointFormat.architectureJson(arch) + "|" + weights + "|" + seed;
+    /**
+     * The encoder for (architecture, weights, seed) on {@code device}, loaded on first use in this
+     * JVM and shared by every task there that uses that device.
+     */
+    public static VisionTransformer cached(ModelConfig arch, String weights, long seed, Configuration conf,
+            Device device) {
+        String key = CheckpointFormat.architectureJson(arch) + "|" + weights + "|" + seed + "|" + device;
         return CACHE.computeIfAbsent(key, k -> {
             try {
-                return load(MANAGER, arch, weights, seed, conf);
+                return load(ON_DEVICE.computeIfAbsent(device, NDManager::newBaseManager), arch, weights, seed, conf);
             } catch (IOException e) {
                 throw new IllegalStateException(e.getMessage(), e);
             }

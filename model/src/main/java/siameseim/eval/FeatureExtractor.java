@@ -53,4 +53,27 @@ public final class FeatureExtractor {
         }
         return o;
     }
+
+    /**
+     * {@code f} centred on its own mean, then scaled to unit length, in double precision (spec 5.4:
+     * the few-shot protocol's features); a constant vector becomes zero.
+     */
+    public static double[] centredUnitLength(float[] f) {
+        double mean = 0;
+        for (float v : f) {
+            mean += v;
+        }
+        mean /= f.length;
+        double[] c = new double[f.length];
+        double norm = 0;
+        for (int i = 0; i < f.length; i++) {
+            c[i] = f[i] - mean;
+            norm += c[i] * c[i];
+        }
+        norm = Math.max(Math.sqrt(norm), 1e-12);
+        for (int i = 0; i < c.length; i++) {
+            c[i] /= norm;
+        }
+        return c;
+    }
 }

@@ -23,6 +23,7 @@ import siameseim.config.EvalConfig;
 import siameseim.config.FeaturePool;
 import siameseim.datasets.augment.Resampler;
 import siameseim.datasets.shards.Manifest;
+import siameseim.spark.WriteProgress;
 
 /**
  * Embeddings of a prepared dataset's images as a Parquet table: key (the image's path in the
@@ -30,9 +31,14 @@ import siameseim.datasets.shards.Manifest;
  * mean of the patch tokens, optionally L2-normalised) as an array of floats. Computed by the
  * executors ({@link FeatureExtraction}: the evaluation transform and the frozen encoder, batched,
  * deterministic), written to a staging folder and moved into place at the end, so a failed run
- * leaves no partial table.
+ * leaves no partial table. While it runs the driver prints the images written, images/s and the
+ * time left ({@link WriteProgress}).
  */
 public final class Embeddings {
+    private static final String GROUP = "siameseim-embed";
+    /** At most one progress line this often (the first and the last always). */
+    private static final double PROGRESS_SECONDS = 5;
+
     private Embeddings() {}
 
     /** What was written. */
@@ -62,7 +68,11 @@ public final class Embeddings {
             rows = rows == null ? r : rows.union(r);
         }
         Dataset<Row> df = spark.createDataFrame(rows, schema);
-        df.write().parquet(staging.toString());
+        long total = 0;
+        for (String split : chosen) {
+            total += m.split(split).shards().stream().mapToLong(siameseim.datasets.shards.ShardInfo::rows).sum();
+        }
+        write(spark, df, staging, total, out);
         Dataset<Row> written = spark.read().parquet(staging.toString());
         long images = written.count();
         int dim = images == 0 ? 0 : written.select("embedding").first().getList(0).size();
@@ -80,11 +90,12 @@ public final class Embeddings {
      * (a path or name) and a binary column {@code image} of encoded images (an image folder read
      * with the {@code binaryFile} source, or a table). Computed with {@link siameseim.ml.ImageEmbedder};
      * an image that cannot be decoded gets a null embedding and is counted and named in the report.
-     * The architecture is the weights' own (checkpoints and exports carry it), else {@code arch}.
+     * The architecture is the weights' own (checkpoints and exports carry it), else the config's;
+     * batches of eval.batch-size, train.threads threads on a CPU.
      */
-    public static Result run(SparkSession spark, Dataset<Row> images, siameseim.config.ModelConfig arch,
-            String weights, FeaturePool pool, boolean normalize, int batch, String output, Consumer<String> out)
-            throws IOException {
+    public static Result run(SparkSession spark, Dataset<Row> images, EvalConfig cfg, FeaturePool pool,
+            boolean normalize, String output, Consumer<String> out) throws IOException {
+        String weights = cfg.weights();
         long start = System.nanoTime();
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path target = new Path(output);
@@ -93,18 +104,18 @@ public final class Embeddings {
         fs.delete(staging, true);
         siameseim.ml.ImageEmbedder embedder = new siameseim.ml.ImageEmbedder().setInputCol("image")
                 .setOutputCol("vector").setWeights(weights).setPooling(pool == FeaturePool.CLS ? "cls" : "mean-patch")
-                .setNormalize(normalize).setBatchSize(batch);
+                .setNormalize(normalize).setBatchSize(cfg.batchSize()).setThreads(cfg.threads())
+                .setDecoder(cfg.decoder()).setMeanStd(cfg.augment().mean(), cfg.augment().std());
         Path w = new Path(weights);
         try (java.io.InputStream in = w.getFileSystem(conf).open(w)) {
             if (siameseim.model.io.Safetensors.readHeader(in, weights).metadata().get("architecture") == null) {
                 // timm / Hugging Face files do not name their architecture: the config's model
-                embedder.setArchitecture(siameseim.checkpoint.CheckpointFormat.architectureJson(arch));
+                embedder.setArchitecture(siameseim.checkpoint.CheckpointFormat.architectureJson(cfg.model()));
             }
         }
-        embedder.transform(images.select("key", "image"))
+        write(spark, embedder.transform(images.select("key", "image"))
                 .select(col("key"), when(col("vector").isNotNull(), vector_to_array(col("vector"), "float32"))
-                        .as("embedding"))
-                .write().parquet(staging.toString());
+                        .as("embedding")), staging, images.count(), out);
         Dataset<Row> written = spark.read().parquet(staging.toString());
         long count = written.count();
         List<String> bad = written.where("embedding IS NULL").select("key").limit(5).collectAsList().stream()
@@ -119,6 +130,17 @@ public final class Embeddings {
                 + " not be decoded (null embedding)%s", count, target, dim, sec, count / sec, badCount,
                 bad.isEmpty() ? "" : ": " + String.join(", ", bad) + (badCount > bad.size() ? ", ..." : "")));
         return new Result(target, count, dim, sec);
+    }
+
+    /** Writes {@code rows} ({@code total} of them) to {@code staging}, with progress lines on the driver. */
+    private static void write(SparkSession spark, Dataset<Row> rows, Path staging, long total, Consumer<String> out) {
+        org.apache.spark.SparkContext sc = spark.sparkContext();
+        sc.setJobGroup(GROUP, "embed: computing and writing the embeddings", false);
+        try (WriteProgress progress = new WriteProgress(sc, GROUP, "embed", total, PROGRESS_SECONDS, out)) {
+            rows.write().parquet(staging.toString());
+        } finally {
+            sc.clearJobGroup();
+        }
     }
 
     /** Replaces {@code target} (a previous run's table) with the finished {@code staging} folder. */

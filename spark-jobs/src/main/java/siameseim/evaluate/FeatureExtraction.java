@@ -1,5 +1,6 @@
 package siameseim.evaluate;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.io.Serializable;
@@ -19,17 +20,22 @@ import siameseim.datasets.augment.Resampler;
 import siameseim.datasets.decode.BadImageException;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.loader.UniformSample;
+import siameseim.datasets.shards.ImageRecord;
 import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.shards.ShardInfo;
 import siameseim.datasets.shards.ShardReader;
 import siameseim.eval.FeatureExtractor;
+import siameseim.ml.EmbeddingBatches;
 import siameseim.config.FeaturePool;
 import siameseim.spark.SparkSessions;
+import siameseim.spark.TaskDevice;
 
 /**
  * Frozen-encoder features of a split of a prepared dataset, computed in Spark tasks (one per
  * shard): decode, evaluation transform (resize to size / 0.875, centre crop), encoder forward
- * without autograd, pooling. Rows are selected by a predicate on (shard, row).
+ * without autograd in batches ({@link EmbeddingBatches}: the next batch decodes while the encoder
+ * runs) on the task's device ({@link TaskDevice#current}: its GPU where Spark assigned one, else
+ * the CPU with train.threads threads), pooling. Rows are selected by a predicate on (shard, row).
  */
 public final class FeatureExtraction {
     private FeatureExtraction() {}
@@ -91,45 +97,25 @@ public final class FeatureExtraction {
 
     static List<FeatureRow> shardFeatures(EvalConfig c, Configuration conf, Path shard, int shardIndex, long take,
             FeaturePool pool, RowFilter keep, Resampler.Filter resize) throws IOException {
-        FeatureExtractor fx = new FeatureExtractor(Encoders.cached(c.model(), c.weights(), c.seed(), conf), pool);
+        Device device = TaskDevice.current(c.threads());
+        FeatureExtractor fx = new FeatureExtractor(Encoders.cached(c.model(), c.weights(), c.seed(), conf, device),
+                pool);
         ImageDecoder decoder = ImageDecoder.named(c.decoder());
         EvalTransform tf = new EvalTransform(c.model().imageSize(), resize, c.augment().mean(), c.augment().std());
-        int size = tf.size();
-        int pixels = 3 * size * size;
-        int batch = c.batchSize();
         List<FeatureRow> out = new ArrayList<>();
-        float[] images = new float[batch * pixels];
-        int[] labels = new int[batch];
-        String[] keys = new String[batch];
-        int[] n = {0};
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(device);
+                EmbeddingBatches<ImageRecord> batches = new EmbeddingBatches<>(fx, tf, c.batchSize(), m, true,
+                        (rec, f) -> out.add(new FeatureRow(rec.key(), rec.label(), f)))) {
             ShardReader.scan(conf, shard, row -> row < take && keep.keep(shardIndex, row), (row, rec) -> {
                 try {
-                    tf.apply(decoder.decode(rec.image(), Long.MAX_VALUE).image(), images, n[0] * pixels);
+                    batches.add(rec, decoder.decode(rec.image(), Long.MAX_VALUE).image());
                 } catch (BadImageException e) {
                     throw new IOException(shard + " row " + row + ": " + e.getMessage(), e);
                 }
-                keys[n[0]] = rec.key();
-                labels[n[0]++] = rec.label();
-                if (n[0] == batch) {
-                    flush(fx, images, keys, labels, n[0], size, m, out);
-                    n[0] = 0;
-                }
                 return row + 1 < take;
             });
-            if (n[0] > 0) {
-                flush(fx, images, keys, labels, n[0], size, m, out);
-            }
+            batches.finish();
         }
         return out;
-    }
-
-    private static void flush(FeatureExtractor fx, float[] images, String[] keys, int[] labels, int count, int size,
-            NDManager m, List<FeatureRow> out) {
-        int d = fx.dimension();
-        float[] f = fx.extract(java.util.Arrays.copyOf(images, count * 3 * size * size), count, size, m);
-        for (int i = 0; i < count; i++) {
-            out.add(new FeatureRow(keys[i], labels[i], java.util.Arrays.copyOfRange(f, i * d, (i + 1) * d)));
-        }
     }
 }

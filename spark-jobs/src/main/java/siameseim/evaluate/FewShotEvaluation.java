@@ -5,32 +5,30 @@ import java.util.HashSet;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.classification.LogisticRegression;
-import org.apache.spark.ml.classification.LogisticRegressionModel;
 import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
-import org.apache.spark.ml.linalg.SQLDataTypes;
-import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
+import siameseim.checkpoint.CheckpointFormat;
 import siameseim.config.EvalConfig;
-import siameseim.datasets.augment.Resampler;
 import siameseim.datasets.shards.Manifest;
+import siameseim.datasets.shards.ShardInfo;
 import siameseim.datasets.shards.SubsetManifest;
-import siameseim.config.FeaturePool;
+import siameseim.ml.ImageEmbedder;
 
 /**
- * Few-shot evaluation (spec 5.4, MSN's protocol as the reference runs it): CLS features of a
- * small labelled subset (resize bilinear, centre crop), each centred on its own mean and scaled
- * to unit L2 norm, then multinomial logistic regression without intercept and with an L2 penalty
- * lambda = lambda-n / n on Spark MLlib. MLlib minimises (1/n) sum CE + regParam / 2 |W|^2 with
- * elasticNetParam 0, which is cyanure's objective with regParam = lambda; standardisation is off
- * (the features are already normalised).
+ * Few-shot evaluation (spec 5.4, MSN's protocol as the reference runs it) as a Spark ML
+ * {@link Pipeline}: an {@link ImageEmbedder} (CLS features of the small labelled subset, resize
+ * bilinear, centre crop, each centred on its own mean and scaled to unit L2 norm), then MLlib's
+ * multinomial {@link LogisticRegression} without intercept and with an L2 penalty
+ * lambda = lambda-n / n. MLlib minimises (1/n) sum CE + regParam / 2 |W|^2 with elasticNetParam 0,
+ * which is cyanure's objective with regParam = lambda; standardisation is off (the features are
+ * already normalised).
  */
 public final class FewShotEvaluation {
     private FewShotEvaluation() {}
@@ -38,10 +36,23 @@ public final class FewShotEvaluation {
     /** Accuracy and what it was measured on. */
     public record Result(double top1, long train, long test, double lambda, String selection, String weights) {}
 
+    /** The fitted pipeline, the test split's images it is measured on, and what it was fitted on. */
+    public record Fitted(PipelineModel model, Dataset<Row> test, long train, long testImages, double lambda,
+            String selection) {}
+
     public static Result run(SparkSession spark, EvalConfig cfg) throws IOException {
-        Configuration conf = spark.sparkContext().hadoopConfiguration();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         jsc.setJobGroup("siameseim-few-shot", "few-shot evaluation", false);
+        Fitted f = fit(spark, cfg);
+        double acc = accuracy(f.model(), f.test());
+        jsc.clearJobGroup();
+        return new Result(acc, f.train(), f.testImages(), f.lambda(), f.selection(),
+                cfg.weights() == null ? "random init (seed " + cfg.seed() + ")" : cfg.weights());
+    }
+
+    /** The pipeline fitted on the subset (eval.few-shot.subset or per-class) of the prepared dataset. */
+    public static Fitted fit(SparkSession spark, EvalConfig cfg) throws IOException {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path root = new Path(cfg.dataPath());
         Manifest m = Manifest.read(conf, root);
         m.requireLabels("few-shot evaluation");
@@ -57,50 +68,39 @@ public final class FewShotEvaluation {
         for (long[] r : subset.rows()) {
             chosen.add(r[0] << 40 | r[1]);
         }
-        FeatureExtraction.RowFilter filter = (s, row) -> chosen.contains((long) s << 40 | row);
-        Dataset<Row> train = frame(spark, FeatureExtraction.run(spark, cfg, subset.split(), FeaturePool.CLS, 0, filter,
-                Resampler.Filter.BILINEAR));
-        Dataset<Row> test = frame(spark, FeatureExtraction.run(spark, cfg, cfg.testSplit(), FeaturePool.CLS, 0, null,
-                Resampler.Filter.BILINEAR));
-        long n = train.count();
+        Dataset<Row> train = ShardImages.of(spark, root, subset.split(), (s, row) -> chosen.contains((long) s << 40
+                | row));
+        Dataset<Row> test = ShardImages.of(spark, root, cfg.testSplit(), null);
+        long n = subset.size();
         double lambda = cfg.fewShot().lambdaN() / n;
-        LogisticRegressionModel model = new LogisticRegression()
+        PipelineModel model = pipeline(cfg, lambda).fit(train);
+        long testImages = m.split(cfg.testSplit()).shards().stream().mapToLong(ShardInfo::rows).sum();
+        return new Fitted(model, test, n, testImages, lambda, subset.selection());
+    }
+
+    /** The unfitted pipeline: embedder (input column {@code image}) and logistic regression. */
+    public static Pipeline pipeline(EvalConfig cfg, double lambda) {
+        ImageEmbedder embedder = new ImageEmbedder().setInputCol("image").setOutputCol("features")
+                .setArchitecture(CheckpointFormat.architectureJson(cfg.model())).setSeed(cfg.seed())
+                .setPooling("cls").setResize("bilinear").setNormalize("centre+l2").setDecoder(cfg.decoder())
+                .setMeanStd(cfg.augment().mean(), cfg.augment().std()).setBatchSize(cfg.batchSize())
+                .setThreads(cfg.threads());
+        if (cfg.weights() != null) {
+            embedder.setWeights(cfg.weights());
+        }
+        LogisticRegression lr = new LogisticRegression()
                 .setFamily("multinomial")
                 .setFitIntercept(false)
                 .setStandardization(false)
                 .setElasticNetParam(0)
                 .setRegParam(lambda)
                 .setMaxIter(cfg.fewShot().maxIter())
-                .setTol(cfg.fewShot().tol())
-                .fit(train);
-        double acc = new MulticlassClassificationEvaluator().setMetricName("accuracy").evaluate(model.transform(test));
-        jsc.clearJobGroup();
-        return new Result(acc, n, test.count(), lambda, subset.selection(),
-                cfg.weights() == null ? "random init (seed " + cfg.seed() + ")" : cfg.weights());
+                .setTol(cfg.fewShot().tol());
+        return new Pipeline().setStages(new PipelineStage[] {embedder, lr});
     }
 
-    /** (label, features) with each feature centred on its own mean and L2-normalised. */
-    static Dataset<Row> frame(SparkSession spark, JavaRDD<FeatureRow> rows) {
-        StructType schema = new StructType().add("label", DataTypes.DoubleType).add("features", SQLDataTypes.VectorType());
-        JavaRDD<Row> r = rows.map(f -> {
-            float[] x = f.feature();
-            double mean = 0;
-            for (float v : x) {
-                mean += v;
-            }
-            mean /= x.length;
-            double[] c = new double[x.length];
-            double norm = 0;
-            for (int i = 0; i < x.length; i++) {
-                c[i] = x[i] - mean;
-                norm += c[i] * c[i];
-            }
-            norm = Math.max(Math.sqrt(norm), 1e-12);
-            for (int i = 0; i < c.length; i++) {
-                c[i] /= norm;
-            }
-            return RowFactory.create((double) f.label(), Vectors.dense(c));
-        });
-        return spark.createDataFrame(r, schema).cache();
+    /** Top-1 accuracy of {@code model} on {@code images} (key, label, image). */
+    public static double accuracy(PipelineModel model, Dataset<Row> images) {
+        return new MulticlassClassificationEvaluator().setMetricName("accuracy").evaluate(model.transform(images));
     }
 }

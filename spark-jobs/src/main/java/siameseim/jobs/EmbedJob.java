@@ -62,8 +62,7 @@ public final class EmbedJob implements Job {
                     df = df.withColumn("key", org.apache.spark.sql.functions.monotonically_increasing_id()
                             .cast("string"));
                 }
-                Embeddings.run(spark, df, cfg.model(), cfg.weights(), p, a.flag("normalize"), cfg.batchSize(), output,
-                        System.out::println);
+                Embeddings.run(spark, df, cfg, p, a.flag("normalize"), output, System.out::println);
             }
         }
         return 0;

@@ -13,9 +13,6 @@ import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.VectorUDT;
-import org.apache.spark.ml.param.BooleanParam;
-import org.apache.spark.ml.param.IntParam;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWritable;
@@ -28,9 +25,9 @@ import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructType;
 import siameseim.checkpoint.Encoders;
-import siameseim.config.ConfigLoader;
 import siameseim.config.FeaturePool;
 import siameseim.config.ModelConfig;
+import siameseim.datasets.augment.Resampler;
 import siameseim.model.io.Safetensors;
 import siameseim.spark.SparkSessions;
 
@@ -39,118 +36,98 @@ import siameseim.spark.SparkSessions;
  * encoder as an ML {@link Vector}. The input column holds encoded image bytes (the
  * {@code binaryFile} source's {@code content}, or any binary column) or the struct of Spark's
  * {@code image} source. Images go through the evaluation transform (resize to size / 0.875,
- * centre crop, normalise) and the encoder in batches; the embedding is the mean of the patch
- * tokens or the CLS token, optionally L2-normalised; an image that cannot be decoded gets a null
- * vector. One encoder per executor JVM, shared by its tasks ({@link Encoders#cached}). Saved with
- * its weights ({@link #write}): a {@code PipelineModel} holding it loads on another cluster.
+ * bicubic or bilinear, centre crop, normalise) and the encoder in batches, on the task's GPU
+ * where Spark assigned one; the embedding is the mean of the patch tokens or the CLS token, as it
+ * is, L2-normalised, or centred and L2-normalised (the few-shot protocol); an image that cannot be
+ * decoded gets a null vector. Params: {@link ImageEmbedderParams}. One encoder per executor JVM
+ * and device, shared by its tasks ({@link Encoders#cached}). Saved with its weights
+ * ({@link #write}): a {@code PipelineModel} holding it loads on another cluster.
  */
-public final class ImageEmbedder extends Transformer implements DefaultParamsWritable {
+public final class ImageEmbedder extends ImageEmbedderParams implements DefaultParamsWritable {
     private static final long serialVersionUID = 1L;
     private static final String WEIGHTS_FILE = "weights.safetensors";
-
-    private final String uid;
-    // created in the constructor, after the uid they belong to
-    private final Param<String> inputCol;
-    private final Param<String> outputCol;
-    private final Param<String> weights;
-    private final Param<String> architecture;
-    private final Param<String> pooling;
-    private final BooleanParam normalize;
-    private final IntParam batchSize;
 
     public ImageEmbedder() {
         this("imageEmbedder_" + UUID.randomUUID().toString().substring(0, 12));
     }
 
     public ImageEmbedder(String uid) {
-        this.uid = uid;
-        inputCol = new Param<>(this, "inputCol", "encoded image bytes or an image struct");
-        outputCol = new Param<>(this, "outputCol", "the embedding (ML Vector)");
-        weights = new Param<>(this, "weights", "the encoder: a checkpoint or safetensors file --weights accepts");
-        architecture = new Param<>(this, "architecture",
-                "the model keys (JSON) when the weights do not carry them; empty: from the weights' metadata");
-        pooling = new Param<>(this, "pooling", "mean-patch or cls");
-        normalize = new BooleanParam(this, "normalize", "L2-normalise the embedding");
-        batchSize = new IntParam(this, "batchSize", "images per encoder call");
-        setDefault(inputCol, "content");
-        setDefault(outputCol, "embedding");
-        setDefault(architecture, "");
-        setDefault(pooling, "mean-patch");
-        setDefault(normalize, false);
-        setDefault(batchSize, 32);
-    }
-
-    @Override
-    public String uid() {
-        return uid;
-    }
-
-    public Param<String> inputCol() {
-        return inputCol;
-    }
-
-    public Param<String> outputCol() {
-        return outputCol;
-    }
-
-    public Param<String> weights() {
-        return weights;
-    }
-
-    public Param<String> architecture() {
-        return architecture;
-    }
-
-    public Param<String> pooling() {
-        return pooling;
-    }
-
-    public BooleanParam normalize() {
-        return normalize;
-    }
-
-    public IntParam batchSize() {
-        return batchSize;
+        super(uid);
     }
 
     public ImageEmbedder setInputCol(String v) {
-        set(inputCol, v);
+        set(inputCol(), v);
         return this;
     }
 
     public ImageEmbedder setOutputCol(String v) {
-        set(outputCol, v);
+        set(outputCol(), v);
         return this;
     }
 
     public ImageEmbedder setWeights(String v) {
-        set(weights, v);
+        set(weights(), v);
         return this;
     }
 
     public ImageEmbedder setArchitecture(String json) {
-        set(architecture, json);
+        set(architecture(), json);
         return this;
     }
 
     public ImageEmbedder setPooling(String v) {
-        set(pooling, v);
+        set(pooling(), v);
         return this;
     }
 
+    /** {@code none}, {@code l2} or {@code centre+l2}. */
+    public ImageEmbedder setNormalize(String v) {
+        set(normalize(), v);
+        return this;
+    }
+
+    /** Unit length (l2) or none. */
     public ImageEmbedder setNormalize(boolean v) {
-        set(normalize, v);
+        return setNormalize(v ? "l2" : "none");
+    }
+
+    public ImageEmbedder setSeed(long v) {
+        set(seed(), v);
+        return this;
+    }
+
+    /** {@code bicubic} or {@code bilinear}. */
+    public ImageEmbedder setResize(String v) {
+        set(resize(), v);
+        return this;
+    }
+
+    /** {@code opencv} or {@code imageio}. */
+    public ImageEmbedder setDecoder(String v) {
+        set(decoder(), v);
+        return this;
+    }
+
+    /** The per-channel mean and standard deviation (RGB, 0..1) of the normalisation. */
+    public ImageEmbedder setMeanStd(double[] m, double[] s) {
+        set(mean(), m);
+        set(std(), s);
+        return this;
+    }
+
+    public ImageEmbedder setThreads(int v) {
+        set(threads(), v);
         return this;
     }
 
     public ImageEmbedder setBatchSize(int v) {
-        set(batchSize, v);
+        set(batchSize(), v);
         return this;
     }
 
     @Override
     public StructType transformSchema(StructType schema) {
-        String in = $(inputCol);
+        String in = $(inputCol());
         if (!java.util.Arrays.asList(schema.fieldNames()).contains(in)) {
             throw new IllegalArgumentException("ImageEmbedder: no input column '" + in + "' in " + schema.simpleString());
         }
@@ -159,10 +136,10 @@ public final class ImageEmbedder extends Transformer implements DefaultParamsWri
             throw new IllegalArgumentException("ImageEmbedder: column '" + in + "' is " + t.simpleString()
                     + ", not encoded image bytes or an image struct");
         }
-        if (java.util.Arrays.asList(schema.fieldNames()).contains($(outputCol))) {
-            throw new IllegalArgumentException("ImageEmbedder: output column '" + $(outputCol) + "' exists already");
+        if (java.util.Arrays.asList(schema.fieldNames()).contains($(outputCol()))) {
+            throw new IllegalArgumentException("ImageEmbedder: output column '" + $(outputCol()) + "' exists already");
         }
-        return schema.add($(outputCol), new VectorUDT(), true);
+        return schema.add($(outputCol()), new VectorUDT(), true);
     }
 
     private static boolean isImageStruct(DataType t) {
@@ -173,19 +150,25 @@ public final class ImageEmbedder extends Transformer implements DefaultParamsWri
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
         StructType out = transformSchema(dataset.schema());
-        if (!isDefined(weights) || $(weights) == null) {
-            throw new IllegalArgumentException("ImageEmbedder: set the weights (setWeights)");
+        String w = hasWeights() ? $(weights()) : null;
+        if (w == null && $(architecture()).isBlank()) {
+            throw new IllegalArgumentException("ImageEmbedder: set the weights (setWeights), or the architecture"
+                    + " (setArchitecture) for a random initialisation");
         }
         Configuration hadoop = dataset.sparkSession().sparkContext().hadoopConfiguration();
-        siameseim.config.AugmentConfig augment = ConfigLoader.loadPretrain(null, List.of()).augment();
         ImageEmbedding s;
         try {
-            s = new ImageEmbedding($(weights), architecture(hadoop), "cls".equals($(pooling)) ? FeaturePool.CLS
-                    : FeaturePool.MEAN_PATCH, (Boolean) getOrDefault(normalize),
-                    (Integer) getOrDefault(batchSize), dataset.schema().fieldIndex($(inputCol)),
-                    !(dataset.schema().apply($(inputCol)).dataType() instanceof BinaryType), augment.mean(),
-                    augment.std(), SparkSessions.hadoopConf(dataset.sparkSession()));
-            Encoders.check(ModelConfig.of(s.architecture()), s.weights(), hadoop); // on the driver, before a stage
+            s = new ImageEmbedding(w, (Long) getOrDefault(seed()), architecture(hadoop),
+                    "cls".equals($(pooling())) ? FeaturePool.CLS : FeaturePool.MEAN_PATCH,
+                    Normalization.named($(normalize())), "bilinear".equals($(resize())) ? Resampler.Filter.BILINEAR
+                            : Resampler.Filter.BICUBIC, $(decoder()), $(mean()), $(std()),
+                    (Integer) getOrDefault(batchSize()), (Integer) getOrDefault(threads()),
+                    dataset.schema().fieldIndex($(inputCol())),
+                    !(dataset.schema().apply($(inputCol())).dataType() instanceof BinaryType),
+                    SparkSessions.hadoopConf(dataset.sparkSession()));
+            if (w != null) {
+                Encoders.check(ModelConfig.of(s.architecture()), w, hadoop); // on the driver, before a stage
+            }
         } catch (IOException e) {
             throw new IllegalArgumentException("ImageEmbedder: " + e.getMessage(), e);
         }
@@ -193,16 +176,20 @@ public final class ImageEmbedder extends Transformer implements DefaultParamsWri
                 org.apache.spark.sql.Encoders.row(out));
     }
 
+    private boolean hasWeights() {
+        return isDefined(weights()) && $(weights()) != null && !$(weights()).isBlank();
+    }
+
     /** The architecture keys: the param, else the weights' metadata (our checkpoints and exports carry it). */
     private Map<String, String> architecture(Configuration conf) throws IOException {
-        String json = $(architecture);
-        if (json == null || json.isBlank()) {
-            Path p = new Path($(weights));
+        String json = $(architecture());
+        if (json.isBlank()) {
+            Path p = new Path($(weights()));
             try (InputStream in = p.getFileSystem(conf).open(p)) {
                 json = Safetensors.readHeader(in, p.toString()).metadata().get("architecture");
             }
             if (json == null) {
-                throw new IOException($(weights) + " does not name its architecture: set it (setArchitecture) as"
+                throw new IOException($(weights()) + " does not name its architecture: set it (setArchitecture) as"
                         + " model keys, e.g. {\"model.image-size\": \"224\", \"model.patch-size\": \"16\", ...}");
             }
         }
@@ -224,13 +211,16 @@ public final class ImageEmbedder extends Transformer implements DefaultParamsWri
             @Override
             public void saveImpl(String path) {
                 super.saveImpl(path);
+                if (!hasWeights()) {
+                    return; // a random initialisation: the seed and architecture params rebuild it
+                }
                 try {
                     Configuration conf = sparkSession().sparkContext().hadoopConfiguration();
-                    Path src = new Path($(weights));
+                    Path src = new Path($(weights()));
                     Path dst = new Path(path, WEIGHTS_FILE);
                     FileUtil.copy(src.getFileSystem(conf), src, dst.getFileSystem(conf), dst, false, conf);
                 } catch (IOException e) {
-                    throw new IllegalStateException("ImageEmbedder: could not copy " + $(weights) + " into " + path
+                    throw new IllegalStateException("ImageEmbedder: could not copy " + $(weights()) + " into " + path
                             + ": " + e.getMessage(), e);
                 }
             }
@@ -241,7 +231,14 @@ public final class ImageEmbedder extends Transformer implements DefaultParamsWri
         return new DefaultParamsReader<ImageEmbedder>() {
             @Override
             public ImageEmbedder load(String path) {
-                return super.load(path).setWeights(new Path(path, WEIGHTS_FILE).toString());
+                ImageEmbedder e = super.load(path);
+                Path copy = new Path(path, WEIGHTS_FILE);
+                try {
+                    return copy.getFileSystem(sparkSession().sparkContext().hadoopConfiguration()).exists(copy)
+                            ? e.setWeights(copy.toString()) : e;
+                } catch (IOException x) {
+                    throw new IllegalStateException("ImageEmbedder: cannot read " + copy + ": " + x.getMessage(), x);
+                }
             }
         };
     }

@@ -1,5 +1,7 @@
 package siameseim.ml;
 
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -19,69 +21,45 @@ import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.image.RgbImage;
 import siameseim.eval.FeatureExtractor;
 import siameseim.spark.SparkSessions;
+import siameseim.spark.TaskDevice;
 
-/** The executors' side of {@link ImageEmbedder}: what they need, serialised with the task, and the embedding. */
-record ImageEmbedding(String weights, Map<String, String> architecture, FeaturePool pool, boolean normalize,
-        int batch, int column, boolean struct, double[] mean, double[] std, Map<String, String> hadoop)
-        implements Serializable {
+/**
+ * The executors' side of {@link ImageEmbedder}: what they need, serialised with the task, and the
+ * embedding. The encoder (the weights, or a random initialisation with {@code seed} when there are
+ * none) runs on the task's device ({@link TaskDevice#current}).
+ */
+record ImageEmbedding(String weights, long seed, Map<String, String> architecture, FeaturePool pool,
+        Normalization normalization, Resampler.Filter resize, String decoderName, double[] mean, double[] std,
+        int batch, int threads, int column, boolean struct, Map<String, String> hadoop) implements Serializable {
 
     Iterator<Row> embed(Iterator<Row> rows) throws IOException {
         ModelConfig arch = ModelConfig.of(architecture);
-        FeatureExtractor fx = new FeatureExtractor(Encoders.cached(arch, weights, 0,
-                SparkSessions.rebuild(hadoop)), pool);
-        EvalTransform tf = new EvalTransform(arch.imageSize(), Resampler.Filter.BICUBIC, mean, std);
-        ImageDecoder decoder = ImageDecoder.named("opencv");
-        int pixels = 3 * tf.size() * tf.size();
+        Device device = TaskDevice.current(threads);
+        FeatureExtractor fx = new FeatureExtractor(Encoders.cached(arch, weights, seed,
+                SparkSessions.rebuild(hadoop), device), pool);
+        EvalTransform tf = new EvalTransform(arch.imageSize(), resize, mean, std);
+        ImageDecoder decoder = ImageDecoder.named(decoderName);
         List<Row> out = new ArrayList<>();
-        List<Row> pending = new ArrayList<>();
-        List<Boolean> decoded = new ArrayList<>();
-        float[] images = new float[batch * pixels];
-        int filled = 0;
-        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(device);
+                EmbeddingBatches<Row> batches = new EmbeddingBatches<>(fx, tf, batch, m, true,
+                        (r, f) -> out.add(withEmbedding(r, f)))) {
             while (rows.hasNext()) {
                 Row r = rows.next();
-                RgbImage img = image(r, decoder);
-                pending.add(r);
-                decoded.add(img != null);
-                if (img != null) {
-                    tf.apply(img, images, filled++ * pixels);
-                }
-                if (filled == batch || !rows.hasNext()) {
-                    float[] f = filled == 0 ? new float[0]
-                            : fx.extract(java.util.Arrays.copyOf(images, filled * pixels), filled, tf.size(), m);
-                    emit(f, fx.dimension(), pending, decoded, out);
-                    pending.clear();
-                    decoded.clear();
-                    filled = 0;
-                }
+                batches.add(r, image(r, decoder));
             }
+            batches.finish();
         }
         return out.iterator();
     }
 
-    /** The pending rows with their embeddings ({@code f}, in order of the decoded ones) or null. */
-    private void emit(float[] f, int d, List<Row> pending, List<Boolean> decoded, List<Row> out) {
-        int k = 0;
-        for (int i = 0; i < pending.size(); i++) {
-            Row r = pending.get(i);
-            Object[] v = new Object[r.length() + 1];
-            for (int c = 0; c < r.length(); c++) {
-                v[c] = r.get(c);
-            }
-            if (decoded.get(i)) {
-                float[] one = java.util.Arrays.copyOfRange(f, k * d, (k + 1) * d);
-                if (normalize) {
-                    one = FeatureExtractor.unitLength(one);
-                }
-                double[] e = new double[d];
-                for (int j = 0; j < d; j++) {
-                    e[j] = one[j];
-                }
-                v[r.length()] = Vectors.dense(e);
-                k++;
-            }
-            out.add(RowFactory.create(v));
+    /** The row with its embedding appended (null when the image could not be decoded). */
+    private Row withEmbedding(Row r, float[] f) {
+        Object[] v = new Object[r.length() + 1];
+        for (int c = 0; c < r.length(); c++) {
+            v[c] = r.get(c);
         }
+        v[r.length()] = f == null ? null : Vectors.dense(normalization.apply(f));
+        return RowFactory.create(v);
     }
 
     /** The row's image, or null when it cannot be decoded. */

@@ -180,8 +180,15 @@ class EvaluationJobsTest {
     void embedWritesEveryImageWithItsKeyLabelSplitAndTheEncodersFeature() throws Exception {
         EvalConfig c = cfg();
         String out = tmp.resolve("embeddings").toString();
-        Embeddings.Result r = Embeddings.run(spark, c, List.of(), FeaturePool.CLS, true, out, System.out::println);
+        List<String> lines = new ArrayList<>();
+        Embeddings.Result r = Embeddings.run(spark, c, List.of(), FeaturePool.CLS, true, out, lines::add);
         assertEquals(78, r.images(), "60 train + 18 val");
+        // progress on the driver while it runs (one line per finished task, at most one per 5 s), then the report
+        List<String> progress = lines.stream().filter(l -> l.matches(
+                "\\[embed] \\d+ of 78 images \\(\\d+%\\), [0-9.]+ images/s, ETA \\d+ s")).toList();
+        assertTrue(!progress.isEmpty(), String.join("\n", lines));
+        assertTrue(progress.get(progress.size() - 1).startsWith("[embed] 78 of 78 images (100%)"), progress.toString());
+        assertTrue(lines.get(lines.size() - 1).startsWith("[embed] 78 images of "), lines.toString());
         assertEquals(32, r.dimension());
         Map<String, float[]> expect = new java.util.HashMap<>();
         for (String split : List.of("train", "val")) {

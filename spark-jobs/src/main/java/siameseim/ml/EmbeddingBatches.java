@@ -1,0 +1,179 @@
+package siameseim.ml;
+
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import siameseim.datasets.augment.EvalTransform;
+import siameseim.datasets.image.RgbImage;
+import siameseim.eval.FeatureExtractor;
+import siameseim.model.nn.Torch;
+
+/**
+ * Images to frozen-encoder features in batches: the loop of every embedding path ({@code embed},
+ * {@link ImageEmbedder}, the evaluations' feature extraction, {@code bench --only embed}). The
+ * caller decodes and transforms the images of the next batch into one buffer while the encoder
+ * runs on the previous batch, in the other buffer, on a worker thread ({@code overlap}; without
+ * it the forward pass runs on the caller's thread between batches). Features reach the sink in
+ * the order the items were added, on the caller's thread; an item without an image gets null and
+ * does not count towards a batch, so batches hold the same images either way.
+ */
+public final class EmbeddingBatches<T> implements AutoCloseable {
+    /** Where each item's feature goes (null: the item had no image). */
+    public interface Sink<T> {
+        void accept(T item, float[] feature) throws IOException;
+    }
+
+    // reused across tasks, so that each thread's OpenMP team is made once, not once per partition
+    private static final ExecutorService FORWARD = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "siameseim-embedding-forward");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final FeatureExtractor fx;
+    private final EvalTransform tf;
+    private final int batch;
+    private final int pixels;
+    private final NDManager manager;
+    private final boolean overlap;
+    private final int threads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
+    private final Sink<T> sink;
+    private Batch<T> filling;
+    private Batch<T> spare;
+    private Batch<T> inFlight;
+    private Future<float[]> result;
+
+    private static final class Batch<T> {
+        final float[] images;
+        final List<T> items = new ArrayList<>();
+        final List<Boolean> hasImage = new ArrayList<>();
+        int count;
+
+        Batch(int floats) {
+            images = new float[floats];
+        }
+
+        void clear() {
+            items.clear();
+            hasImage.clear();
+            count = 0;
+        }
+    }
+
+    /** On the caller's thread, whose intra-op thread count the worker takes over. */
+    public EmbeddingBatches(FeatureExtractor fx, EvalTransform tf, int batch, NDManager manager, boolean overlap,
+            Sink<T> sink) {
+        this.fx = fx;
+        this.tf = tf;
+        this.batch = batch;
+        this.pixels = 3 * tf.size() * tf.size();
+        this.manager = manager;
+        this.overlap = overlap;
+        this.sink = sink;
+        filling = new Batch<>(batch * pixels);
+        spare = new Batch<>(batch * pixels);
+    }
+
+    /** Adds an item with its decoded image, or null when it has none. */
+    public void add(T item, RgbImage image) throws IOException {
+        if (image != null) {
+            tf.apply(image, filling.images, filling.count++ * pixels);
+        }
+        filling.items.add(item);
+        filling.hasImage.add(image != null);
+        if (filling.count == batch) {
+            dispatch();
+        }
+    }
+
+    /** Embeds what is left and delivers every feature. */
+    public void finish() throws IOException {
+        if (!filling.items.isEmpty()) {
+            dispatch();
+        }
+        deliverInFlight();
+    }
+
+    private void dispatch() throws IOException {
+        Batch<T> b = filling;
+        deliverInFlight();
+        filling = spare;
+        spare = null;
+        if (overlap) {
+            inFlight = b;
+            result = FORWARD.submit(() -> forward(b));
+        } else {
+            deliver(b, forward(b));
+            spare = b;
+        }
+    }
+
+    private float[] forward(Batch<T> b) {
+        if (b.count == 0) {
+            return new float[0];
+        }
+        Torch.init(threads); // a no-op unless this worker thread last ran with another count
+        return fx.extract(b.count == batch ? b.images : Arrays.copyOf(b.images, b.count * pixels), b.count, tf.size(),
+                manager);
+    }
+
+    private void deliverInFlight() throws IOException {
+        if (inFlight == null) {
+            return;
+        }
+        float[] f = await();
+        Batch<T> b = inFlight;
+        inFlight = null;
+        deliver(b, f);
+        spare = b;
+    }
+
+    private float[] await() throws IOException {
+        try {
+            return result.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while the encoder ran", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IOException(e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    private void deliver(Batch<T> b, float[] f) throws IOException {
+        int d = fx.dimension();
+        int k = 0;
+        for (int i = 0; i < b.items.size(); i++) {
+            float[] one = null;
+            if (b.hasImage.get(i)) {
+                one = Arrays.copyOfRange(f, k * d, (k + 1) * d);
+                k++;
+            }
+            sink.accept(b.items.get(i), one);
+        }
+        b.clear();
+    }
+
+    /** Waits for a batch still on the worker (after a failure), so that the manager outlives it. */
+    @Override
+    public void close() {
+        if (inFlight != null) {
+            try {
+                result.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException e) {
+                // the failure that matters is the one being thrown already
+            }
+            inFlight = null;
+        }
+    }
+}
