@@ -7,7 +7,7 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${SPARK_HOME:?set SPARK_HOME to the Spark 4.x distribution of the cluster (its bin/spark-submit is used)}"
-APP_JAR="${APP_JAR:-$(ls "$ROOT"/spark-jobs/target/siameseim-spark-jobs-*-app.jar 2> /dev/null | head -1)}"
+APP_JAR="${APP_JAR:-$(ls "$ROOT"/spark-jobs/target/siameseim-spark-jobs-*-app.jar 2> /dev/null | head -1 || true)}"
 EXECUTORS="${EXECUTORS:-2}"                 # executors = replicas on CPU; replicas / GPUs on GPU clusters
 GPUS_PER_EXECUTOR="${GPUS_PER_EXECUTOR:-0}" # 0: CPU training
 CORES_PER_REPLICA="${CORES_PER_REPLICA:-8}" # spark.task.cpus: decoding, augmentation and intra-op threads
@@ -16,7 +16,7 @@ EXECUTOR_MEMORY_OVERHEAD="${EXECUTOR_MEMORY_OVERHEAD:-16g}"  # off-heap: PyTorch
 DRIVER_MEMORY="${DRIVER_MEMORY:-4g}"
 BARRIER_WAIT_CHECKS="${BARRIER_WAIT_CHECKS:-40}"  # x 15 s: how long the barrier stage waits for slots
 # GPU: the CUDA natives jar of -Pcuda (a path, or a URI spark-submit's --jars takes: hdfs://, local://)
-CUDA_NATIVES="${CUDA_NATIVES-$(ls "$ROOT"/spark-jobs/target/natives/pytorch-native-cu*.jar 2> /dev/null | head -1)}"
+CUDA_NATIVES="${CUDA_NATIVES-$(ls "$ROOT"/spark-jobs/target/natives/pytorch-native-cu*.jar 2> /dev/null | head -1 || true)}"
 LIBTORCH="${LIBTORCH:-}"                    # GPU, instead: a hand-installed libtorch 2.5.1+cu124 lib folder on every node
 DRY_RUN="${DRY_RUN:-0}"                     # 1: print the spark-submit command (an argument per line)
 AUTH="${AUTH:-1}"   # 1: Spark's RPC authenticated (spark.authenticate) and encrypted (spark.network.crypto.enabled)
