@@ -57,29 +57,40 @@ public final class FeatureExtraction {
             Encoders.check(cfg.model(), cfg.weights(), conf); // here, before any stage
         }
         Path root = new Path(cfg.dataPath());
-        Manifest m = Manifest.read(conf, root);
-        List<ShardInfo> shards = m.split(split).shards();
-        List<long[]> work = new ArrayList<>(); // {shard, rows to scan}
-        for (int s = 0; s < shards.size(); s++) {
-            work.add(new long[] {s, shards.get(s).rows()});
-        }
+        List<ShardInfo> shards = Manifest.read(conf, root).split(split).shards();
         RowFilter sample = limit > 0 ? sample(shards, limit, cfg.seed()) : null;
-        String rootUri = root.getFileSystem(conf).makeQualified(root).toString();
-        List<String> paths = shards.stream().map(ShardInfo::path).toList();
-        Map<String, String> hadoop = SparkSessions.hadoopConf(spark);
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         RowFilter given = filter != null ? filter : (s, r) -> true;
         RowFilter keep = sample == null ? given : (s, r) -> sample.keep(s, r) && given.keep(s, r);
-        return jsc.parallelize(work, Math.max(1, work.size())).mapPartitions((Iterator<long[]> it) -> {
-            Configuration hc = SparkSessions.rebuild(hadoop);
-            List<FeatureRow> out = new ArrayList<>();
-            while (it.hasNext()) {
-                long[] w = it.next();
-                out.addAll(shardFeatures(cfg, hc, new Path(rootUri, paths.get((int) w[0])), (int) w[0], w[1], pool, keep,
-                        resize));
-            }
-            return out.iterator();
-        });
+        return perShard(spark, root, shards, (hc, shard, index, rows) -> shardFeatures(cfg, hc, shard, index, rows,
+                pool, keep, resize));
+    }
+
+    /** What a task makes of one shard: its Hadoop configuration, the shard's path, index and row count. */
+    public interface ShardWork<T> extends Serializable {
+        List<T> apply(Configuration conf, Path shard, int index, long rows) throws IOException;
+    }
+
+    /** {@code work} on each of a split's shards, one partition per shard, results in shard order. */
+    static <T> JavaRDD<T> perShard(SparkSession spark, Path root, List<ShardInfo> shards, ShardWork<T> work)
+            throws IOException {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        String rootUri = root.getFileSystem(conf).makeQualified(root).toString();
+        List<String> paths = shards.stream().map(ShardInfo::path).toList();
+        List<long[]> tasks = new ArrayList<>(); // {shard, its rows}
+        for (int s = 0; s < shards.size(); s++) {
+            tasks.add(new long[] {s, shards.get(s).rows()});
+        }
+        Map<String, String> hadoop = SparkSessions.hadoopConf(spark);
+        return JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(tasks, Math.max(1, tasks.size()))
+                .mapPartitions((Iterator<long[]> it) -> {
+                    Configuration hc = SparkSessions.rebuild(hadoop);
+                    List<T> out = new ArrayList<>();
+                    while (it.hasNext()) {
+                        long[] t = it.next();
+                        out.addAll(work.apply(hc, new Path(rootUri, paths.get((int) t[0])), (int) t[0], t[1]));
+                    }
+                    return out.iterator();
+                });
     }
 
     /**
