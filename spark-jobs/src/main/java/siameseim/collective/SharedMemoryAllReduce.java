@@ -12,7 +12,7 @@ import java.nio.ByteOrder;
  * Each segment is summed by one rank, always in rank order, and copied by the others: every rank
  * ends with the same bits.
  *
- * <p>Two barriers per operation, and a third only where the length changes. An operation of F
+ * <p>Two barriers per operation, and a third only where the length changes. An operation on F
  * floats cuts them into segments by F and the rank count alone: segment p, floats [F p / N,
  * F (p + 1) / N), is summed by rank p. The invariant: before its first barrier a rank writes its
  * own region only outside its own segment, and after its second barrier (until it begins its next
@@ -21,12 +21,13 @@ import java.nio.ByteOrder;
  * begins the next operation of the same length while a slower rank still copies this one's sums
  * writes only where nobody reads, and no closing barrier is needed. With another length the
  * segments move, and the fast rank's first writes would land in the segment the slow rank is
- * still copying from (SharedMemoryChangingSizesTest saw it on every run): an operation whose
+ * still copying from (SharedMemoryChangingSizesTest fails without it): an operation whose
  * length differs from the previous one's therefore begins with a barrier, which no rank leaves
  * before every rank has finished the previous operation. Every rank sees the same lengths, so all
- * take it alike. Steady training (the gradient at every step) pays nothing; alternating lengths
- * (the gradient, then the UniGrad correlation matrix under {@code decoder.norm = layer}) pay one
- * barrier per change. Regions that grow are a new generation, mapped after a vote of every rank.
+ * take it alike. The gradient all-reduce, the same length at every step, pays nothing; lengths
+ * that alternate (the gradients and a UniGrad correlation matrix above the direct exchange's
+ * 256 KiB) pay one barrier per change. Regions that grow are a new generation, mapped after a
+ * vote of every rank.
  */
 final class SharedMemoryAllReduce implements AutoCloseable {
     private final Collective c;
