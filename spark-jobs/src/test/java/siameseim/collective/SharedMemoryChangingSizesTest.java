@@ -9,14 +9,16 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The shared-memory all-reduce over any sequence of lengths, as training makes them (the gradient,
- * then with {@code decoder.norm = layer} the UniGrad correlation matrix, with nothing in between):
- * back-to-back all-reduces whose lengths alternate, grow, shrink and repeat, among 2 and 4 ranks on
- * real {@code /dev/shm} regions, give every rank the ring all-reduce's bits for the same inputs.
+ * The shared-memory all-reduce over any sequence of lengths, as training makes them (the gradients
+ * and a UniGrad correlation matrix above 256 KiB, with nothing in between under {@code
+ * decoder.norm = layer}): back-to-back all-reduces whose lengths alternate, grow, shrink and
+ * repeat, among 2 and 4 ranks on real {@code /dev/shm} regions, give every rank the ring
+ * all-reduce's bits for the same inputs; only a change of length costs a barrier.
  */
 class SharedMemoryChangingSizesTest {
     /**
@@ -58,6 +60,30 @@ class SharedMemoryChangingSizesTest {
                 return errors;
             });
             assertEquals(List.of(), wrong.stream().flatMap(List::stream).toList());
+        }
+    }
+
+    /**
+     * The cost side, counted in collective operations: an all-reduce of the previous one's length
+     * is three (itself and its two barriers), one of another length four (the barrier it begins
+     * with).
+     */
+    @Test
+    void onlyAChangeOfLengthCostsABarrier() throws Exception {
+        int[] lengths = {589_824, 589_824, 589_824, 300_007, 589_824, 589_824};
+        try (LocalGroup g = new LocalGroup(2, 60_000)) {
+            List<List<Integer>> ops = g.onAll(c -> {
+                List<Integer> counts = new ArrayList<>();
+                for (int floats : lengths) {
+                    ByteBuffer b = randomFloats(floats, c.rank());
+                    int before = c.operations();
+                    c.allReduceSum(b);
+                    counts.add(c.operations() - before);
+                }
+                assertTrue(c.usesSharedMemory());
+                return counts.subList(1, counts.size()); // the first votes on and maps the regions
+            });
+            assertEquals(List.of(List.of(3, 3, 4, 4, 3), List.of(3, 3, 4, 4, 3)), ops);
         }
     }
 
