@@ -1,6 +1,7 @@
 package siameseim.collective;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static siameseim.testing.Floats.randomFloats;
 
@@ -88,8 +89,8 @@ class SharedMemoryChangingSizesTest {
     }
 
     /**
-     * Which size each all-reduce has: a new size three times in four (as often larger as smaller),
-     * the same as the previous one otherwise.
+     * Which size each all-reduce has: another size (larger or smaller) three times in four, the
+     * previous one's otherwise.
      */
     private static int[] sequence(int iterations) {
         SplittableRandom rng = new SplittableRandom(36);
@@ -102,9 +103,9 @@ class SharedMemoryChangingSizesTest {
 
     /**
      * A rank's inputs by size and variant. Two ranks get Gaussian floats (a + b == b + a, so any
-     * algorithm gives the same bits); more ranks get multiples of 1/256 below 128 in magnitude,
-     * whose sums are exact in every order, since the ring and the shared-memory sum add in
-     * different orders.
+     * algorithm gives the same bits). With more ranks the ring and the shared-memory sum add in
+     * different orders, so they get multiples of 1/256 below 128 in magnitude, whose sums are
+     * exact in every order.
      */
     private static ByteBuffer[][] inputs(int rank, int ranks) {
         ByteBuffer[][] in = new ByteBuffer[SIZES.length][VARIANTS];
@@ -137,7 +138,7 @@ class SharedMemoryChangingSizesTest {
                         c.allReduceSum(b);
                     }
                 }
-                assertTrue(!c.usesSharedMemory());
+                assertFalse(c.usesSharedMemory(), "the ring, over TCP");
                 return in;
             });
             return sums.get(0);
