@@ -35,13 +35,20 @@ public final class StepBenchmark {
 
     /** As above on {@code device} (null: the engine's default). */
     public static Result run(String name, PretrainConfig cfg, int warmup, int steps, ai.djl.Device device) {
+        return run(name, cfg, warmup, steps, device, MixedPrecision.fp32());
+    }
+
+    /** As above in {@code precision}. */
+    public static Result run(String name, PretrainConfig cfg, int warmup, int steps, ai.djl.Device device,
+            MixedPrecision precision) {
         int batch = cfg.optim().batchSize();
         List<SiameseBatch> batches = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
             batches.add(SyntheticBatches.batch(cfg, batch, 1000 + i));
         }
         double[] ms = new double[steps];
-        try (Pretrainer t = new Pretrainer(cfg, 1000, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE, device)) {
+        try (Pretrainer t = new Pretrainer(cfg, 1000, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE, device,
+                precision)) {
             for (int i = 0; i < warmup + steps; i++) {
                 long t0 = System.nanoTime();
                 t.step(List.of(batches.get(i % batches.size())));

@@ -24,6 +24,7 @@ import siameseim.events.Summary;
 import siameseim.metrics.MetricsSink;
 import siameseim.model.io.Safetensors;
 import siameseim.model.nn.Param;
+import siameseim.train.PrecisionCheck;
 import siameseim.train.Schedule;
 import siameseim.train.StepResult;
 import siameseim.train.Trainer;
@@ -49,10 +50,13 @@ public final class ReplicaLoop {
 
     private ReplicaLoop() {}
 
-    /** Everything a replica needs; {@code collective} is null for a single replica. */
+    /**
+     * Everything a replica needs; {@code collective} is null for a single replica, {@code precision}
+     * is train.precision as resolved on this replica's device.
+     */
     public record Context(TrainingKind kind, PretrainConfig cfg, int rank, int replicas, Collective collective,
-            Configuration hadoop, String resume, Device device, ThreadPlacement placement, Consumer<String> events,
-            Consumer<String> log) {
+            Configuration hadoop, String resume, Device device, PrecisionCheck.Choice precision,
+            ThreadPlacement placement, Consumer<String> events, Consumer<String> log) {
         /** A replica on the CPU (no GPU assigned). */
         public boolean cpuReplica() {
             return device == null || !device.isGpu();
@@ -96,6 +100,7 @@ public final class ReplicaLoop {
         MetricsSink metrics = new MetricsSink(ctx.hadoop(), ctx.cfg().train().output(), ctx.rank() == 0,
                 trainer.step(), ctx.kind().tag(), ctx.events(), log);
         metrics.accept(new Event.Placement(ctx.placement().note()));
+        metrics.accept(new Event.Placement(ctx.precision().note()));
         String lastCheckpoint = null;
         if (resumed != null) {
             lastCheckpoint = resumed.from().toString();
