@@ -52,11 +52,12 @@ public final class ReplicaLoop {
 
     /**
      * Everything a replica needs; {@code collective} is null for a single replica, {@code precision}
-     * is train.precision as resolved on this replica's device.
+     * is train.precision as resolved on this replica's device; {@code log} takes warnings,
+     * {@code info} what is only informational (the executor log's levels mean what they say).
      */
     public record Context(TrainingKind kind, PretrainConfig cfg, int rank, int replicas, Collective collective,
             Configuration hadoop, String resume, Device device, PrecisionCheck.Choice precision,
-            ThreadPlacement placement, Consumer<String> events, Consumer<String> log) {
+            ThreadPlacement placement, Consumer<String> events, Consumer<String> log, Consumer<String> info) {
         /** A replica on the CPU (no GPU assigned). */
         public boolean cpuReplica() {
             return device == null || !device.isGpu();
@@ -95,8 +96,9 @@ public final class ReplicaLoop {
         long start = System.nanoTime();
         Trainer trainer = job.trainer();
         Consumer<String> log = line -> ctx.log().accept("rank " + ctx.rank() + ": " + line);
+        Consumer<String> info = line -> ctx.info().accept("rank " + ctx.rank() + ": " + line);
         Checkpoints checkpoints = Checkpoints.of(ctx);
-        CheckpointStore.Resumed resumed = resume(ctx, trainer, checkpoints, log);
+        CheckpointStore.Resumed resumed = resume(ctx, trainer, checkpoints, log, info);
         MetricsSink metrics = new MetricsSink(ctx.hadoop(), ctx.cfg().train().output(), ctx.rank() == 0,
                 trainer.step(), ctx.kind().tag(), ctx.events(), log);
         metrics.accept(new Event.Placement(ctx.placement().note()));
@@ -148,7 +150,7 @@ public final class ReplicaLoop {
             }
         }
         if (decoded != null) {
-            log.accept(decoded.describe() + (data instanceof ShardSource s ? "; " + s.samplesRead()
+            info.accept(decoded.describe() + (data instanceof ShardSource s ? "; " + s.samplesRead()
                     + " samples read from the shards" : ""));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -163,14 +165,14 @@ public final class ReplicaLoop {
      * and check that they all resumed at the same step. Returns where they resumed, or null.
      */
     private static CheckpointStore.Resumed resume(Context ctx, Trainer trainer, Checkpoints checkpoints,
-            Consumer<String> log) throws IOException {
+            Consumer<String> log, Consumer<String> info) throws IOException {
         Collective c = ctx.collective();
         agree(c, checksum(trainer), "the replicas' initial parameters differ (checksums %s): they must be built from"
                 + " the same " + ctx.kind().sameStart());
         CheckpointStore.Resumed resumed = CheckpointStore.resume(ctx.hadoop(), checkpoints.store, ctx.resume(),
                 (in, source) -> trainer.restore(in, source).step(), log);
         if (resumed != null) {
-            log.accept("resumed at step " + resumed.step() + " from " + resumed.from() + ": " + resumed.why());
+            info.accept("resumed at step " + resumed.step() + " from " + resumed.from() + ": " + resumed.why());
         }
         agree(c, trainer.step(), "the replicas resumed at different steps (%s)");
         return resumed;

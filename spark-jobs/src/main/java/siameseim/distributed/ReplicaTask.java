@@ -83,7 +83,7 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
                 PrecisionCheck.Choice precision = PrecisionCheck.choose(cfg, device);
                 LOG.info("replica {}: {}", rank, precision.note());
                 ReplicaLoop.Context rc = new ReplicaLoop.Context(kind, cfg, rank, n, collective, conf, resume, device,
-                        precision, placement, reporter == null ? line -> { } : reporter::send, LOG::warn);
+                        precision, placement, reporter == null ? line -> { } : reporter::send, LOG::warn, LOG::info);
                 ShardSource train = TrainingData.split(cfg, conf, kind.trainSplit(cfg), cfg.data().subset());
                 Schedule schedule = kind.schedule(cfg, train.size());
                 try (ReplicaLoop.Job<?> job = kind.replica(rc, schedule)) {
