@@ -99,19 +99,8 @@ public final class ReplicaLoop {
         Consumer<String> info = line -> ctx.info().accept("rank " + ctx.rank() + ": " + line);
         Checkpoints checkpoints = Checkpoints.of(ctx);
         CheckpointStore.Resumed resumed = resume(ctx, trainer, checkpoints, log, info);
-        MetricsSink metrics = new MetricsSink(ctx.hadoop(), ctx.cfg().train().output(), ctx.rank() == 0,
-                trainer.step(), ctx.kind().tag(), ctx.events(), log);
-        metrics.accept(new Event.Placement(ctx.placement().note()));
-        metrics.accept(new Event.Placement(ctx.precision().note()));
-        String lastCheckpoint = null;
-        if (resumed != null) {
-            lastCheckpoint = resumed.from().toString();
-            metrics.accept(new Event.Resumed(resumed.step(), lastCheckpoint, resumed.why()));
-        }
-        if (ctx.collective() != null) {
-            AllReduceBenchmark.Preflight p = AllReduceBenchmark.preflight(ctx.collective(), trainer.gradientSize() * 4);
-            metrics.accept(new Event.Preflight(p.bytes(), p.seconds() * 1000, p.busGiBps(), p.ranks()));
-        }
+        MetricsSink metrics = startMetrics(ctx, trainer, resumed, log);
+        String lastCheckpoint = resumed == null ? null : resumed.from().toString();
         long total = schedule.totalSteps();
         long firstStep = trainer.step();
         double lastLoss = Double.NaN;
@@ -176,6 +165,26 @@ public final class ReplicaLoop {
         }
         agree(c, trainer.step(), "the replicas resumed at different steps (%s)");
         return resumed;
+    }
+
+    /**
+     * The run's metrics from the step it starts at, and its first events: where rank 0's threads
+     * run, its precision, where it resumed, and the pre-flight all-reduce of the gradient's size.
+     */
+    private static MetricsSink startMetrics(Context ctx, Trainer trainer, CheckpointStore.Resumed resumed,
+            Consumer<String> log) {
+        MetricsSink metrics = new MetricsSink(ctx.hadoop(), ctx.cfg().train().output(), ctx.rank() == 0,
+                trainer.step(), ctx.kind().tag(), ctx.events(), log);
+        metrics.accept(new Event.Placement(ctx.placement().note()));
+        metrics.accept(new Event.Placement(ctx.precision().note()));
+        if (resumed != null) {
+            metrics.accept(new Event.Resumed(resumed.step(), resumed.from().toString(), resumed.why()));
+        }
+        if (ctx.collective() != null) {
+            AllReduceBenchmark.Preflight p = AllReduceBenchmark.preflight(ctx.collective(), trainer.gradientSize() * 4);
+            metrics.accept(new Event.Preflight(p.bytes(), p.seconds() * 1000, p.busGiBps(), p.ranks()));
+        }
+        return metrics;
     }
 
     /**
