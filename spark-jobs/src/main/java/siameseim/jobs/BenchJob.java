@@ -54,9 +54,12 @@ public final class BenchJob implements Job {
         int threads = a.intOption("threads", 2);
         int steps = a.intOption("steps", 10);
         String only = a.option("only", "all");
+        int rounds = a.intOption("rounds", 2);
+        if (rounds < 1) {
+            throw new JobArgs.UsageError("--rounds must be at least 1, got " + rounds);
+        }
         Optional<OfficialBaseline> official = a.option("official", null) == null ? Optional.empty()
                 : OfficialBaseline.find(a.option("python", "/usr/bin/python3"), System.out::println);
-        int rounds = a.intOption("rounds", 2);
         if (only.equals("scaling")) {
             ScalingBenchmark.run(new ScalingBenchmark.Options(a.option("output", "runs/bench"),
                     a.intOption("steps", 120), a.intOption("warmup", 40), a.intOption("rounds", 3), a.confFile(null),
