@@ -120,7 +120,7 @@ public final class Doctor {
                 memory = String.format(Locale.ROOT, "%.1f of %.1f GiB", (mu.getMax() - mu.getCommitted()) / 1073741824.0,
                         mu.getMax() / 1073741824.0);
             }
-            ips = StepBenchmark.run("doctor", cfg, 1, 3, d).imagesPerSecond();
+            ips = StepBenchmark.run("doctor", cfg, 1, 3, d, MixedPrecision.fp32()).imagesPerSecond();
             // what train.precision = auto would choose on this replica, and the step in fp16-mixed either way
             PrecisionCheck.Choice choice = d.isGpu() ? PrecisionCheck.check(cfg, d) : PrecisionCheck.choose(cfg, d);
             precision = choice.note();
