@@ -63,7 +63,8 @@ public final class StepBenchmark {
         double median = sorted[steps / 2];
         double flops = FlopCount.perImage(cfg.model(), cfg.mask()) / 1e9;
         double ips = batch / (median / 1000);
-        return new Result(precision.isFp16() ? name + " fp16-mixed" : name, batch, median, sorted[0], sorted[steps - 1], ips, flops, flops * ips);
+        return new Result(precision.isFp16() ? name + " fp16-mixed" : name, batch, median, sorted[0], sorted[steps - 1],
+                ips, flops, flops * ips);
     }
 
     /** Median GFLOP/s of a 1024 x 1024 x 1024 float matrix product. */
