@@ -1,9 +1,6 @@
 package siameseim.datasets.prepare;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -247,27 +244,7 @@ public final class SourceListing {
 
     private static List<SourceFile> flatVal(FileSystem fs, Configuration conf, Path dir, Path gt,
             TreeSet<String> classes) throws IOException {
-        Map<String, String> labels = new HashMap<>();
-        FileSystem gfs = gt.getFileSystem(conf);
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(gfs.open(gt), StandardCharsets.UTF_8))) {
-            String line;
-            int n = 0;
-            while ((line = r.readLine()) != null) {
-                n++;
-                line = line.trim();
-                if (line.isEmpty() || line.startsWith("#")) {
-                    continue;
-                }
-                String[] parts = line.split("[\\s,]+");
-                if (parts.length < 2) {
-                    throw new IOException(gt + " line " + n + ": expected '<file name> <wnid>', got '" + line + "'");
-                }
-                if (!classes.contains(parts[1])) {
-                    throw new IOException(gt + " line " + n + ": wnid " + parts[1] + " is not a class of train/");
-                }
-                labels.put(parts[0], parts[1]);
-            }
-        }
+        Map<String, String> labels = GroundTruth.read(conf, gt, classes);
         List<SourceFile> out = new ArrayList<>();
         for (FileStatus f : fs.listStatus(dir)) {
             if (!f.isFile() || f.getPath().getName().startsWith(".")) {
