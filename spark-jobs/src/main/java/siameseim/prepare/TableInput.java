@@ -59,7 +59,9 @@ final class TableInput {
         PrepareConfig.Table t = cfg.table();
         Dataset<Row> df;
         try {
-            df = spark.read().format(cfg.tableFormat()).load(input);
+            // binaryFile over a class tree: every file below the input, whatever its folder names
+            df = spark.read().format(cfg.tableFormat())
+                    .option("recursiveFileLookup", cfg.tableFormat().equalsIgnoreCase("binaryFile")).load(input);
         } catch (RuntimeException e) {
             throw new IOException("input " + input + " cannot be read as a " + cfg.tableFormat() + " table: "
                     + firstLine(e.getMessage()), e);

@@ -95,18 +95,15 @@ public final class WebDatasetSamples implements Iterator<InputImage> {
                 }
                 sample.putIfAbsent(nk[1], n);
             }
+            if (n == null && members.cutShort() != null && image(sample) == null) {
+                continue; // the sample the cut went through: reported with the cut, not as a sample without image
+            }
             return sample(ke[0], sample);
         }
     }
 
     private InputImage sample(String key, Map<String, TarMembers.Member> sample) {
-        String ext = null;
-        for (String e : IMAGE_EXTENSIONS) {
-            if (sample.containsKey(e)) {
-                ext = e;
-                break;
-            }
-        }
+        String ext = image(sample);
         if (ext == null) {
             return InputImage.bad(split, shard + "/" + key, BadImageException.Reason.NOT_AN_IMAGE.name(),
                     "sample has no " + String.join(", ", IMAGE_EXTENSIONS) + " member (it has: "
@@ -119,6 +116,16 @@ public final class WebDatasetSamples implements Iterator<InputImage> {
                     image.size() + " bytes: larger than a member this reader holds");
         }
         return InputImage.of(split, label(sample), name, image.bytes());
+    }
+
+    /** The extension of the sample's image member, or null when it has none. */
+    private static String image(Map<String, TarMembers.Member> sample) {
+        for (String e : IMAGE_EXTENSIONS) {
+            if (sample.containsKey(e)) {
+                return e;
+            }
+        }
+        return null;
     }
 
     /** The sample's label, or null when it has none (or one that cannot be read). */
