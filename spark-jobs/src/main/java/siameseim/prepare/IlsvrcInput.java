@@ -28,8 +28,9 @@ import siameseim.spark.SparkSessions;
 /**
  * ImageNet as image-net.org ships it (prepare.layout = ilsvrc), read in place: a folder holding
  * {@code ILSVRC2012_img_train.tar}, a tar of 1 000 class tars ({@code n01440764.tar}, ...), and
- * optionally {@code ILSVRC2012_img_val.tar} (50 000 flat JPEGs) with its labels: Kaggle's
- * {@code LOC_val_solution.csv} in the folder, or a prepare.val-ground-truth file.
+ * optionally {@code ILSVRC2012_img_val.tar} (50 000 flat JPEGs) with its labels: a
+ * prepare.val-ground-truth file, Kaggle's {@code LOC_val_solution.csv} in the folder, or the
+ * devkit {@code ILSVRC2012_devkit_t12.tar.gz} there (in this order of preference).
  *
  * <p>The driver indexes the training tar by its headers ({@link TarIndex}: about 1 000 reads of
  * 512 bytes, never the 138 GB); each task reads a run of class tars as byte ranges of it. Keys,
@@ -43,6 +44,7 @@ final class IlsvrcInput {
     static final String TRAIN_TAR = "ILSVRC2012_img_train.tar";
     static final String VAL_TAR = "ILSVRC2012_img_val.tar";
     static final String KAGGLE_VAL = "LOC_val_solution.csv";
+    static final String DEVKIT = "ILSVRC2012_devkit_t12.tar.gz";
 
     /** A tar to read: a class tar inside the training tar, or the whole validation tar. */
     record Unit(String split, String file, long fileBytes, long offset, long bytes, String name, String wnid)
@@ -98,9 +100,9 @@ final class IlsvrcInput {
             } else {
                 valLabels = valLabels(conf, dir, cfg, classes);
                 if (valLabels == null) {
-                    System.out.printf(Locale.ROOT, "[prepare] %s has no labels for %s (%s with LOC_synset_mapping.txt,"
-                            + " or prepare.val-ground-truth): the dataset holds no val split%n", dir, VAL_TAR,
-                            KAGGLE_VAL);
+                    System.out.printf(Locale.ROOT, "[prepare] %s has no labels for %s (%s, %s or"
+                            + " prepare.val-ground-truth): the dataset holds no val split%n", dir, VAL_TAR,
+                            KAGGLE_VAL, DEVKIT);
                 } else {
                     long len = fs.getFileStatus(valTar).getLen();
                     units.add(new Unit("val", fs.makeQualified(valTar).toString(), len, 0, len, VAL_TAR, null));
@@ -150,6 +152,10 @@ final class IlsvrcInput {
         Path kaggle = new Path(dir, KAGGLE_VAL);
         if (kaggle.getFileSystem(conf).exists(kaggle)) {
             return GroundTruth.kaggle(conf, kaggle, classes);
+        }
+        Path devkit = new Path(dir, DEVKIT);
+        if (devkit.getFileSystem(conf).exists(devkit)) {
+            return GroundTruth.devkit(conf, devkit, classes);
         }
         return null;
     }

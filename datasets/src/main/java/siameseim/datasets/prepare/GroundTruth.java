@@ -6,14 +6,16 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 
 /**
  * Labels of flat validation images, by file name: prepare.val-ground-truth ({@code <file name>
- * <wnid>} lines, spaces or commas), or Kaggle's ImageNet {@code LOC_val_solution.csv}
- * ({@code ImageId,PredictionString}: the first word of the prediction string is the wnid).
+ * <wnid>} lines, spaces or commas), Kaggle's ImageNet {@code LOC_val_solution.csv}
+ * ({@code ImageId,PredictionString}: the first word of the prediction string is the wnid), or
+ * ImageNet's devkit ({@code ILSVRC2012_devkit_t12.tar.gz}).
  */
 public final class GroundTruth {
     private GroundTruth() {}
@@ -65,6 +67,66 @@ public final class GroundTruth {
                 }
                 labels.put(line.substring(0, comma).trim() + ".JPEG", check(csv, n, words[0], classes));
             }
+        }
+        return labels;
+    }
+
+    /**
+     * The devkit's validation labels, as {@code torchvision.datasets.ImageNet} reads them: line i of
+     * {@code data/ILSVRC2012_validation_ground_truth.txt} is the ILSVRC2012_ID of
+     * {@code ILSVRC2012_val_<i, 8 digits>.JPEG}, and the struct array {@code synsets} of
+     * {@code data/meta.mat} maps each ID to its WNID.
+     */
+    public static Map<String, String> devkit(Configuration conf, Path tarGz, Collection<String> classes)
+            throws IOException {
+        byte[] meta = null;
+        byte[] ids = null;
+        try (var raw = tarGz.getFileSystem(conf).open(tarGz);
+                var in = new org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream(raw)) {
+            siameseim.datasets.prepare.tar.TarMembers members = new siameseim.datasets.prepare.tar.TarMembers(in);
+            siameseim.datasets.prepare.tar.TarMembers.Member m;
+            while ((m = members.next()) != null) {
+                if (m.name().endsWith("data/meta.mat")) {
+                    meta = m.bytes();
+                } else if (m.name().endsWith("data/ILSVRC2012_validation_ground_truth.txt")) {
+                    ids = m.bytes();
+                }
+            }
+            if (members.cutShort() != null && (meta == null || ids == null)) {
+                throw new IOException(tarGz + ": " + members.cutShort());
+            }
+        }
+        if (meta == null || ids == null) {
+            throw new IOException(tarGz + " has no " + (meta == null ? "data/meta.mat" : "")
+                    + (meta == null && ids == null ? " or " : "")
+                    + (ids == null ? "data/ILSVRC2012_validation_ground_truth.txt" : "") + " (is it the devkit?)");
+        }
+        Object synsets = MatFile.read(meta, tarGz + "!data/meta.mat").get("synsets");
+        if (!(synsets instanceof List<?> list)) {
+            throw new IOException(tarGz + "!data/meta.mat has no struct array 'synsets'");
+        }
+        Map<Integer, String> wnids = new HashMap<>();
+        for (Object o : list) {
+            Map<?, ?> s = (Map<?, ?>) o;
+            if (s.get("ILSVRC2012_ID") instanceof double[] id && id.length == 1 && s.get("WNID") instanceof String w) {
+                wnids.put((int) id[0], w);
+            }
+        }
+        Map<String, String> labels = new HashMap<>();
+        String[] lines = new String(ids, StandardCharsets.US_ASCII).split("\\R");
+        int n = 0;
+        for (String line : lines) {
+            if (line.isBlank()) {
+                continue;
+            }
+            n++;
+            String wnid = wnids.get(Integer.parseInt(line.trim()));
+            if (wnid == null) {
+                throw new IOException(tarGz + "!data/ILSVRC2012_validation_ground_truth.txt line " + n + ": ID "
+                        + line.trim() + " is not in meta.mat's synsets");
+            }
+            labels.put(String.format(java.util.Locale.ROOT, "ILSVRC2012_val_%08d.JPEG", n),
+                    check(tarGz, n, wnid, classes));
         }
         return labels;
     }
