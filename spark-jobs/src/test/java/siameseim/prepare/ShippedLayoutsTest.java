@@ -55,6 +55,10 @@ class ShippedLayoutsTest {
     }
 
     static Manifest prepare(String in, String out, String... more) throws IOException {
+        return prepare(spark, in, out, more);
+    }
+
+    static Manifest prepare(SparkSession spark, String in, String out, String... more) throws IOException {
         List<String> sets = new ArrayList<>(List.of("prepare.input=" + in, "prepare.output=" + out,
                 "prepare.max-bad-fraction=0.5", "prepare.shard-size-mb=1", "prepare.tasks=3"));
         sets.addAll(List.of(more));
@@ -85,7 +89,7 @@ class ShippedLayoutsTest {
     }
 
     /** ImageNet's tars give the dataset of the extracted tree: classes, labels, keys, bytes, bad files. */
-    static void ilsvrcIsTheExtractedTree(Configuration c, String base) throws IOException {
+    static void ilsvrcIsTheExtractedTree(SparkSession spark, Configuration c, String base) throws IOException {
         org.apache.hadoop.fs.Path tree = new org.apache.hadoop.fs.Path(base + "/tree");
         Fixtures.cleanTree(c, tree, 3, 4, 2);
         Fixtures.addRealWorldFiles(c, tree);
@@ -113,8 +117,9 @@ class ShippedLayoutsTest {
         org.apache.hadoop.fs.Path gtFile = new org.apache.hadoop.fs.Path(base + "/val-gt.txt");
         Fixtures.write(c, gtFile, gt.toString().getBytes());
 
-        Manifest fromTree = prepare(extracted.toString(), base + "/ds-tree", "prepare.val-ground-truth=" + gtFile);
-        Manifest fromTars = prepare(shipped.toString(), base + "/ds-ilsvrc", "prepare.layout=ilsvrc");
+        Manifest fromTree = prepare(spark, extracted.toString(), base + "/ds-tree",
+                "prepare.val-ground-truth=" + gtFile);
+        Manifest fromTars = prepare(spark, shipped.toString(), base + "/ds-ilsvrc", "prepare.layout=ilsvrc");
         assertEquals(List.of(Fixtures.classNames(3)), fromTars.classes());
         assertEquals(fromTree.classes(), fromTars.classes());
         for (String split : List.of("train", "val")) {
@@ -131,7 +136,7 @@ class ShippedLayoutsTest {
 
     @Test
     void imageNetsOwnTarsGiveTheDatasetOfTheExtractedTree(@TempDir Path tmp) throws Exception {
-        ilsvrcIsTheExtractedTree(conf, tmp.toString());
+        ilsvrcIsTheExtractedTree(spark, conf, tmp.toString());
         // a download cut short is named
         org.apache.hadoop.fs.Path cut = new org.apache.hadoop.fs.Path(tmp + "/cut");
         byte[] whole = java.nio.file.Files.readAllBytes(tmp.resolve("imagenet/ILSVRC2012_img_train.tar"));
@@ -169,10 +174,10 @@ class ShippedLayoutsTest {
         Fixtures.write(c, new org.apache.hadoop.fs.Path(root, "train/shard-cut.tar"), Arrays.copyOf(whole, 1500));
     }
 
-    static void webDataset(Configuration c, String base) throws IOException {
+    static void webDataset(SparkSession spark, Configuration c, String base) throws IOException {
         org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(base + "/wds");
         webDatasetShards(c, root);
-        Manifest m = prepare(root.toString(), base + "/ds-wds", "prepare.layout=webdataset");
+        Manifest m = prepare(spark, root.toString(), base + "/ds-wds", "prepare.layout=webdataset");
         assertEquals(List.of("0", "1", "2"), m.classes(), "class numbers from KEY.cls");
         assertEquals(30 + 1, m.split("train").images(), "30 generated and one good sample");
         assertEquals(6, m.split("val").images());
@@ -184,15 +189,15 @@ class ShippedLayoutsTest {
         assertTrue(train.get("shard-000000.tar/train-00000000.jpg").startsWith("0 0 40x40 jpeg"), train.toString());
         assertTrue(train.get("shard-bad.tar/x/good.jpg").startsWith("2 2 "));
 
-        Manifest byName = prepare(root.toString(), base + "/ds-wds-json", "prepare.layout=webdataset",
+        Manifest byName = prepare(spark, root.toString(), base + "/ds-wds-json", "prepare.layout=webdataset",
                 "prepare.webdataset.label-field=class");
         assertEquals(List.of(Fixtures.classNames(3)), byName.classes(), "class names from KEY.json");
         assertEquals(30, byName.split("train").images(), "the bad shard's samples have no json: no label");
 
-        Manifest again = prepare(root.toString(), base + "/ds-wds-again", "prepare.layout=webdataset");
+        Manifest again = prepare(spark, root.toString(), base + "/ds-wds-again", "prepare.layout=webdataset");
         assertEquals(m.split("train").shards(), again.split("train").shards(), "byte-identical rerun");
         assertEquals(m.split("val").shards(), again.split("val").shards());
-        Manifest pattern = prepare(root + "/train/shard-{000000..000003}.tar", base + "/ds-wds-pattern",
+        Manifest pattern = prepare(spark, root + "/train/shard-{000000..000003}.tar", base + "/ds-wds-pattern",
                 "prepare.layout=webdataset", "prepare.webdataset.val-shards=" + root + "/val");
         assertEquals(30, pattern.split("train").images());
         assertEquals(6, pattern.split("val").images());
@@ -200,7 +205,7 @@ class ShippedLayoutsTest {
 
     @Test
     void webDatasetShardsAreGroupedIntoSamplesAndEveryBadMemberIsReported(@TempDir Path tmp) throws Exception {
-        webDataset(conf, tmp.toString());
+        webDataset(spark, conf, tmp.toString());
         IOException e = assertThrows(IOException.class, () -> prepare(tmp + "/wds", tmp + "/strict",
                 "prepare.layout=webdataset", "prepare.max-bad-fraction=0.01"));
         assertTrue(e.getMessage().contains("TAR_CUT_SHORT=1"), e.getMessage());
@@ -208,7 +213,7 @@ class ShippedLayoutsTest {
     }
 
     /** A table in the Hub's schema (struct image, integer label), written by Spark, with its footer metadata. */
-    static void huggingFace(Configuration c, String base) throws IOException {
+    static void huggingFace(SparkSession spark, Configuration c, String base) throws IOException {
         String[] names = {"tench", "goldfish", "shark"};
         List<Row> rows = new ArrayList<>();
         var shapes = SyntheticShapes.dataset(3, 0, 4, 40, 5);
@@ -221,7 +226,7 @@ class ShippedLayoutsTest {
                 .add("label", "long");
         String plain = base + "/hub-spark";
         spark.createDataFrame(rows, schema).repartition(2).write().parquet(plain);
-        Manifest numbers = prepare(plain, base + "/ds-hub-numbers", "prepare.layout=table");
+        Manifest numbers = prepare(spark, plain, base + "/ds-hub-numbers", "prepare.layout=table");
         assertEquals(List.of("0", "1", "2"), numbers.classes(), "no metadata: the sorted numbers");
         assertEquals(11, numbers.split("train").images());
         assertEquals(Map.of("train/img_0.jpg", "NO_CLASS"), bad(numbers), "label -1 is no label");
@@ -230,7 +235,7 @@ class ShippedLayoutsTest {
         String meta = "{\"info\": {\"features\": {\"image\": {\"_type\": \"Image\"}, \"label\": {\"names\": [\"tench\","
                 + " \"goldfish\", \"shark\"], \"_type\": \"ClassLabel\"}}}}";
         HubMetadata.copyWith(c, new org.apache.hadoop.fs.Path(plain), new org.apache.hadoop.fs.Path(hub), meta);
-        Manifest named = prepare(hub, base + "/ds-hub", "prepare.layout=table");
+        Manifest named = prepare(spark, hub, base + "/ds-hub", "prepare.layout=table");
         assertEquals(List.of(names), named.classes(), "ClassLabel names, in the Hub's order");
         Map<String, String> got = rows(c, base + "/ds-hub", named, "train");
         assertTrue(got.get("img_1.jpg").startsWith(shapes.label(1) + " " + names[shapes.label(1)] + " "), got.toString());
@@ -239,7 +244,7 @@ class ShippedLayoutsTest {
 
     @Test
     void hubParquetTakesItsClassNamesFromTheFooterAndBinaryFileTablesFromFolders(@TempDir Path tmp) throws Exception {
-        huggingFace(conf, tmp.toString());
+        huggingFace(spark, conf, tmp.toString());
         org.apache.hadoop.fs.Path tree = new org.apache.hadoop.fs.Path(tmp + "/tree");
         Fixtures.cleanTree(conf, tree, 2, 3, 1);
         Manifest m = prepare(tree + "/train", tmp + "/ds-binary", "prepare.layout=table",
