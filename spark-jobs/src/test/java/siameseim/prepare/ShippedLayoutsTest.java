@@ -137,6 +137,10 @@ class ShippedLayoutsTest {
     @Test
     void imageNetsOwnTarsGiveTheDatasetOfTheExtractedTree(@TempDir Path tmp) throws Exception {
         ilsvrcIsTheExtractedTree(spark, conf, tmp.toString());
+        // as a new user tries it: the tar given to the default layout says which layout reads it
+        IOException hint = assertThrows(IOException.class, () -> prepare(tmp + "/imagenet/ILSVRC2012_img_train.tar",
+                tmp + "/ds-hint"));
+        assertTrue(hint.getMessage().contains("--layout ilsvrc"), hint.getMessage());
         // a download cut short is named
         org.apache.hadoop.fs.Path cut = new org.apache.hadoop.fs.Path(tmp + "/cut");
         byte[] whole = java.nio.file.Files.readAllBytes(tmp.resolve("imagenet/ILSVRC2012_img_train.tar"));
@@ -206,6 +210,9 @@ class ShippedLayoutsTest {
     @Test
     void webDatasetShardsAreGroupedIntoSamplesAndEveryBadMemberIsReported(@TempDir Path tmp) throws Exception {
         webDataset(spark, conf, tmp.toString());
+        IOException hint = assertThrows(IOException.class, () -> prepare(tmp + "/wds/train", tmp + "/ds-hint",
+                "prepare.layout=unlabelled"));
+        assertTrue(hint.getMessage().contains("--layout webdataset"), hint.getMessage());
         IOException e = assertThrows(IOException.class, () -> prepare(tmp + "/wds", tmp + "/strict",
                 "prepare.layout=webdataset", "prepare.max-bad-fraction=0.01"));
         assertTrue(e.getMessage().contains("TAR_CUT_SHORT=1"), e.getMessage());

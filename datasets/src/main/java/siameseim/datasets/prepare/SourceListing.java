@@ -86,7 +86,8 @@ public final class SourceListing {
         Path train = new Path(root, "train");
         if (splits.contains("train")) {
             if (!fs.isDirectory(train)) {
-                throw new IOException("input " + root + " has no train/ folder (expected train/<wnid>/*.JPEG)");
+                throw new IOException("input " + root + " has no train/ folder (expected train/<wnid>/*.JPEG)"
+                        + tarHint(fs, root));
             }
         }
         if (fs.isDirectory(train)) {
@@ -144,6 +145,9 @@ public final class SourceListing {
             }
             String split = heldOut(key, fraction, seed) ? "val" : "train";
             files.add(new SourceFile(split, null, key, f.getPath().toString(), f.getLen()));
+        }
+        if (!files.isEmpty() && files.stream().allMatch(f -> f.key().endsWith(".tar"))) {
+            throw new IOException("input " + root + " holds only .tar files" + tarHint(fs, root));
         }
         files.sort(Comparator.comparing((SourceFile f) -> f.split().equals("val")).thenComparing(SourceFile::key));
         boolean val = !files.isEmpty() && files.get(files.size() - 1).split().equals("val");
@@ -205,6 +209,18 @@ public final class SourceListing {
         List<String> missing = new ArrayList<>(splits);
         files.forEach(f -> missing.remove(f.split()));
         return new SourceListing(List.copyOf(classes), files, List.copyOf(missing));
+    }
+
+    /** What to use instead when the input is, or holds, tars (ImageNet's own files, WebDataset shards). */
+    private static String tarHint(FileSystem fs, Path root) throws IOException {
+        boolean tars = root.getName().endsWith(".tar");
+        if (!tars && fs.isDirectory(root)) {
+            for (FileStatus st : fs.listStatus(root)) {
+                tars |= st.getPath().getName().endsWith(".tar");
+            }
+        }
+        return !tars ? "" : ": for ImageNet's own ILSVRC2012_img_train.tar use --layout ilsvrc (on its folder), for"
+                + " WebDataset shards --layout webdataset; both are read in place";
     }
 
     private static boolean hidden(String key) {
