@@ -266,4 +266,27 @@ class ShippedLayoutsTest {
                 "prepare.layout=table", "prepare.table-format=binaryFile", "prepare.table.image-column=pixels"));
         assertTrue(e.getMessage().contains("'pixels'"), e.getMessage());
     }
+
+    @Test
+    void generateWritesTheBuiltInDataAsWebDatasetShardsThatPrepareReads(@TempDir Path tmp) throws Exception {
+        String[] gen = {"--classes", "3", "--train-per-class", "5", "--val-per-class", "2", "--format", "webdataset",
+            "--shard-size", "4", "--size", "32"};
+        for (String out : List.of("a", "b")) {
+            List<String> args = new ArrayList<>(List.of("--output", tmp.resolve(out).toString()));
+            args.addAll(List.of(gen));
+            siameseim.jobs.Jobs.run(spark, "generate", args.toArray(String[]::new));
+        }
+        assertEquals(4, java.nio.file.Files.list(tmp.resolve("a/train")).count(), "15 images in shards of 4");
+        for (String shard : List.of("train/shard-000000.tar", "train/shard-000003.tar", "val/shard-000001.tar")) {
+            assertArrayEquals(java.nio.file.Files.readAllBytes(tmp.resolve("a").resolve(shard)),
+                    java.nio.file.Files.readAllBytes(tmp.resolve("b").resolve(shard)), "same shards: " + shard);
+        }
+        siameseim.jobs.Jobs.run(spark, "prepare", "--input", tmp.resolve("a").toString(), "--output",
+                tmp.resolve("ds").toString(), "--layout", "webdataset");
+        Manifest m = Manifest.read(conf, new org.apache.hadoop.fs.Path(tmp.resolve("ds").toString()));
+        assertEquals(List.of("0", "1", "2"), m.classes());
+        assertEquals(15, m.split("train").images());
+        assertEquals(6, m.split("val").images());
+        assertEquals(List.of(), m.badFiles());
+    }
 }
