@@ -23,8 +23,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import siameseim.config.ConfigLoader;
-import siameseim.config.PrepareConfig;
 import siameseim.datasets.prepare.tar.WebDatasetWriter;
 import siameseim.datasets.shards.ImageRecord;
 import siameseim.datasets.shards.Manifest;
@@ -59,10 +57,10 @@ class ShippedLayoutsTest {
     }
 
     static Manifest prepare(SparkSession spark, String in, String out, String... more) throws IOException {
-        List<String> sets = new ArrayList<>(List.of("prepare.input=" + in, "prepare.output=" + out,
-                "prepare.max-bad-fraction=0.5", "prepare.shard-size-mb=1", "prepare.tasks=3"));
+        List<String> sets = new ArrayList<>(List.of("prepare.tasks=3"));
         sets.addAll(List.of(more));
-        return DatasetPreparation.run(spark, PrepareConfig.from(ConfigLoader.load(null, sets))).manifest();
+        return DatasetPreparation.run(spark, DatasetPreparationTest.config(in, out, sets.toArray(String[]::new)))
+                .manifest();
     }
 
     /** Every row of a split by key: label, class, size, source format and image bytes. */

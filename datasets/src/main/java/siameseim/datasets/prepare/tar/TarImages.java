@@ -1,7 +1,5 @@
 package siameseim.datasets.prepare.tar;
 
-import java.util.Iterator;
-import java.util.NoSuchElementException;
 import java.util.function.Function;
 import siameseim.datasets.decode.BadImageException;
 import siameseim.datasets.prepare.InputImage;
@@ -11,13 +9,12 @@ import siameseim.datasets.prepare.InputImage;
  * tar): the key and class of each come from its name, a member too large to hold is reported
  * ({@code TOO_LARGE}), and a tar cut short is reported once after the members before the cut.
  */
-public final class TarImages implements Iterator<InputImage> {
+public final class TarImages extends Lookahead {
     private final TarMembers members;
     private final String tarName;
     private final String split;
     private final Function<String, String> key;
     private final Function<String, String> wnid;
-    private InputImage next;
     private boolean ended;
 
     /**
@@ -40,30 +37,20 @@ public final class TarImages implements Iterator<InputImage> {
     }
 
     @Override
-    public boolean hasNext() {
-        if (next == null && !ended) {
-            TarMembers.Member m = members.next();
-            if (m == null) {
-                ended = true;
-                next = members.cutShort() == null ? null
-                        : InputImage.bad(split, tarName, InputImage.TAR_CUT_SHORT, members.cutShort());
-            } else if (m.bytes() == null) {
-                next = InputImage.bad(split, key.apply(m.name()), BadImageException.Reason.TOO_LARGE.name(),
-                        m.size() + " bytes: larger than a member this reader holds");
-            } else {
-                next = InputImage.of(split, wnid.apply(m.name()), key.apply(m.name()), m.bytes());
-            }
+    protected InputImage advance() {
+        if (ended) {
+            return null;
         }
-        return next != null;
-    }
-
-    @Override
-    public InputImage next() {
-        if (!hasNext()) {
-            throw new NoSuchElementException();
+        TarMembers.Member m = members.next();
+        if (m == null) {
+            ended = true;
+            return members.cutShort() == null ? null
+                    : InputImage.bad(split, tarName, InputImage.TAR_CUT_SHORT, members.cutShort());
         }
-        InputImage out = next;
-        next = null;
-        return out;
+        if (m.bytes() == null) {
+            return InputImage.bad(split, key.apply(m.name()), BadImageException.Reason.TOO_LARGE.name(),
+                    m.size() + " bytes: larger than a member this reader holds");
+        }
+        return InputImage.of(split, wnid.apply(m.name()), key.apply(m.name()), m.bytes());
     }
 }

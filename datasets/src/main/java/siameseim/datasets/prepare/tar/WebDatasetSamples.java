@@ -4,12 +4,10 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.nio.charset.StandardCharsets;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import siameseim.datasets.decode.BadImageException;
 import siameseim.datasets.prepare.InputImage;
 
@@ -27,7 +25,7 @@ import siameseim.datasets.prepare.InputImage;
  * to no sample and is passed over, as WebDataset does; a shard cut short is reported once
  * ({@link InputImage#TAR_CUT_SHORT}) after the samples before the cut.
  */
-public final class WebDatasetSamples implements Iterator<InputImage> {
+public final class WebDatasetSamples extends Lookahead {
     /** Image extensions, in the order of preference when a sample has several. */
     public static final List<String> IMAGE_EXTENSIONS = List.of("jpg", "jpeg", "png", "webp");
 
@@ -36,7 +34,6 @@ public final class WebDatasetSamples implements Iterator<InputImage> {
     private final String split;
     private final String jsonLabelField;
     private TarMembers.Member pending;
-    private InputImage next;
     private boolean ended;
 
     /**
@@ -51,25 +48,8 @@ public final class WebDatasetSamples implements Iterator<InputImage> {
     }
 
     @Override
-    public boolean hasNext() {
-        if (next == null && !ended) {
-            next = advance();
-        }
-        return next != null;
-    }
-
-    @Override
-    public InputImage next() {
-        if (!hasNext()) {
-            throw new NoSuchElementException();
-        }
-        InputImage out = next;
-        next = null;
-        return out;
-    }
-
-    private InputImage advance() {
-        while (true) {
+    protected InputImage advance() {
+        while (!ended) {
             TarMembers.Member m = pending != null ? pending : members.next();
             pending = null;
             if (m == null) {
@@ -100,6 +80,7 @@ public final class WebDatasetSamples implements Iterator<InputImage> {
             }
             return sample(ke[0], sample);
         }
+        return null;
     }
 
     private InputImage sample(String key, Map<String, TarMembers.Member> sample) {
