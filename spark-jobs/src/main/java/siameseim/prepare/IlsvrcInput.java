@@ -21,6 +21,7 @@ import siameseim.datasets.prepare.PrepareOptions;
 import siameseim.datasets.prepare.PrepareTask;
 import siameseim.datasets.prepare.tar.TarImages;
 import siameseim.datasets.prepare.tar.TarIndex;
+import siameseim.datasets.prepare.tar.TarMembers;
 import siameseim.datasets.prepare.tar.TarUnits;
 import siameseim.datasets.shards.Manifest;
 import siameseim.spark.SparkSessions;
@@ -131,10 +132,10 @@ final class IlsvrcInput {
                     : TRAIN_TAR + "/" + u.name(), u -> {
                         Path p = new Path(u.file());
                         return TarUnits.range(p.getFileSystem(c), p, u.fileBytes(), u.offset(), u.bytes());
-                    }, (u, members) -> u.wnid() != null
-                            ? new TarImages(members, TRAIN_TAR + "/" + u.name(), "train",
+                    }, (u, in) -> u.wnid() != null
+                            ? new TarImages(new TarMembers(in), TRAIN_TAR + "/" + u.name(), "train",
                                     m -> u.wnid() + "/" + TarImages.fileName(m), m -> u.wnid())
-                            : new TarImages(members, VAL_TAR, "val", TarImages::fileName,
+                            : new TarImages(new TarMembers(in), VAL_TAR, "val", TarImages::fileName,
                                     m -> val.get(TarImages.fileName(m)))));
         });
         if (!stray.isEmpty()) {

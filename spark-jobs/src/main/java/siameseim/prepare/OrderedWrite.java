@@ -1,6 +1,15 @@
 package siameseim.prepare;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
@@ -27,26 +36,29 @@ import siameseim.spark.SparkSessions;
  * uniform random order, and the same input and seed give the same shards whatever order the
  * images were read in. With prepare.row-order = sorted, the places are (class, key) and Spark's
  * range partitioner cuts them (it samples the input first: one more read).
+ *
+ * <p>Places and images cross the shuffle as byte arrays ({@link #place}, {@link #encode}), so that
+ * Java serialisation, Spark's default, writes two arrays per image rather than object graphs
+ * (Spark's Kryo cannot write Java records).
  */
 final class OrderedWrite {
     private OrderedWrite() {}
 
     /**
-     * Where an image goes: its draw, then class and key (ties, and the sorted order), then a
-     * checksum of its bytes, so that even images under one key (a table with repeated keys) come
-     * in the same order on every run, whatever order the shuffle delivers them in.
+     * Where an image goes, as bytes that sort (unsigned) in stored order: its draw (sign bit
+     * flipped, big-endian, so that signed order is byte order), its class and key (ties, and the
+     * sorted order), then a checksum of its bytes, so that even images under one key (a table with
+     * repeated keys) come in the same order on every run, whatever order the shuffle delivers them in.
      */
-    record Place(long draw, String wnid, String key, long tie) implements Serializable {}
+    static byte[] place(long draw, String wnid, String key, long tie) {
+        byte[] w = (wnid == null ? "" : wnid).getBytes(StandardCharsets.UTF_8);
+        byte[] k = key.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(8 + w.length + 1 + k.length + 1 + 8).putLong(draw ^ Long.MIN_VALUE).put(w)
+                .put((byte) 0).put(k).put((byte) 0).putLong(tie).array();
+    }
 
-    /** Places in stored order (draw as a signed number: the ranges below cut it in the same order). */
-    static final Comparator<Place> ORDER = (Comparator<Place> & Serializable) (a, b) -> {
-        int c = Long.compare(a.draw(), b.draw());
-        if (c == 0) {
-            c = (a.wnid() == null ? "" : a.wnid()).compareTo(b.wnid() == null ? "" : b.wnid());
-        }
-        c = c != 0 ? c : a.key().compareTo(b.key());
-        return c != 0 ? c : Long.compare(a.tie(), b.tie());
-    };
+    /** Places in stored order. */
+    static final Comparator<byte[]> ORDER = (Comparator<byte[]> & Serializable) Arrays::compareUnsigned;
 
     /** Task t of n takes the draws in [MIN + t 2^64/n, MIN + (t+1) 2^64/n). */
     static final class DrawRanges extends Partitioner {
@@ -64,7 +76,7 @@ final class OrderedWrite {
 
         @Override
         public int getPartition(Object key) {
-            long u = ((Place) key).draw() ^ Long.MIN_VALUE; // signed order as unsigned
+            long u = ByteBuffer.wrap((byte[]) key).getLong(); // the draw as unsigned: its order
             // floor(u * n / 2^64) for unsigned u: the high word of the unsigned product
             return (int) (Math.multiplyHigh(u, n) + ((u >> 63) & n));
         }
@@ -111,23 +123,80 @@ final class OrderedWrite {
             List<String> splits, Manifest.RowOrder rowOrder, PrepareOptions options, Path staging, int tasks) {
         long seed = rowOrder.seed();
         boolean shuffled = rowOrder.shuffled();
-        JavaPairRDD<Place, InputImage> placed = images.mapToPair(im -> new Tuple2<>(
-                new Place(shuffled ? draw(seed, im.key()) : 0L, im.wnid(), im.key(), checksum(im)), im));
-        JavaPairRDD<Place, InputImage> ordered = shuffled
+        JavaPairRDD<byte[], byte[]> placed = images.mapToPair(im -> new Tuple2<>(
+                place(shuffled ? draw(seed, im.key()) : 0L, im.wnid(), im.key(), checksum(im)), encode(im)));
+        JavaPairRDD<byte[], byte[]> ordered = shuffled
                 ? placed.repartitionAndSortWithinPartitions(new DrawRanges(tasks), ORDER)
                 : placed.sortByKey(ORDER, true, tasks);
         Map<String, String> hadoop = SparkSessions.hadoopConf(spark);
         String stagingUri = staging.toString();
         List<PrepareTask.Result> results = ordered.values()
-                .mapPartitionsWithIndex((Integer idx, Iterator<InputImage> it) -> {
+                .mapPartitionsWithIndex((Integer idx, Iterator<byte[]> it) -> {
                     Configuration c = SparkSessions.rebuild(hadoop);
-                    return List.of(PrepareTask.run(idx, it, classes, options, c, new Path(stagingUri))).iterator();
+                    Iterator<InputImage> in = new Iterator<>() {
+                        @Override
+                        public boolean hasNext() {
+                            return it.hasNext();
+                        }
+
+                        @Override
+                        public InputImage next() {
+                            return decode(it.next());
+                        }
+                    };
+                    return List.of(PrepareTask.run(idx, in, classes, options, c, new Path(stagingUri))).iterator();
                 }, true).collect();
         long inputs = 0;
         for (PrepareTask.Result r : results) {
             inputs += r.bad().size() + r.images().values().stream().mapToLong(Long::longValue).sum();
         }
         return new DatasetPreparation.Prepared(classes, splits, results, inputs);
+    }
+
+    /** An input image as bytes for the shuffle. */
+    static byte[] encode(InputImage im) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + (im.image() == null ? 0 : im.image().length));
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeUTF(im.split());
+            writeNullable(out, im.wnid());
+            out.writeUTF(im.key());
+            writeNullable(out, im.badReason());
+            writeNullable(out, im.badDetail() == null || im.badDetail().length() <= 8000 ? im.badDetail()
+                    : im.badDetail().substring(0, 8000));
+            out.writeInt(im.image() == null ? -1 : im.image().length);
+            if (im.image() != null) {
+                out.write(im.image());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    static InputImage decode(byte[] b) {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(b))) {
+            String split = in.readUTF();
+            String wnid = readNullable(in);
+            String key = in.readUTF();
+            String reason = readNullable(in);
+            String detail = readNullable(in);
+            int n = in.readInt();
+            byte[] image = n < 0 ? null : in.readNBytes(n);
+            return new InputImage(split, wnid, key, image, reason, detail);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void writeNullable(DataOutputStream out, String s) throws IOException {
+        out.writeBoolean(s != null);
+        if (s != null) {
+            out.writeUTF(s);
+        }
+    }
+
+    private static String readNullable(DataInputStream in) throws IOException {
+        return in.readBoolean() ? in.readUTF() : null;
     }
 
     /**

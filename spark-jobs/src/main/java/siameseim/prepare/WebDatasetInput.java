@@ -13,12 +13,12 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.storage.StorageLevel;
 import siameseim.config.PrepareConfig;
 import siameseim.datasets.prepare.InputImage;
 import siameseim.datasets.prepare.PrepareOptions;
 import siameseim.datasets.prepare.PrepareTask;
 import siameseim.datasets.prepare.tar.ShardPattern;
+import siameseim.datasets.prepare.tar.TarMembers;
 import siameseim.datasets.prepare.tar.TarUnits;
 import siameseim.datasets.prepare.tar.WebDatasetSamples;
 import siameseim.datasets.shards.Manifest;
@@ -31,10 +31,10 @@ import siameseim.spark.SparkSessions;
  * reads a run of whole shards, one sequential read each ({@link WebDatasetSamples} groups their
  * members into samples), so an object store serves one request per shard, not per image.
  *
- * <p>Labels are known only once every shard is read, and the label numbers must be known before
- * a row is written, so the samples read are kept on the executors' local disks (Spark
- * {@code DISK_ONLY}) while their labels are counted, then go through {@link OrderedWrite}'s
- * shuffle: each shard is read once.
+ * <p>The label numbers must be known before a row is written, so a first pass over the shards
+ * reads their label members only (the images' data is skipped), then the second reads the
+ * samples into {@link OrderedWrite}'s shuffle. Each shard is read twice, each time as one
+ * sequential read, and no image is kept between the passes.
  */
 final class WebDatasetInput {
     private WebDatasetInput() {}
@@ -78,24 +78,28 @@ final class WebDatasetInput {
 
         Map<String, String> hadoop = SparkSessions.hadoopConf(spark);
         String field = cfg.webdataset().labelField();
-        JavaRDD<InputImage> images = JavaSparkContext.fromSparkContext(spark.sparkContext())
-                .parallelize(groups, groups.size()).flatMap(group -> {
-                    Configuration c = SparkSessions.rebuild(hadoop);
-                    return new TarUnits<>(group, TarUnits.reader(Shard::split, Shard::name, s -> {
-                        Path p = new Path(s.path());
-                        return TarUnits.range(p.getFileSystem(c), p, s.bytes(), 0, s.bytes());
-                    }, (s, members) -> new WebDatasetSamples(members, s.name(), s.split(), field)));
-                }).persist(StorageLevel.DISK_ONLY());
-        try {
-            List<String> classes = OrderedWrite.classes(images.map(InputImage::wnid).filter(w -> w != null)
-                    .distinct().collect());
-            System.out.printf(Locale.ROOT, "[prepare] %s: %d classes (labels from %s)%n", input, classes.size(),
-                    field == null ? "KEY.cls" : "the field '" + field + "' of KEY.json");
-            int tasks = cfg.tasks() > 0 ? cfg.tasks() : (int) Math.max(2L * cores, bytes / cfg.shardBytes() + 1);
-            return OrderedWrite.write(spark, images, classes, splits, rowOrder, options, staging, tasks);
-        } finally {
-            images.unpersist(false);
-        }
+        JavaRDD<List<Shard>> tasks = JavaSparkContext.fromSparkContext(spark.sparkContext())
+                .parallelize(groups, groups.size());
+        long t0 = System.nanoTime();
+        List<String> classes = OrderedWrite.classes(tasks.flatMap(group -> read(group, hadoop, field, true))
+                .map(InputImage::wnid).filter(w -> w != null).distinct().collect());
+        System.out.printf(Locale.ROOT, "[prepare] %s: %d classes (labels from %s), found in %.1f s%n", input,
+                classes.size(), field == null ? "KEY.cls" : "the field '" + field + "' of KEY.json",
+                (System.nanoTime() - t0) / 1e9);
+        int writers = cfg.tasks() > 0 ? cfg.tasks() : (int) Math.max(2L * cores, bytes / cfg.shardBytes() + 1);
+        return OrderedWrite.write(spark, tasks.flatMap(group -> read(group, hadoop, field, false)), classes, splits,
+                rowOrder, options, staging, writers);
+    }
+
+    /** The samples of a task's shards, one after the other; {@code labelsOnly}: without their images' bytes. */
+    private static java.util.Iterator<InputImage> read(List<Shard> group, Map<String, String> hadoop, String field,
+            boolean labelsOnly) {
+        Configuration c = SparkSessions.rebuild(hadoop);
+        return new TarUnits<>(group, TarUnits.reader(Shard::split, Shard::name, s -> {
+            Path p = new Path(s.path());
+            return TarUnits.range(p.getFileSystem(c), p, s.bytes(), 0, s.bytes());
+        }, (s, in) -> labelsOnly ? WebDatasetSamples.labels(in, s.name(), s.split(), field)
+                : new WebDatasetSamples(new TarMembers(in), s.name(), s.split(), field)));
     }
 
     /** The shards a folder (its .tar files, sorted) or a brace pattern names, with their sizes. */

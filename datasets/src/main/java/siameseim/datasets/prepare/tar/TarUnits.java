@@ -30,8 +30,8 @@ public final class TarUnits<T> implements Iterator<InputImage> {
         /** Opens the unit's bytes. */
         InputStream open(T unit) throws IOException;
 
-        /** The images of one opened unit. */
-        Iterator<InputImage> images(T unit, TarMembers members);
+        /** The images of one opened unit (its tar read from {@code in}). */
+        Iterator<InputImage> images(T unit, InputStream in);
     }
 
     private final Iterator<T> units;
@@ -55,7 +55,7 @@ public final class TarUnits<T> implements Iterator<InputImage> {
             T u = units.next();
             try {
                 open = reader.open(u);
-                current = reader.images(u, new TarMembers(open));
+                current = reader.images(u, open);
             } catch (IOException e) {
                 failed = InputImage.bad(reader.split(u), reader.name(u), BadImageException.Reason.UNREADABLE.name(),
                         "cannot open: " + e.getMessage());
@@ -116,7 +116,7 @@ public final class TarUnits<T> implements Iterator<InputImage> {
     /** A reader that maps the images of each opened tar with {@code images}. */
     public static <T> Reader<T> reader(java.util.function.Function<T, String> split,
             java.util.function.Function<T, String> name, IoFunction<T, InputStream> open,
-            BiFunction<T, TarMembers, Iterator<InputImage>> images) {
+            BiFunction<T, InputStream, Iterator<InputImage>> images) {
         return new Reader<>() {
             @Override
             public String split(T unit) {
@@ -134,8 +134,8 @@ public final class TarUnits<T> implements Iterator<InputImage> {
             }
 
             @Override
-            public Iterator<InputImage> images(T unit, TarMembers members) {
-                return images.apply(unit, members);
+            public Iterator<InputImage> images(T unit, InputStream in) {
+                return images.apply(unit, in);
             }
         };
     }
