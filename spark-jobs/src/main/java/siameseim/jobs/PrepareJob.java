@@ -6,7 +6,10 @@ import siameseim.config.ConfigLoader;
 import siameseim.config.PrepareConfig;
 import siameseim.prepare.DatasetPreparation;
 
-/** bin/siameseim prepare: an image tree, index, table, WebDataset shards or ImageNet's tars to Parquet shards and manifest.json. */
+/**
+ * bin/siameseim prepare: an image tree, index, table, WebDataset shards or ImageNet's tars to
+ * Parquet shards and manifest.json.
+ */
 public final class PrepareJob implements Job {
 
     @Override
@@ -22,8 +25,8 @@ public final class PrepareJob implements Job {
 
     @Override
     public String usage() {
-        return "--input DIR|FILE|TABLE|PATTERN --output DIR [--layout imagenet|unlabelled|index|table|webdataset|ilsvrc]"
-                + " [--format parquet]"
+        return "--input DIR|FILE|TABLE|PATTERN --output DIR"
+                + " [--layout imagenet|unlabelled|index|table|webdataset|ilsvrc] [--format parquet]"
                 + " [--resize PIXELS] [--master URL (local[2])]";
     }
 

@@ -52,7 +52,8 @@ final class WebDatasetInput {
         String input = cfg.input();
         List<Shard> shards = new ArrayList<>();
         Path root = new Path(input);
-        boolean folders = !ShardPattern.isPattern(input) && root.getFileSystem(conf).isDirectory(new Path(root, "train"));
+        boolean folders = !ShardPattern.isPattern(input)
+                && root.getFileSystem(conf).isDirectory(new Path(root, "train"));
         if (cfg.splits().contains("train")) {
             shards.addAll(list(conf, folders ? new Path(root, "train").toString() : input, "train"));
         }

@@ -243,7 +243,8 @@ class ShippedLayoutsTest {
         Manifest named = prepare(spark, hub, base + "/ds-hub", "prepare.layout=table");
         assertEquals(List.of(names), named.classes(), "ClassLabel names, in the Hub's order");
         Map<String, String> got = rows(c, base + "/ds-hub", named, "train");
-        assertTrue(got.get("img_1.jpg").startsWith(shapes.label(1) + " " + names[shapes.label(1)] + " "), got.toString());
+        assertTrue(got.get("img_1.jpg").startsWith(shapes.label(1) + " " + names[shapes.label(1)] + " "),
+                got.toString());
         assertEquals(11, got.size());
     }
 

@@ -36,7 +36,8 @@ public final class Tars {
      * ImageNet's own files from an extracted tree ({@code train/<wnid>/*}, {@code val/<wnid>/*}):
      * {@code ILSVRC2012_img_train.tar} (PAX) of one GNU tar per class, the flat
      * {@code ILSVRC2012_img_val.tar} and Kaggle's {@code LOC_val_solution.csv} and
-     * {@code LOC_synset_mapping.txt}, in {@code out} (the last three only when the tree has a val/). Folders and files are taken in sorted order.
+     * {@code LOC_synset_mapping.txt}, in {@code out} (the last three only when the tree has a val/).
+     * Folders and files are taken in sorted order.
      */
     public static void ilsvrc(Configuration conf, Path tree, Path out) throws IOException {
         FileSystem fs = tree.getFileSystem(conf);

@@ -44,7 +44,7 @@ public final class TarMembers {
         this(in, name -> true);
     }
 
-    /** Reads {@code in}, holding the content of the members whose name passes {@code read} only (the rest is skipped). */
+    /** Reads {@code in}, holding the content of the members whose name passes {@code read} only (the rest skipped). */
     public TarMembers(InputStream in, java.util.function.Predicate<String> read) {
         this.tar = new TarArchiveInputStream(in);
         this.read = read;

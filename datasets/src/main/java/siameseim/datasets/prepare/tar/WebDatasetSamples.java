@@ -134,7 +134,8 @@ public final class WebDatasetSamples extends Lookahead {
     private String label(Map<String, TarMembers.Member> sample) {
         if (jsonLabelField == null) {
             TarMembers.Member cls = sample.get("cls");
-            String text = cls == null || cls.bytes() == null ? "" : new String(cls.bytes(), StandardCharsets.UTF_8).trim();
+            String text = cls == null || cls.bytes() == null ? ""
+                    : new String(cls.bytes(), StandardCharsets.UTF_8).trim();
             return text.isEmpty() ? null : text;
         }
         TarMembers.Member json = sample.get("json");
