@@ -24,9 +24,11 @@ import siameseim.testing.Tars;
 
 /**
  * The figures of docs/dataset-format.md, not a test (it runs only with
- * {@code -Dsiameseim.prepare.bench=true}): 100 000 small JPEGs prepared from S3 (s3proxy) as one
- * object per image and as 100 WebDataset shards, back to back; the same images as an ILSVRC-style
- * tar on local disk; the driver's index of an outer tar of 1 000 inner tars.
+ * {@code -Dsiameseim.prepare.bench=true}): 100 000 small JPEGs (16 px, 1 000 classes) prepared
+ * from S3 (s3proxy) as one object per image and as 100 WebDataset shards, alternating; the same
+ * images as an ILSVRC-style tar and as a tree on local disk, alternating; the driver's index of
+ * an outer tar of 1 000 inner tars. {@code -Dsiameseim.prepare.bench.per-class=N} (default 100)
+ * and {@code .reps=R} (default 2) scale it.
  */
 @EnabledIfSystemProperty(named = "siameseim.prepare.bench", matches = "true")
 class PrepareTarsBench {
@@ -88,13 +90,20 @@ class PrepareTarsBench {
             storeEtags(s3dir.resolve("data"));
             System.out.printf(Locale.ROOT, "[bench] wrote %d images three ways in %.1f s%n", images.size(),
                     (System.nanoTime() - t0) / 1e9);
-            double obj = prepare(spark, "s3a://data/objects", "s3a://data/ds-objects", "imagenet");
-            double wds = prepare(spark, "s3a://data/wds/train", "s3a://data/ds-wds", "webdataset");
-            System.out.printf(Locale.ROOT, "[bench] S3: objects %.1f s, WebDataset %.1f s: %.1fx%n", obj, wds,
-                    obj / wds);
-            double tar = prepare(spark, ilsvrc.toString(), tmp.resolve("ds-ilsvrc").toString(), "ilsvrc");
-            double local0 = prepare(spark, tree.toString(), tmp.resolve("ds-tree").toString(), "imagenet");
-            System.out.printf(Locale.ROOT, "[bench] local disk: ILSVRC tar %.1f s, tree %.1f s%n", tar, local0);
+            // the variants alternate, rep times (-Dsiameseim.prepare.bench.reps), in one session
+            int reps = Integer.getInteger("siameseim.prepare.bench.reps", 2);
+            for (int rep = 0; rep < reps; rep++) {
+                double obj = prepare(spark, "s3a://data/objects", "s3a://data/ds-objects", "imagenet");
+                double wds = prepare(spark, "s3a://data/wds/train", "s3a://data/ds-wds", "webdataset");
+                System.out.printf(Locale.ROOT, "[bench] S3 round %d: objects %.1f s, WebDataset %.1f s: %.1fx%n", rep,
+                        obj, wds, obj / wds);
+            }
+            for (int rep = 0; rep < reps; rep++) {
+                double tar = prepare(spark, ilsvrc.toString(), tmp.resolve("ds-ilsvrc").toString(), "ilsvrc");
+                double local0 = prepare(spark, tree.toString(), tmp.resolve("ds-tree").toString(), "imagenet");
+                System.out.printf(Locale.ROOT, "[bench] local disk round %d: ILSVRC tar %.1f s, tree %.1f s%n", rep, tar,
+                        local0);
+            }
         } finally {
             spark.stop();
         }
