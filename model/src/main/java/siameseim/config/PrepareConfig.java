@@ -8,13 +8,29 @@ import java.util.List;
  * stored in a uniform random order drawn with {@code seed} (prepare.row-order = shuffled), else in
  * the listing's sorted order. {@code layout}: what the input is ({@link Layout}). {@code heldOut}: the
  * fraction of an unlabelled input's images drawn with {@code seed} into a val split. {@code json}: the
- * section as given, recorded in the manifest.
+ * section as given, recorded in the manifest. {@code table} and {@code webdataset}: how those layouts read
+ * their input.
  */
 public record PrepareConfig(String input, String output, List<String> splits, String valGroundTruth,
         long shardBytes, int resizeShorterSide, int jpegQuality, long maxPixels, double maxBadFraction,
         String decoder, int tasks, int readAhead, boolean shuffle, long seed, Layout layout, String tableFormat,
-        double heldOut, String json)
+        double heldOut, Table table, WebDataset webdataset, String json)
         implements java.io.Serializable {
+
+    /**
+     * The columns of layout = table (prepare.table.*): {@code null} where the key is {@code auto}
+     * (the table's own columns decide, docs/dataset-format.md). {@code labelFromPath}: the class is
+     * the name of the folder holding the row's path (Spark's binaryFile tables of a class tree).
+     */
+    public record Table(String imageColumn, String keyColumn, String labelColumn, String splitColumn,
+            boolean labelFromPath) implements java.io.Serializable {}
+
+    /**
+     * Layout = webdataset (prepare.webdataset.*): {@code labelField} the JSON field holding a
+     * sample's label (null: its cls member); {@code valShards} the shards of a val split (null: none,
+     * or the input folder's val/).
+     */
+    public record WebDataset(String labelField, String valShards) implements java.io.Serializable {}
 
     /** What the input is (prepare.layout). */
     public enum Layout {
@@ -25,7 +41,11 @@ public record PrepareConfig(String input, String output, List<String> splits, St
         /** a CSV, TSV or JSON-lines file of path, optional label, optional split */
         INDEX,
         /** a table any Spark source reads, with a binary column of encoded images */
-        TABLE
+        TABLE,
+        /** WebDataset tar shards: a folder, or a brace pattern of shard names */
+        WEBDATASET,
+        /** ImageNet as it ships: ILSVRC2012_img_train.tar (a tar of class tars), optional val tar and labels */
+        ILSVRC
     }
 
     public static PrepareConfig from(Config config) {
@@ -51,8 +71,8 @@ public record PrepareConfig(String input, String output, List<String> splits, St
             throw r.invalid("prepare.decoder", "must be opencv or imageio");
         }
         String layout = r.stringValue("prepare.layout");
-        if (!List.of("imagenet", "unlabelled", "index", "table").contains(layout)) {
-            throw r.invalid("prepare.layout", "must be imagenet, unlabelled, index or table");
+        if (!List.of("imagenet", "unlabelled", "index", "table", "webdataset", "ilsvrc").contains(layout)) {
+            throw r.invalid("prepare.layout", "must be imagenet, unlabelled, index, table, webdataset or ilsvrc");
         }
         String order = r.stringValue("prepare.row-order");
         if (!order.equals("shuffled") && !order.equals("sorted")) {
@@ -78,6 +98,30 @@ public record PrepareConfig(String input, String output, List<String> splits, St
                 r.intValue("prepare.tasks", 0, 1 << 20), r.intValue("prepare.read-ahead", 1, 256),
                 order.equals("shuffled"), r.longValue("prepare.seed"),
                 Layout.valueOf(layout.toUpperCase(java.util.Locale.ROOT)), r.stringValue("prepare.table-format"),
-                heldOut, ConfigLoader.toJson(config.getConfig("prepare")));
+                heldOut, table(r), webdataset(r), ConfigLoader.toJson(config.getConfig("prepare")));
+    }
+
+    private static Table table(ConfigReader r) {
+        String[] cols = new String[4];
+        String[] keys = {"prepare.table.image-column", "prepare.table.key-column", "prepare.table.label-column",
+            "prepare.table.split-column"};
+        for (int i = 0; i < keys.length; i++) {
+            String v = r.isNull(keys[i]) ? "" : r.stringValue(keys[i]).trim();
+            if (v.isEmpty()) {
+                throw r.invalid(keys[i], "must name a column, or be auto");
+            }
+            cols[i] = v.equals("auto") ? null : v;
+        }
+        return new Table(cols[0], cols[1], cols[2], cols[3], r.booleanValue("prepare.table.label-from-path"));
+    }
+
+    private static WebDataset webdataset(ConfigReader r) {
+        String field = r.isNull("prepare.webdataset.label-field") ? null
+                : r.stringValue("prepare.webdataset.label-field").trim();
+        if (field != null && field.isEmpty()) {
+            throw r.invalid("prepare.webdataset.label-field", "must name a JSON field, or be null (the cls member)");
+        }
+        return new WebDataset(field, r.isNull("prepare.webdataset.val-shards") ? null
+                : r.stringValue("prepare.webdataset.val-shards"));
     }
 }

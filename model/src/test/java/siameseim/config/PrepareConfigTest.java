@@ -46,4 +46,25 @@ class PrepareConfigTest {
         m = error("prepare.layout=unlabelled", "prepare.held-out=0.1", "prepare.splits=[train]");
         assertTrue(m.contains("'prepare.held-out'") && m.contains("leaves out"), m);
     }
+
+    @Test
+    void tableColumnsAndWebDatasetLabelsAreReadAndBlankNamesRefused() {
+        PrepareConfig d = load();
+        assertEquals(new PrepareConfig.Table(null, null, null, "split", false), d.table(), "auto: the table decides");
+        assertEquals(new PrepareConfig.WebDataset(null, null), d.webdataset(), "labels from KEY.cls");
+        PrepareConfig c = load("prepare.layout=webdataset", "prepare.table.image-column=content",
+                "prepare.table.label-from-path=true", "prepare.webdataset.label-field=meta.label",
+                "prepare.webdataset.val-shards=\"s3a://b/val-{0..9}.tar\"");
+        assertEquals(PrepareConfig.Layout.WEBDATASET, c.layout());
+        assertEquals("content", c.table().imageColumn());
+        assertTrue(c.table().labelFromPath());
+        assertEquals(new PrepareConfig.WebDataset("meta.label", "s3a://b/val-{0..9}.tar"), c.webdataset());
+        assertEquals(PrepareConfig.Layout.ILSVRC, load("prepare.layout=ilsvrc").layout());
+        String m = error("prepare.table.key-column=\" \"");
+        assertTrue(m.contains("'prepare.table.key-column'") && m.contains("auto"), m);
+        m = error("prepare.webdataset.label-field=\"\"");
+        assertTrue(m.contains("'prepare.webdataset.label-field'"), m);
+        m = error("prepare.layout=tars");
+        assertTrue(m.contains("webdataset") && m.contains("ilsvrc"), m);
+    }
 }

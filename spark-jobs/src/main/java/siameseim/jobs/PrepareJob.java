@@ -6,7 +6,10 @@ import siameseim.config.ConfigLoader;
 import siameseim.config.PrepareConfig;
 import siameseim.prepare.DatasetPreparation;
 
-/** bin/siameseim prepare: an ImageNet-layout tree to Parquet shards and manifest.json. */
+/**
+ * bin/siameseim prepare: an image tree, index, table, WebDataset shards or ImageNet's tars to
+ * Parquet shards and manifest.json.
+ */
 public final class PrepareJob implements Job {
 
     @Override
@@ -16,12 +19,14 @@ public final class PrepareJob implements Job {
 
     @Override
     public String summary() {
-        return "ImageNet-layout folder (file/hdfs/s3a) -> Parquet shards + manifest.json, bad files reported";
+        return "ImageNet-layout folder, index, table, WebDataset shards or ImageNet's tars (file/hdfs/s3a) -> Parquet"
+                + " shards + manifest.json, bad files reported";
     }
 
     @Override
     public String usage() {
-        return "--input DIR|FILE|TABLE --output DIR [--layout imagenet|unlabelled|index|table] [--format parquet]"
+        return "--input DIR|FILE|TABLE|PATTERN --output DIR"
+                + " [--layout imagenet|unlabelled|index|table|webdataset|ilsvrc] [--format parquet]"
                 + " [--resize PIXELS] [--master URL (local[2])]";
     }
 

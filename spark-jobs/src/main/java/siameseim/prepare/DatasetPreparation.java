@@ -69,9 +69,12 @@ public final class DatasetPreparation {
         staging.getFileSystem(conf).delete(staging, true);
         JavaSparkContext.fromSparkContext(spark.sparkContext()).setJobGroup("siameseim-prepare",
                 "prepare " + input + " -> " + output, false);
-        Prepared p = cfg.layout() == PrepareConfig.Layout.TABLE
-                ? TableInput.prepare(spark, cfg, rowOrder, options, staging)
-                : files(spark, cfg, rowOrder, options, staging);
+        Prepared p = switch (cfg.layout()) {
+            case TABLE -> TableInput.prepare(spark, cfg, rowOrder, options, staging);
+            case WEBDATASET -> WebDatasetInput.prepare(spark, cfg, rowOrder, options, staging);
+            case ILSVRC -> IlsvrcInput.prepare(spark, cfg, rowOrder, options, staging);
+            default -> files(spark, cfg, rowOrder, options, staging);
+        };
 
         JsonObject config = JsonParser.parseString(cfg.json()).getAsJsonObject();
         Manifest manifest = DatasetCommit.manifest(input.toString(), p.classes(), p.splits(), p.results(), rowOrder,

@@ -26,7 +26,8 @@ import siameseim.testing.S3Proxy;
 
 /**
  * prepare, then stream the shards back, on a real HDFS and through S3A against s3proxy; and each
- * other kind of input (unlabelled tree, index file, table) read from the same store.
+ * other kind of input (unlabelled tree, index file, table, ImageNet's tars, WebDataset shards,
+ * Hugging Face Parquet) read from the same store.
  */
 class PrepareOnHdfsAndS3Test {
     static SparkSession spark;
@@ -118,11 +119,19 @@ class PrepareOnHdfsAndS3Test {
         assertEquals(2, table.split("val").images());
     }
 
+    /** Datasets as they ship, from the same store: ImageNet's tars, WebDataset shards, Hugging Face Parquet. */
+    static void shippedLayouts(String base, Configuration conf) throws Exception {
+        ShippedLayoutsTest.ilsvrcIsTheExtractedTree(spark, conf, base);
+        ShippedLayoutsTest.webDataset(spark, conf, base);
+        ShippedLayoutsTest.huggingFace(spark, conf, base);
+    }
+
     @Test
     void onHdfs(@TempDir Path tmp) throws Exception {
         try (MiniHdfs hdfs = new MiniHdfs(tmp.toFile())) {
             prepareAndStream(hdfs.uri() + "/imagenet", spark.sparkContext().hadoopConfiguration());
             otherLayouts(hdfs.uri() + "/other", spark.sparkContext().hadoopConfiguration());
+            shippedLayouts(hdfs.uri() + "/shipped", spark.sparkContext().hadoopConfiguration());
         }
     }
 
@@ -133,6 +142,7 @@ class PrepareOnHdfsAndS3Test {
             s3.configure(conf);
             prepareAndStream("s3a://data/imagenet", conf);
             otherLayouts("s3a://data/other", conf);
+            shippedLayouts("s3a://data/shipped", conf);
         }
     }
 }

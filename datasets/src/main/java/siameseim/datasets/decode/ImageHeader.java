@@ -47,8 +47,33 @@ public record ImageHeader(String format, int width, int height, boolean complete
     }
 
     private static ImageHeader jpeg(byte[] b) {
-        int w = -1;
-        int h = -1;
+        int sof = jpegFrameHeader(b);
+        int h = sof < 0 ? -1 : ((b[sof + 5] & 0xff) << 8) | (b[sof + 6] & 0xff);
+        int w = sof < 0 ? -1 : ((b[sof + 7] & 0xff) << 8) | (b[sof + 8] & 0xff);
+        // a complete JPEG ends with EOI (FF D9), possibly followed by padding zeros
+        int end = b.length - 1;
+        while (end > 0 && b[end] == 0) {
+            end--;
+        }
+        boolean complete = end >= 1 && (b[end - 1] & 0xff) == 0xFF && (b[end] & 0xff) == 0xD9;
+        return new ImageHeader("jpeg", w, h, complete);
+    }
+
+    /**
+     * Colour components of a JPEG's frame header (1 grey, 3 YCbCr/RGB, 4 CMYK/YCCK), -1 when the
+     * bytes are no JPEG or have no frame header before the scan.
+     */
+    public static int jpegComponents(byte[] b) {
+        boolean jpeg = b.length >= 3 && (b[0] & 0xff) == 0xFF && (b[1] & 0xff) == 0xD8 && (b[2] & 0xff) == 0xFF;
+        int sof = jpeg ? jpegFrameHeader(b) : -1;
+        return sof < 0 ? -1 : b[sof + 9] & 0xff;
+    }
+
+    /**
+     * The offset of a JPEG's frame header (SOFn marker: precision, height, width, components) found
+     * by walking the marker segments from the start, or -1 when the scan (SOS) or the end comes first.
+     */
+    private static int jpegFrameHeader(byte[] b) {
         int i = 2;
         while (i + 9 < b.length) {
             if ((b[i] & 0xff) != 0xFF) {
@@ -65,24 +90,15 @@ public record ImageHeader(String format, int width, int height, boolean complete
                 continue;
             }
             int len = ((b[i + 2] & 0xff) << 8) | (b[i + 3] & 0xff);
-            boolean sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
-            if (sof) {
-                h = ((b[i + 5] & 0xff) << 8) | (b[i + 6] & 0xff);
-                w = ((b[i + 7] & 0xff) << 8) | (b[i + 8] & 0xff);
-                break;
+            if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+                return i;
             }
             if (marker == 0xDA || len < 2) {
-                break;
+                return -1;
             }
             i += 2 + len;
         }
-        // a complete JPEG ends with EOI (FF D9), possibly followed by padding zeros
-        int end = b.length - 1;
-        while (end > 0 && b[end] == 0) {
-            end--;
-        }
-        boolean complete = end >= 1 && (b[end - 1] & 0xff) == 0xFF && (b[end] & 0xff) == 0xD9;
-        return new ImageHeader("jpeg", w, h, complete);
+        return -1;
     }
 
     private static int be32(byte[] b, int o) {

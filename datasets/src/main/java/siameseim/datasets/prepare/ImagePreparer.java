@@ -26,7 +26,7 @@ public final class ImagePreparer {
     public ImageRecord prepare(String key, int label, String wnid, byte[] bytes) throws BadImageException {
         ImageDecoder.Decoded d = decoder.decode(bytes, options.maxPixels());
         RgbImage img = d.image();
-        int components = d.format().equals("jpeg") ? jpegComponents(bytes) : -1;
+        int components = d.format().equals("jpeg") ? ImageHeader.jpegComponents(bytes) : -1;
         boolean rgbJpeg = components == 3;
         String source = d.format() + (components == 4 ? "/cmyk" : components == 1 ? "/grey" : "");
         int target = options.resizeShorterSide();
@@ -40,34 +40,5 @@ public final class ImagePreparer {
         }
         byte[] out = (rgbJpeg && !resize) ? bytes : decoder.encodeJpeg(img, options.jpegQuality());
         return new ImageRecord(key, label, wnid, out, img.width(), img.height(), source);
-    }
-
-    /** Colour components of a JPEG's frame header (1 grey, 3 YCbCr/RGB, 4 CMYK/YCCK), -1 if unknown. */
-    static int jpegComponents(byte[] b) {
-        ImageHeader h = ImageHeader.sniff(b);
-        if (!h.format().equals("jpeg")) {
-            return -1;
-        }
-        int i = 2;
-        while (i + 9 < b.length) {
-            if ((b[i] & 0xff) != 0xFF) {
-                i++;
-                continue;
-            }
-            int marker = b[i + 1] & 0xff;
-            if (marker == 0xFF || marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
-                i += marker == 0xFF ? 1 : 2;
-                continue;
-            }
-            int len = ((b[i + 2] & 0xff) << 8) | (b[i + 3] & 0xff);
-            if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
-                return b[i + 9] & 0xff;
-            }
-            if (marker == 0xDA || len < 2) {
-                return -1;
-            }
-            i += 2 + len;
-        }
-        return -1;
     }
 }

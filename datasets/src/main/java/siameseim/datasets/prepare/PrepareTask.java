@@ -48,6 +48,10 @@ public final class PrepareTask {
     public static Result run(int task, java.util.Iterator<? extends Item> items, List<String> classes,
             PrepareOptions options, Configuration conf, Path root) throws IOException {
         boolean unlabelled = classes.isEmpty();
+        Map<String, Integer> index = new java.util.HashMap<>();
+        for (int i = 0; i < classes.size(); i++) {
+            index.putIfAbsent(classes.get(i), i);
+        }
         ImagePreparer preparer = new ImagePreparer(options);
         Map<String, ShardWriter> writers = new LinkedHashMap<>();
         Map<String, long[]> perClass = new LinkedHashMap<>();
@@ -59,13 +63,17 @@ public final class PrepareTask {
                 ReadAhead.Fetched fetched = ahead.next();
                 Item f = fetched.item();
                 String shown = f.split() + "/" + f.key();
+                if (fetched.error() instanceof InputImage.BadInput b) {
+                    bad.add(new Manifest.BadFile(shown, b.reason(), b.getMessage()));
+                    continue;
+                }
                 if (f.wnid() == null && !unlabelled) {
                     bad.add(new Manifest.BadFile(shown, "NO_CLASS", f.split().equals("val")
                             ? "no label (not listed in the validation ground-truth file, or an index row without one)"
                             : "no label (a file outside any class folder, or an index row without one)"));
                     continue;
                 }
-                int label = unlabelled ? -1 : classes.indexOf(f.wnid());
+                int label = unlabelled ? -1 : index.getOrDefault(f.wnid(), -1);
                 byte[] bytes = fetched.bytes();
                 if (fetched.error() != null) {
                     bad.add(new Manifest.BadFile(shown, BadImageException.Reason.UNREADABLE.name(),
@@ -106,24 +114,31 @@ public final class PrepareTask {
      * (never mixing splits), at least {@code minTasks} groups when there are enough files.
      */
     public static List<List<SourceFile>> plan(List<SourceFile> files, long targetBytes, int minTasks) {
+        return plan(files, SourceFile::split, SourceFile::bytes, targetBytes, minTasks);
+    }
+
+    /** {@link #plan(List, long, int)} for any kind of input unit (files, tars, members of a tar). */
+    public static <T> List<List<T>> plan(List<T> files, java.util.function.Function<T, String> splitOf,
+            java.util.function.ToLongFunction<T> bytesOf, long targetBytes, int minTasks) {
         long total = 0;
-        for (SourceFile f : files) {
-            total += f.bytes();
+        for (T f : files) {
+            total += bytesOf.applyAsLong(f);
         }
         long budget = Math.max(1, Math.min(targetBytes, minTasks > 0 ? total / minTasks + 1 : targetBytes));
-        List<List<SourceFile>> groups = new ArrayList<>();
-        List<SourceFile> cur = new ArrayList<>();
+        List<List<T>> groups = new ArrayList<>();
+        List<T> cur = new ArrayList<>();
         long bytes = 0;
         String split = null;
-        for (SourceFile f : files) {
-            if (!cur.isEmpty() && (bytes + f.bytes() > budget || !f.split().equals(split))) {
+        for (T f : files) {
+            long b = bytesOf.applyAsLong(f);
+            if (!cur.isEmpty() && (bytes + b > budget || !splitOf.apply(f).equals(split))) {
                 groups.add(cur);
                 cur = new ArrayList<>();
                 bytes = 0;
             }
             cur.add(f);
-            bytes += f.bytes();
-            split = f.split();
+            bytes += b;
+            split = splitOf.apply(f);
         }
         if (!cur.isEmpty()) {
             groups.add(cur);

@@ -1,9 +1,6 @@
 package siameseim.datasets.prepare;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -89,7 +86,8 @@ public final class SourceListing {
         Path train = new Path(root, "train");
         if (splits.contains("train")) {
             if (!fs.isDirectory(train)) {
-                throw new IOException("input " + root + " has no train/ folder (expected train/<wnid>/*.JPEG)");
+                throw new IOException("input " + root + " has no train/ folder (expected train/<wnid>/*.JPEG)"
+                        + tarHint(fs, root));
             }
         }
         if (fs.isDirectory(train)) {
@@ -147,6 +145,9 @@ public final class SourceListing {
             }
             String split = heldOut(key, fraction, seed) ? "val" : "train";
             files.add(new SourceFile(split, null, key, f.getPath().toString(), f.getLen()));
+        }
+        if (!files.isEmpty() && files.stream().allMatch(f -> f.key().endsWith(".tar"))) {
+            throw new IOException("input " + root + " holds only .tar files" + tarHint(fs, root));
         }
         files.sort(Comparator.comparing((SourceFile f) -> f.split().equals("val")).thenComparing(SourceFile::key));
         boolean val = !files.isEmpty() && files.get(files.size() - 1).split().equals("val");
@@ -210,6 +211,18 @@ public final class SourceListing {
         return new SourceListing(List.copyOf(classes), files, List.copyOf(missing));
     }
 
+    /** What to use instead when the input is, or holds, tars (ImageNet's own files, WebDataset shards). */
+    private static String tarHint(FileSystem fs, Path root) throws IOException {
+        boolean tars = root.getName().endsWith(".tar");
+        if (!tars && fs.isDirectory(root)) {
+            for (FileStatus st : fs.listStatus(root)) {
+                tars |= st.getPath().getName().endsWith(".tar");
+            }
+        }
+        return !tars ? "" : ": for ImageNet's own ILSVRC2012_img_train.tar use --layout ilsvrc (on its folder), for"
+                + " WebDataset shards --layout webdataset; both are read in place";
+    }
+
     private static boolean hidden(String key) {
         for (String part : key.split("/")) {
             if (part.startsWith(".") || part.startsWith("_")) {
@@ -247,27 +260,7 @@ public final class SourceListing {
 
     private static List<SourceFile> flatVal(FileSystem fs, Configuration conf, Path dir, Path gt,
             TreeSet<String> classes) throws IOException {
-        Map<String, String> labels = new HashMap<>();
-        FileSystem gfs = gt.getFileSystem(conf);
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(gfs.open(gt), StandardCharsets.UTF_8))) {
-            String line;
-            int n = 0;
-            while ((line = r.readLine()) != null) {
-                n++;
-                line = line.trim();
-                if (line.isEmpty() || line.startsWith("#")) {
-                    continue;
-                }
-                String[] parts = line.split("[\\s,]+");
-                if (parts.length < 2) {
-                    throw new IOException(gt + " line " + n + ": expected '<file name> <wnid>', got '" + line + "'");
-                }
-                if (!classes.contains(parts[1])) {
-                    throw new IOException(gt + " line " + n + ": wnid " + parts[1] + " is not a class of train/");
-                }
-                labels.put(parts[0], parts[1]);
-            }
-        }
+        Map<String, String> labels = GroundTruth.read(conf, gt, classes);
         List<SourceFile> out = new ArrayList<>();
         for (FileStatus f : fs.listStatus(dir)) {
             if (!f.isFile() || f.getPath().getName().startsWith(".")) {
