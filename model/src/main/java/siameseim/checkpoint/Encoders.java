@@ -17,6 +17,7 @@ import siameseim.model.io.WeightsFile;
 import siameseim.model.io.StateDict;
 import siameseim.model.nn.Torch;
 import siameseim.model.vit.VisionTransformer;
+import siameseim.model.vit.VitClassifier;
 
 /**
  * The encoder an evaluation runs on: the online encoder of a pretrain checkpoint (never the EMA
@@ -102,6 +103,30 @@ public final class Encoders {
             }
             Map<String, NDArray> tensors = EncoderNames.toOurs(file.read(EncoderNames::isEncoderTensor, tmp), weights);
             StateDict.load(enc, tensors, n -> true, weights);
+        }
+    }
+
+    /**
+     * The start of fine-tuning from {@code weights}: the encoder always, and {@code fc_norm} and
+     * {@code head} too when the file has them for exactly this class count (the official
+     * {@code sim_base_1600ep_finetune.pth}, or a fine-tuned checkpoint continued on the same
+     * classes); otherwise the head keeps its fresh initialisation, as {@code main_finetune.py} does.
+     *
+     * @return whether the head was taken from the file
+     */
+    public static boolean loadForFinetuning(VitClassifier model, String weights, Configuration conf)
+            throws IOException {
+        loadInto(model.encoder(), weights, conf);
+        try (WeightsFile file = WeightsFile.open(weights, conf);
+                NDManager tmp = model.encoder().posTable().getManager().newSubManager()) {
+            WeightsFile.Tensor head = file.tensor("head.weight");
+            if (head == null || file.tensor("fc_norm.weight") == null || !head.floating()
+                    || !head.shape().equals(StateDict.of(model, n -> true).get("head.weight").getShape())) {
+                return false;
+            }
+            StateDict.load(model, file.read(n -> n.startsWith("head.") || n.startsWith("fc_norm."), tmp),
+                    n -> n.startsWith("head.") || n.startsWith("fc_norm."), weights);
+            return true;
         }
     }
 

@@ -58,7 +58,7 @@ final class FinetuneReplica implements ReplicaLoop.Job<LabelledBatch>, AutoClose
         this.trainer = new Finetuner(ft, cfg.model(), classes, cfg.train().seed(), ctx.rank(),
                 schedule.stepsPerEpoch(), reducer, ctx.device(), cfg.json());
         if (ev.weights() != null) {
-            Encoders.loadInto(trainer.model().encoder(), ev.weights(), ctx.hadoop());
+            Encoders.loadForFinetuning(trainer.model(), ev.weights(), ctx.hadoop()); // head too when it fits
         }
         this.test = test;
         this.evalTransform = new EvalTransform(cfg.model().imageSize(), Resampler.Filter.BICUBIC, cfg.augment().mean(),

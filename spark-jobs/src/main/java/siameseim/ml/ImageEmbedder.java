@@ -1,7 +1,6 @@
 package siameseim.ml;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +27,7 @@ import siameseim.checkpoint.Encoders;
 import siameseim.config.FeaturePool;
 import siameseim.config.ModelConfig;
 import siameseim.datasets.augment.Resampler;
-import siameseim.model.io.Safetensors;
+import siameseim.model.io.WeightsFile;
 import siameseim.spark.SparkSessions;
 
 /**
@@ -184,9 +183,8 @@ public final class ImageEmbedder extends ImageEmbedderParams implements DefaultP
     private Map<String, String> architecture(Configuration conf) throws IOException {
         String json = $(architecture());
         if (json.isBlank()) {
-            Path p = new Path($(weights()));
-            try (InputStream in = p.getFileSystem(conf).open(p)) {
-                json = Safetensors.readHeader(in, p.toString()).metadata().get("architecture");
+            try (WeightsFile w = WeightsFile.open($(weights()), conf)) {
+                json = w.metadata().get("architecture");
             }
             if (json == null) {
                 throw new IOException($(weights()) + " does not name its architecture: set it (setArchitecture) as"

@@ -29,6 +29,7 @@ import siameseim.checkpoint.Encoders;
 import siameseim.config.ModelConfig;
 import siameseim.model.nn.Torch;
 import siameseim.model.vit.VisionTransformer;
+import siameseim.model.vit.VitClassifier;
 import siameseim.testing.TestConfigs;
 
 /**
@@ -107,6 +108,29 @@ class TorchZipTest {
             String block = name.startsWith("hf") ? "vit.encoder.layer.1.output.dense.weight" : "blocks.1.mlp.fc2.weight";
             assertArrayEquals(expected.get(block).toFloatArray(),
                     StateDict.of(enc, n -> true).get("blocks.1.mlp.fc2.weight").toFloatArray(), 0f);
+        }
+    }
+
+    @Test
+    void fineTuningTakesTheOfficialHeadOnlyWhenTheClassCountMatches() throws IOException {
+        String path = fixture("official-finetuned-99.pth");
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, NDArray> expected;
+            try (InputStream in = Files.newInputStream(new File(fixture("official-finetuned-99.expected.safetensors")).toPath())) {
+                expected = Safetensors.read(in, m, "expected").tensors();
+            }
+            VitClassifier ten = new VitClassifier(m, arch(), 10, 0, 0);
+            assertTrue(Encoders.loadForFinetuning(ten, path, CONF));
+            Map<String, NDArray> got = StateDict.of(ten, n -> true);
+            for (String n : List.of("head.weight", "head.bias", "fc_norm.weight", "blocks.0.attn.qkv.weight")) {
+                assertArrayEquals(expected.get(n).toFloatArray(), got.get(n).toFloatArray(), 0f, n);
+            }
+            VitClassifier five = new VitClassifier(m, arch(), 5, 0, 0);
+            float[] fresh = StateDict.of(five, n -> true).get("head.weight").toFloatArray();
+            assertFalse(Encoders.loadForFinetuning(five, path, CONF));
+            assertArrayEquals(fresh, StateDict.of(five, n -> true).get("head.weight").toFloatArray(), 0f);
+            assertArrayEquals(expected.get("blocks.1.mlp.fc1.bias").toFloatArray(),
+                    StateDict.of(five, n -> true).get("blocks.1.mlp.fc1.bias").toFloatArray(), 0f);
         }
     }
 
