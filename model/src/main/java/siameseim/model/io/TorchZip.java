@@ -110,6 +110,20 @@ public final class TorchZip implements Closeable {
             for (ZipArchiveEntry e : Collections.list(zip.getEntries())) {
                 if (e.getName().startsWith(p + "data/") && !e.isDirectory()) {
                     String key = e.getName().substring(p.length() + 5);
+                    // sizes come from the zip directory: checked against the file before anything is allocated
+                    if (e.getMethod() != ZipMethod.STORED.getCode()) {
+                        throw new CorruptFileException(source + ": storage entry " + e.getName() + " is compressed"
+                                + " (zip method " + e.getMethod() + "); torch.save stores storages uncompressed");
+                    }
+                    if (e.getCompressedSize() != e.getSize()) {
+                        throw new CorruptFileException(source + ": storage entry " + e.getName() + " is stored with "
+                                + e.getCompressedSize() + " bytes but declares " + e.getSize() + ": a damaged zip directory");
+                    }
+                    if (e.getSize() < 0 || e.getDataOffset() < 0 || e.getDataOffset() + e.getSize() > length) {
+                        throw new CorruptFileException(source + ": truncated: storage entry " + e.getName() + " declares "
+                                + e.getSize() + " bytes at offset " + e.getDataOffset() + ", past the file's " + length
+                                + " bytes");
+                    }
                     storages.put(key, e);
                     sizes.put(key, e.getSize());
                 }
@@ -197,6 +211,18 @@ public final class TorchZip implements Closeable {
                 byStorage.computeIfAbsent(e.getValue().storage(), k -> new ArrayList<>()).add(e.getKey());
             }
         }
+        long storageFloats = 0;
+        long tensorFloats = 0;
+        for (Map.Entry<Storage, List<String>> e : byStorage.entrySet()) {
+            storageFloats += e.getKey().numel();
+            for (String name : e.getValue()) {
+                tensorFloats += sd.get(name).numel();
+            }
+        }
+        if (tensorFloats > 2 * storageFloats + (1 << 20)) { // views may share storage; not a thousandfold
+            throw new CorruptFileException(source + ": its tensors declare " + tensorFloats + " elements over storages of "
+                    + storageFloats + ": too many views of the same data to be a state dict");
+        }
         List<Storage> order = new ArrayList<>(byStorage.keySet());
         order.sort(Comparator.comparingLong(s -> storageEntries.get(s.key()).getDataOffset()));
         Map<String, NDArray> loaded = new HashMap<>();
@@ -223,8 +249,7 @@ public final class TorchZip implements Closeable {
                     + " bytes; tensors above 2 GiB are not supported");
         }
         ByteBuffer buf = ByteBuffer.allocateDirect((int) n).order(ByteOrder.LITTLE_ENDIAN);
-        if (e.getMethod() == ZipMethod.STORED.getCode() && e.getCompressedSize() == n) {
-            // torch.save stores entries uncompressed: read them straight from the file
+        { // stored uncompressed (checked on open): read straight from the file
             byte[] chunk = new byte[(int) Math.min(n, 1 << 20)];
             long at = e.getDataOffset();
             while (buf.hasRemaining()) {
@@ -237,17 +262,6 @@ public final class TorchZip implements Closeable {
                 }
                 buf.put(chunk, 0, want);
                 at += want;
-            }
-        } else {
-            try (InputStream z = zip.getInputStream(e)) {
-                byte[] chunk = new byte[1 << 16];
-                while (buf.hasRemaining()) {
-                    int r = z.read(chunk, 0, Math.min(chunk.length, buf.remaining()));
-                    if (r < 0) {
-                        throw new CorruptFileException(source + ": truncated: storage data/" + s.key());
-                    }
-                    buf.put(chunk, 0, r);
-                }
             }
         }
         return buf.flip();
