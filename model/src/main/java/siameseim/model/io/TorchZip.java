@@ -33,6 +33,7 @@ import org.apache.commons.compress.archivers.zip.ZipFile;
 import org.apache.commons.compress.archivers.zip.ZipMethod;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
 import siameseim.model.io.TorchPickle.Storage;
 import siameseim.model.io.TorchPickle.TensorRef;
@@ -58,6 +59,7 @@ public final class TorchZip implements Closeable {
     private final ZipFile zip;
     private final Map<String, ZipArchiveEntry> storageEntries;
     private final Object root;
+    private final boolean byteBufferReads;
 
     private TorchZip(String source, FSDataInputStream in, ZipFile zip, Map<String, ZipArchiveEntry> storageEntries,
             Object root) {
@@ -66,12 +68,15 @@ public final class TorchZip implements Closeable {
         this.zip = zip;
         this.storageEntries = storageEntries;
         this.root = root;
+        this.byteBufferReads = in.hasCapability("in:preadbytebuffer");
     }
 
     /** Opens {@code path}, reads the zip directory and unpickles {@code data.pkl} (no tensor data). */
     public static TorchZip open(FileSystem fs, Path path, String source) throws IOException {
         long length = fs.getFileStatus(path).getLen();
-        FSDataInputStream in = fs.open(path);
+        // a local file is read through the raw local file system, which reads into direct buffers
+        // (positioned, no copy through the heap); files written by PyTorch have no .crc to check
+        FSDataInputStream in = (fs instanceof LocalFileSystem local ? local.getRaw() : fs).open(path);
         ZipFile zip = null;
         try {
             try {
@@ -204,7 +209,42 @@ public final class TorchZip implements Closeable {
      * read once, in file order, and released before the next is read unless a tensor aliases it.
      */
     public Map<String, NDArray> read(Predicate<String> names, NDManager manager) throws IOException {
-        Map<String, TensorRef> sd = stateDict();
+        return read(stateDict(), names, manager);
+    }
+
+    /**
+     * Every floating-point tensor anywhere in the file (the state dict, optimizer moments, ...),
+     * named by its path of dict keys and list indices ({@code model.blocks.0.attn.qkv.weight},
+     * {@code optimizer.state.3.exp_avg}): what {@code torch.load} materialises.
+     */
+    public Map<String, NDArray> readAll(NDManager manager) throws IOException {
+        Map<String, TensorRef> all = new LinkedHashMap<>();
+        collect(root, "", all, 0);
+        return read(all, n -> true, manager);
+    }
+
+    private static void collect(Object v, String path, Map<String, TensorRef> out, int depth) {
+        if (depth > 64) {
+            return;
+        }
+        String p = path.isEmpty() ? "" : path + ".";
+        if (v instanceof TensorRef t) {
+            out.put(path, t);
+        } else if (v instanceof Map<?, ?> m) {
+            m.forEach((k, x) -> collect(x, p + k, out, depth + 1));
+        } else if (v instanceof List<?> l) {
+            for (int i = 0; i < l.size(); i++) {
+                collect(l.get(i), p + i, out, depth + 1);
+            }
+        } else if (v instanceof Object[] a) {
+            for (int i = 0; i < a.length; i++) {
+                collect(a[i], p + i, out, depth + 1);
+            }
+        }
+    }
+
+    private Map<String, NDArray> read(Map<String, TensorRef> sd, Predicate<String> names, NDManager manager)
+            throws IOException {
         Map<Storage, List<String>> byStorage = new IdentityHashMap<>();
         for (Map.Entry<String, TensorRef> e : sd.entrySet()) {
             if (e.getValue().storage().floating() && names.test(e.getKey())) {
@@ -227,8 +267,22 @@ public final class TorchZip implements Closeable {
         order.sort(Comparator.comparingLong(s -> storageEntries.get(s.key()).getDataOffset()));
         Map<String, NDArray> loaded = new HashMap<>();
         for (Storage s : order) {
+            List<String> views = byStorage.get(s);
+            TensorRef first = sd.get(views.get(0));
+            if (s.dtype() == DataType.FLOAT32 && views.size() == 1 && first.offset() == 0
+                    && first.numel() == s.numel() && first.contiguous()) {
+                // the usual case: one float32 tensor that is its whole storage, read straight into its memory
+                NDArray a = manager.create(new Shape(first.shape()), DataType.FLOAT32);
+                ByteBuffer target = a.toByteBuffer(true);
+                if (target.isDirect() && target.capacity() == s.numel() * 4) {
+                    readInto(s, target);
+                    loaded.put(views.get(0), a);
+                    continue;
+                }
+                a.close();
+            }
             ByteBuffer bytes = storageBytes(s);
-            for (String name : byStorage.get(s)) {
+            for (String name : views) {
                 loaded.put(name, create(manager, bytes, sd.get(name)));
             }
         }
@@ -242,29 +296,45 @@ public final class TorchZip implements Closeable {
     }
 
     private ByteBuffer storageBytes(Storage s) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(Math.toIntExact(storageEntries.get(s.key()).getSize()));
+        readInto(s, buf);
+        return buf.flip().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Reads storage {@code s} (stored uncompressed, bounds checked on open) into {@code buf} from its position. */
+    private void readInto(Storage s, ByteBuffer buf) throws IOException {
         ZipArchiveEntry e = storageEntries.get(s.key());
         long n = e.getSize();
         if (n > Integer.MAX_VALUE) {
             throw new CorruptFileException(source + ": storage " + s.key() + " has " + n
                     + " bytes; tensors above 2 GiB are not supported");
         }
-        ByteBuffer buf = ByteBuffer.allocateDirect((int) n).order(ByteOrder.LITTLE_ENDIAN);
-        { // stored uncompressed (checked on open): read straight from the file
-            byte[] chunk = new byte[(int) Math.min(n, 1 << 20)];
-            long at = e.getDataOffset();
-            while (buf.hasRemaining()) {
-                int want = Math.min(chunk.length, buf.remaining());
-                try {
-                    in.readFully(at, chunk, 0, want);
-                } catch (EOFException eof) {
-                    throw new CorruptFileException(source + ": truncated: storage data/" + s.key() + " ends past the"
-                            + " end of the file");
+        long at = e.getDataOffset();
+        int end = buf.position() + (int) n;
+        try {
+            if (byteBufferReads) { // straight into the buffer (HDFS, S3A, the raw local file system)
+                ByteBuffer dst = buf.duplicate().limit(end);
+                while (dst.hasRemaining()) {
+                    int r = in.read(at, dst);
+                    if (r < 0) {
+                        throw new EOFException();
+                    }
+                    at += r;
                 }
+                buf.position(end);
+                return;
+            }
+            byte[] chunk = new byte[(int) Math.min(n, 1 << 20)];
+            while (buf.position() < end) {
+                int want = Math.min(chunk.length, end - buf.position());
+                in.readFully(at, chunk, 0, want);
                 buf.put(chunk, 0, want);
                 at += want;
             }
+        } catch (EOFException eof) {
+            throw new CorruptFileException(source + ": truncated: storage data/" + s.key() + " ends past the end of"
+                    + " the file");
         }
-        return buf.flip();
     }
 
     /** A float32 array for {@code t}: the storage's bytes themselves when already contiguous float32. */
