@@ -31,8 +31,8 @@ import siameseim.model.siameseim.SiameseIM;
  *       buffers), so the file is also an official-name state dict;
  *   <li>the AdamW moments as {@code optimizer.exp_avg.<name>} / {@code optimizer.exp_avg_sq.<name>};
  *   <li>metadata: format name and version, optimizer step, fractional epoch, the architecture,
- *       the resolved config, a CRC32C per tensor, and free-form progress entries (data position,
- *       RNG state) that the distributed trainer adds.
+ *       the resolved config, a CRC32C per tensor, and the trainer's progress entries
+ *       ({@code progress.global_batch}, fine-tuning's {@code progress.classes}).
  * </ul>
  *
  * Reading never deserialises code; a truncated, tampered, foreign or other-architecture file
@@ -59,15 +59,11 @@ public final class CheckpointFormat {
     public record Loaded(String source, Map<String, String> metadata, Map<String, NDArray> tensors, Progress progress,
             Map<String, String> architecture, String configJson) {}
 
-    /** @param configJson the run's resolved config ({@code PretrainConfig.json}) */
-    public static void write(OutputStream out, SiameseIM model, AdamW optimizer, Progress progress, String configJson)
-            throws IOException {
-        write(out, model, architecture(model.config()), optimizer, progress, configJson);
-    }
-
     /**
-     * Writes any model: its tensors, the optimizer's moments and {@code architecture} (the keys
+     * Writes a model: its tensors, the optimizer's moments and {@code architecture} (the keys
      * that fix the tensor shapes, compared on restore).
+     *
+     * @param configJson the run's resolved config ({@code PretrainConfig.json})
      */
     public static void write(OutputStream out, Module model, Map<String, String> architecture, AdamW optimizer,
             Progress progress, String configJson) throws IOException {

@@ -33,21 +33,22 @@ public final class CheckpointStore {
     private final Path dir;
     private final int keep;
     private final Consumer<String> log;
-    private final int attempts;
-    private final long backoffMillis;
+    private final CommitHook hook;
+    /** Storage errors: tries per operation, and the first wait (doubled after each try). */
+    private static final int ATTEMPTS = 4;
+    private static final long BACKOFF_MILLIS = 500;
 
     public CheckpointStore(Configuration conf, Path dir, int keep, Consumer<String> log) {
-        this(conf, dir, keep, log, 4, 500);
+        this(conf, dir, keep, log, NO_HOOK);
     }
 
-    public CheckpointStore(Configuration conf, Path dir, int keep, Consumer<String> log, int attempts,
-            long backoffMillis) {
+    /** @param hook runs before each commit rename (fault tests inject failures there) */
+    public CheckpointStore(Configuration conf, Path dir, int keep, Consumer<String> log, CommitHook hook) {
         this.conf = conf;
         this.dir = dir;
         this.keep = keep;
         this.log = log;
-        this.attempts = attempts;
-        this.backoffMillis = backoffMillis;
+        this.hook = hook;
     }
 
     /** Writes the checkpoint bytes. */
@@ -55,25 +56,13 @@ public final class CheckpointStore {
         void write(OutputStream out) throws IOException;
     }
 
-    /** Runs before the commit rename (tests inject failures here). */
+    /** Runs before the commit rename. */
     public interface CommitHook {
         void beforeCommit(Path temporary) throws IOException;
     }
 
-    private CommitHook hook = t -> {};
-    private static volatile CommitHook injected;
-
-    /**
-     * A hook run before every commit of every store of this JVM (null: none). For fault tests in
-     * local mode, where the replicas run in the test's JVM.
-     */
-    public static void injectBeforeCommit(CommitHook h) {
-        injected = h;
-    }
-
-    public void setCommitHook(CommitHook hook) {
-        this.hook = hook;
-    }
+    /** The hook of a store without one. */
+    public static final CommitHook NO_HOOK = t -> { };
 
     public Path dir() {
         return dir;
@@ -95,10 +84,6 @@ public final class CheckpointStore {
                     writer.write(out);
                 }
                 hook.beforeCommit(tmp);
-                CommitHook global = injected;
-                if (global != null) {
-                    global.beforeCommit(tmp);
-                }
                 if (fs.exists(target)) {
                     fs.delete(target, false);
                 }
@@ -201,14 +186,14 @@ public final class CheckpointStore {
 
     private <T> T retry(String what, IoAction<T> action) throws IOException {
         IOException last = null;
-        for (int attempt = 1; attempt <= attempts; attempt++) {
+        for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
             try {
                 return action.run();
             } catch (IOException e) {
                 last = e;
-                if (attempt < attempts) {
-                    long wait = backoffMillis << (attempt - 1);
-                    log.accept(what + " failed (attempt " + attempt + " of " + attempts + "): " + e.getMessage()
+                if (attempt < ATTEMPTS) {
+                    long wait = BACKOFF_MILLIS << (attempt - 1);
+                    log.accept(what + " failed (attempt " + attempt + " of " + ATTEMPTS + "): " + e.getMessage()
                             + "; retrying in " + wait + " ms");
                     try {
                         Thread.sleep(wait);
@@ -219,7 +204,7 @@ public final class CheckpointStore {
                 }
             }
         }
-        throw new IOException(what + " failed after " + attempts + " attempts: " + last.getMessage(), last);
+        throw new IOException(what + " failed after " + ATTEMPTS + " attempts: " + last.getMessage(), last);
     }
 
     /** Loads a checkpoint into the trainer's state; returns the checkpoint's step. */
@@ -228,37 +213,56 @@ public final class CheckpointStore {
         long restore(InputStream in, String source) throws IOException;
     }
 
+    /** The checkpoint a training attempt started from ({@code from}), at {@code step}, and why that one. */
+    public record Resumed(long step, Path from, String why) {}
+
     /**
-     * The resume policy of a training run: the explicit checkpoint ({@code --resume}: a file, or a
-     * folder whose newest good checkpoint is taken), else the newest good one of {@code store}
-     * (null: a run without output). A damaged or partial file is skipped for the next older one; a
-     * storage error fails the attempt instead (Spark retries it), since starting over from an older
-     * checkpoint or from scratch would throw work away. Returns the step resumed at, or -1.
+     * The resume policy of a training run, the same on every attempt of it (a stage Spark retries,
+     * a job a scheduler resubmits, a finished run submitted again): the newest good checkpoint of
+     * the run's own {@code store} wins. Only while the store holds no good checkpoint does the
+     * explicit one ({@code --resume}: a file, or a folder whose newest good checkpoint is taken)
+     * seed the run; once the run has written a checkpoint of its own, the explicit one is ignored,
+     * and the returned {@code why} says so. A damaged or partial file is skipped for the next older
+     * one; a storage error fails the attempt instead (Spark retries it), since starting over from
+     * an older checkpoint or from the seed would throw work away. Returns null when the run starts
+     * from its initialisation.
+     *
+     * @param store the run's own checkpoints (null: a run without output)
      */
-    public static long resume(Configuration conf, CheckpointStore store, String explicit, Restorer restorer,
+    public static Resumed resume(Configuration conf, CheckpointStore store, String explicit, Restorer restorer,
             Consumer<String> log) throws IOException {
-        if (explicit != null) {
-            Path p = new Path(explicit);
-            FileSystem fs = p.getFileSystem(conf);
-            if (fs.getFileStatus(p).isDirectory()) {
-                List<Path> candidates = new CheckpointStore(conf, p, Integer.MAX_VALUE, log).resumeCandidates();
-                if (candidates.isEmpty()) {
-                    throw new IOException("--resume " + p + ": no checkpoint in that folder");
-                }
-                p = candidates.get(0);
-            }
-            try (InputStream in = fs.open(p)) {
-                return restorer.restore(in, p.toString());
+        if (store != null) {
+            Resumed own = newestGood(conf, store.resumeCandidates(), restorer, log);
+            if (own != null) {
+                String why = explicit == null ? "the run's newest good checkpoint"
+                        : "the run's own newest good checkpoint; --resume " + explicit + " ignored: it only seeds a run"
+                                + " whose output holds no checkpoint yet";
+                return new Resumed(own.step(), own.from(), why);
             }
         }
-        if (store == null) {
-            return -1;
+        if (explicit == null) {
+            return null;
         }
-        for (Path p : store.resumeCandidates()) {
+        Path p = new Path(explicit);
+        FileSystem fs = p.getFileSystem(conf);
+        List<Path> candidates = fs.getFileStatus(p).isDirectory()
+                ? new CheckpointStore(conf, p, Integer.MAX_VALUE, log).resumeCandidates() : List.of(p);
+        Resumed seed = newestGood(conf, candidates, restorer, log);
+        if (seed == null) {
+            throw new IOException("--resume " + explicit + ": " + (candidates.isEmpty() ? "no checkpoint in that folder"
+                    : "no checkpoint there passes verification (see the lines above)"));
+        }
+        String why = (store == null ? "" : store.dir() + " holds no checkpoint yet: ") + "seeded from --resume "
+                + explicit;
+        return new Resumed(seed.step(), seed.from(), why);
+    }
+
+    /** The first of {@code candidates} that restores, skipping damaged files; null when none does. */
+    private static Resumed newestGood(Configuration conf, List<Path> candidates, Restorer restorer,
+            Consumer<String> log) throws IOException {
+        for (Path p : candidates) {
             try (InputStream in = p.getFileSystem(conf).open(p)) {
-                long step = restorer.restore(in, p.toString());
-                log.accept("resumed from " + p + " at step " + step);
-                return step;
+                return new Resumed(restorer.restore(in, p.toString()), p, null);
             } catch (siameseim.model.io.CorruptFileException | org.apache.hadoop.fs.ChecksumException e) {
                 log.accept("skipping checkpoint " + p + ": " + e.getMessage());
             } catch (IOException e) {
@@ -266,6 +270,23 @@ public final class CheckpointStore {
                         + e.getMessage(), e);
             }
         }
-        return -1;
+        return null;
+    }
+
+    /**
+     * What the driver checks of {@code --resume} before any stage: the file, or a folder with at
+     * least one checkpoint, exists. (Each replica verifies the file's contents when it loads it.)
+     */
+    public static void checkExplicit(Configuration conf, String explicit) throws IOException {
+        Path p = new Path(explicit);
+        FileSystem fs = p.getFileSystem(conf);
+        if (!fs.exists(p)) {
+            throw new java.io.FileNotFoundException("--resume " + explicit + ": no such file or folder");
+        }
+        if (fs.getFileStatus(p).isDirectory()
+                && new CheckpointStore(conf, p, Integer.MAX_VALUE, s -> { }).list().isEmpty()) {
+            throw new java.io.FileNotFoundException("--resume " + explicit + ": no checkpoint (ckpt-<step>.safetensors)"
+                    + " in that folder");
+        }
     }
 }

@@ -18,7 +18,6 @@ import siameseim.model.nn.Autograd;
 import siameseim.model.nn.Scalars;
 import siameseim.model.nn.Torch;
 import siameseim.model.optim.AdamW;
-import siameseim.model.optim.FlatGradients;
 import siameseim.model.optim.GradientReducer;
 import siameseim.model.optim.LrSchedule;
 import siameseim.model.optim.WeightDecayRule;
@@ -33,32 +32,25 @@ import siameseim.model.vit.VitClassifier;
  * <p>Use from one thread (libtorch grad mode is per thread).
  */
 public final class Finetuner implements Trainer {
+    /** The checkpoint entry holding the class names (a JSON list), which {@code evaluate} reads. */
+    public static final String CLASS_NAMES = "classes";
     private final FinetuneConfig cfg;
-    private final String configJson;
     private final NDManager root;
     private final VitClassifier model;
     private final AdamW optimizer;
     private final LrSchedule lr;
-    private final long stepsPerEpoch;
-    private final GradientReducer reducer;
-    private final FlatGradients flat;
-    private final GuardedUpdate update = new GuardedUpdate();
-    private final Map<String, String> architecture;
+    private final UpdatePath update;
     private final long seed;
     private final int rank;
-    private long step;
 
     /**
      * @param rank this replica's rank (drop-path masks are drawn from (seed, rank, step), so a
      *     resumed run repeats the uninterrupted one exactly)
+     * @param classNames the dataset's class names, kept in the checkpoints for {@code evaluate}
      */
-    public Finetuner(FinetuneConfig cfg, ModelConfig arch, int classes, long seed, int rank, long stepsPerEpoch,
-            GradientReducer reducer, ai.djl.Device device, String configJson) {
-        if (stepsPerEpoch < 1) {
-            throw new IllegalArgumentException("an epoch must have at least one optimizer step, got " + stepsPerEpoch);
-        }
+    public Finetuner(FinetuneConfig cfg, ModelConfig arch, int classes, List<String> classNames, long seed, int rank,
+            long stepsPerEpoch, GradientReducer reducer, ai.djl.Device device, String configJson) {
         this.cfg = cfg;
-        this.configJson = configJson;
         this.seed = seed;
         this.rank = rank;
         this.root = device == null ? NDManager.newBaseManager() : NDManager.newBaseManager(device);
@@ -67,10 +59,10 @@ public final class Finetuner implements Trainer {
         this.optimizer = new AdamW(root, model.trainableParams(), cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay(),
                 WeightDecayRule.FINETUNE, name -> VitClassifier.layerScale(name, depth, cfg.layerDecay()));
         this.lr = new LrSchedule(cfg.peakLr(), cfg.minLr(), cfg.warmupEpochs(), cfg.epochs());
-        this.stepsPerEpoch = stepsPerEpoch;
-        this.reducer = reducer;
-        this.flat = reducer.replicas() > 1 ? new FlatGradients(model.trainableParams()) : null;
-        this.architecture = CheckpointFormat.classifierArchitecture(arch, classes);
+        this.update = new UpdatePath(model, CheckpointFormat.classifierArchitecture(arch, classes), optimizer, reducer,
+                stepsPerEpoch, configJson, Map.of(UpdatePath.GLOBAL_BATCH, Integer.toString(cfg.batchSize()),
+                        CLASS_NAMES, new com.google.gson.Gson().toJson(classNames)),
+                "lower finetune.base-lr or check the input data", "finetune.batch-size");
     }
 
     @Override
@@ -84,15 +76,15 @@ public final class Finetuner implements Trainer {
 
     @Override
     public long step() {
-        return step;
+        return update.step();
     }
 
     public double epoch() {
-        return (double) step / stepsPerEpoch;
+        return update.epoch();
     }
 
     public long stepsPerEpoch() {
-        return stepsPerEpoch;
+        return update.stepsPerEpoch();
     }
 
     /** One optimizer step over this replica's micro-batches. */
@@ -100,6 +92,7 @@ public final class Finetuner implements Trainer {
         Torch.disableGradOnThisThread();
         double epoch = epoch();
         double lrNow = lr.at(epoch);
+        long step = step();
         long t0 = System.nanoTime();
         double loss = 0;
         int images = 0;
@@ -117,21 +110,10 @@ public final class Finetuner implements Trainer {
                 images += b.size();
             }
         }
-        long t1 = System.nanoTime();
-        if (flat != null) {
-            flat.gather();
-            reducer.average(flat.bytes());
-            flat.scatter();
-        }
-        long t2 = System.nanoTime();
-        double norm = optimizer.gradNorm();
-        boolean skip = update.apply(optimizer, norm, loss, lrNow, cfg.clipGrad(), step,
-                "lower finetune.base-lr or check the input data");
-        long t3 = System.nanoTime();
-        StepResult r = new StepResult(step, epoch, loss, Double.NaN, Double.NaN, lrNow, Double.NaN, norm, skip,
-                images, (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
-        step++;
-        return r;
+        double computeMs = (System.nanoTime() - t0) / 1e6;
+        UpdatePath.Applied u = update.apply(loss, lrNow, cfg.clipGrad());
+        return new StepResult(step, epoch, loss, Double.NaN, Double.NaN, lrNow, Double.NaN, u.gradNorm(), u.skipped(),
+                images, computeMs, u.reduceMs(), u.updateMs());
     }
 
     /** mean over the batch of -sum(target * log_softmax(logits)) (timm SoftTargetCrossEntropy). */
@@ -175,18 +157,14 @@ public final class Finetuner implements Trainer {
     }
 
     @Override
-    public void save(OutputStream out, Map<String, String> extra) throws IOException {
-        CheckpointFormat.write(out, model, architecture, optimizer, new CheckpointFormat.Progress(step, epoch(), extra),
-                configJson);
+    public void save(OutputStream out) throws IOException {
+        update.save(out);
     }
 
     @Override
     public CheckpointFormat.Progress restore(InputStream in, String src) throws IOException {
         try (NDManager tmp = root.newSubManager()) {
-            CheckpointFormat.Loaded ckpt = CheckpointFormat.read(in, tmp, src);
-            CheckpointFormat.restore(ckpt, model, architecture, optimizer);
-            this.step = ckpt.progress().step();
-            return ckpt.progress();
+            return update.restore(in, src, tmp);
         }
     }
 

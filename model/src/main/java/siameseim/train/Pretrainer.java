@@ -15,7 +15,6 @@ import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.nn.Scalars;
 import siameseim.model.nn.Torch;
 import siameseim.model.optim.AdamW;
-import siameseim.model.optim.FlatGradients;
 import siameseim.model.optim.GradientReducer;
 import siameseim.model.optim.LrSchedule;
 import siameseim.model.optim.MomentumSchedule;
@@ -42,11 +41,7 @@ public final class Pretrainer implements Trainer {
     private final AdamW optimizer;
     private final LrSchedule lr;
     private final MomentumSchedule momentum;
-    private final long stepsPerEpoch;
-    private final GradientReducer reducer;
-    private final FlatGradients flat;
-    private final GuardedUpdate update = new GuardedUpdate();
-    private long step;
+    private final UpdatePath update;
 
     /**
      * @param stepsPerEpoch optimizer steps per epoch (sets the fractional epoch of the schedules)
@@ -60,9 +55,6 @@ public final class Pretrainer implements Trainer {
     /** @param device where the replica's tensors live (null: the engine's default, CPU here) */
     public Pretrainer(PretrainConfig cfg, long stepsPerEpoch, GradientReducer reducer, CrossReplicaMean replicas,
             ai.djl.Device device) {
-        if (stepsPerEpoch < 1) {
-            throw new IllegalArgumentException("an epoch must have at least one optimizer step, got " + stepsPerEpoch);
-        }
         Torch.init(cfg.train().threads());
         this.cfg = cfg;
         this.root = device == null ? NDManager.newBaseManager() : NDManager.newBaseManager(device);
@@ -73,9 +65,9 @@ public final class Pretrainer implements Trainer {
                 WeightDecayRule.PRETRAIN, name -> 1.0);
         this.lr = new LrSchedule(o.peakLr(), o.minLr(), o.warmupEpochs(), o.epochs());
         this.momentum = new MomentumSchedule(cfg.ema().momentum(), o.epochs(), cfg.ema().cosine());
-        this.stepsPerEpoch = stepsPerEpoch;
-        this.reducer = reducer;
-        this.flat = reducer.replicas() > 1 ? new FlatGradients(model.trainableParams()) : null;
+        this.update = new UpdatePath(model, CheckpointFormat.architecture(cfg.model()), optimizer, reducer,
+                stepsPerEpoch, cfg.json(), Map.of(UpdatePath.GLOBAL_BATCH, Integer.toString(o.batchSize())),
+                "lower optim.lr or check the input data", "optim.batch-size");
     }
 
     @Override
@@ -89,11 +81,11 @@ public final class Pretrainer implements Trainer {
 
     @Override
     public long step() {
-        return step;
+        return update.step();
     }
 
     public double epoch() {
-        return (double) step / stepsPerEpoch;
+        return update.epoch();
     }
 
     /**
@@ -111,6 +103,7 @@ public final class Pretrainer implements Trainer {
         double pos = 0;
         double neg = 0;
         int images = 0;
+        long step = step();
         try (NDManager sm = root.newSubManager()) {
             if (step > 0) {
                 model.updateTarget(m);
@@ -124,21 +117,10 @@ public final class Pretrainer implements Trainer {
                 images += b.size();
             }
         }
-        long t1 = System.nanoTime();
-        if (flat != null) {
-            flat.gather();
-            reducer.average(flat.bytes());
-            flat.scatter();
-        }
-        long t2 = System.nanoTime();
-        double norm = optimizer.gradNorm();
-        boolean skip = update.apply(optimizer, norm, loss, lrNow, cfg.optim().clipGrad(), step,
-                "lower optim.lr or check the input data");
-        long t3 = System.nanoTime();
-        StepResult r = new StepResult(step, epoch, loss, pos, neg, lrNow, m, norm, skip, images,
-                (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
-        step++;
-        return r;
+        double computeMs = (System.nanoTime() - t0) / 1e6;
+        UpdatePath.Applied u = update.apply(loss, lrNow, cfg.optim().clipGrad());
+        return new StepResult(step, epoch, loss, pos, neg, lrNow, m, u.gradNorm(), u.skipped(), images, computeMs,
+                u.reduceMs(), u.updateMs());
     }
 
     /**
@@ -156,23 +138,19 @@ public final class Pretrainer implements Trainer {
     }
 
     @Override
-    public void save(OutputStream out, Map<String, String> extra) throws IOException {
-        CheckpointFormat.write(out, model, optimizer, new CheckpointFormat.Progress(step, epoch(), extra),
-                cfg.json());
+    public void save(OutputStream out) throws IOException {
+        update.save(out);
     }
 
     /**
      * Restores weights, target, BatchNorm buffers, optimizer moments and the step counter.
      *
-     * @return the checkpoint's progress (step, epoch and the trainer's extra entries)
+     * @return the checkpoint's progress (step, epoch and the trainer's entries)
      */
     @Override
     public CheckpointFormat.Progress restore(InputStream in, String source) throws IOException {
         try (NDManager tmp = root.newSubManager()) {
-            CheckpointFormat.Loaded ckpt = CheckpointFormat.read(in, tmp, source);
-            CheckpointFormat.restore(ckpt, model, optimizer);
-            this.step = ckpt.progress().step();
-            return ckpt.progress();
+            return update.restore(in, source, tmp);
         }
     }
 

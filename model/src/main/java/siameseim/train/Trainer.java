@@ -3,7 +3,6 @@ package siameseim.train;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.util.Map;
 import siameseim.checkpoint.CheckpointFormat;
 import siameseim.model.nn.Module;
 
@@ -21,7 +20,7 @@ public interface Trainer extends AutoCloseable {
     }
 
     /** Writes a checkpoint of the full training state. */
-    void save(OutputStream out, Map<String, String> extra) throws IOException;
+    void save(OutputStream out) throws IOException;
 
     /** Restores the full training state; returns the checkpoint's progress. */
     CheckpointFormat.Progress restore(InputStream in, String source) throws IOException;

@@ -26,7 +26,7 @@ class CheckpointFormatTest {
         try (Pretrainer t = new Pretrainer(cfg, 4, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
             t.step(List.of(SyntheticBatches.batch(cfg, 8, 1)));
             ByteArrayOutputStream out = new ByteArrayOutputStream();
-            t.save(out, Map.of());
+            t.save(out);
             return out.toByteArray();
         }
     }

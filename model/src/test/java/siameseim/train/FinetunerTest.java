@@ -37,7 +37,7 @@ class FinetunerTest {
 
     static Finetuner trainer(PretrainConfig c, int classes) {
         Torch.init(1);
-        return new Finetuner(c.finetune(), c.model(), classes, c.train().seed(), 0, 2,
+        return new Finetuner(c.finetune(), c.model(), classes, List.of(), c.train().seed(), 0, 2,
                 GradientReducer.IDENTITY, null, c.json());
     }
 
@@ -150,7 +150,7 @@ class FinetunerTest {
             for (int s = 0; s < 3; s++) {
                 t.step(List.of(batch(8, 3, s)));
             }
-            t.save(ckpt, Map.of());
+            t.save(ckpt);
         }
         try (Finetuner t = trainer(c, 3)) {
             t.restore(new ByteArrayInputStream(ckpt.toByteArray()), "mem");

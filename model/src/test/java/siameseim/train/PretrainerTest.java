@@ -1,6 +1,7 @@
 package siameseim.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
@@ -62,14 +63,14 @@ class PretrainerTest {
                 t.step(List.of(batches.get(i)));
             }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
-            t.save(out, Map.of("data.position", "5"));
+            t.save(out);
             ckpt = out.toByteArray();
         }
         PretrainConfig other = TestConfigs.unit("train.seed=99"); // different init: all state must come from the file
         try (Pretrainer t = new Pretrainer(other, 4, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
             var progress = t.restore(new ByteArrayInputStream(ckpt), "memory");
             assertEquals(5, progress.step());
-            assertEquals("5", progress.extra().get("data.position"));
+            assertEquals(Integer.toString(cfg.optim().batchSize()), progress.extra().get("global_batch"));
             for (int i = 5; i < 10; i++) {
                 t.step(List.of(batches.get(i)));
             }
@@ -82,6 +83,23 @@ class PretrainerTest {
                     assertEquals(a[i], b[i], 1e-6, k + "[" + i + "]");
                 }
             }
+        }
+    }
+
+    @Test
+    void aCheckpointOfAnotherGlobalBatchIsRefusedNamingTheKey() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (Pretrainer t = new Pretrainer(TestConfigs.unit(), 4, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
+            t.save(out);
+        }
+        PretrainConfig doubled = TestConfigs.unit("optim.batch-size=32");
+        try (Pretrainer t = new Pretrainer(doubled, 4, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> t.restore(new ByteArrayInputStream(out.toByteArray()), "ckpt-0"));
+            assertTrue(e.getMessage().startsWith("ckpt-0 was written with a global batch of 16 images and this run"
+                    + " has 32 (optim.batch-size)") && e.getMessage().contains("set optim.batch-size = 16"),
+                    e.getMessage());
+            assertEquals(0, t.step());
         }
     }
 

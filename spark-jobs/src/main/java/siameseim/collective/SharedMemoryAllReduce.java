@@ -11,6 +11,23 @@ import java.nio.ByteOrder;
  * The collective's link (the {@link SharedMemoryLink}) carries the barriers between the phases.
  * Each segment is summed by one rank, always in rank order, and copied by the others: every rank
  * ends with the same bits.
+ *
+ * <p>Two barriers per operation, and a third only where the length changes. An operation on F
+ * floats cuts them into segments by F and the rank count alone: segment p, floats [F p / N,
+ * F (p + 1) / N), is summed by rank p. The invariant: before its first barrier a rank writes its
+ * own region only outside its own segment, and after its second barrier (until it begins its next
+ * operation) a rank reads another rank's region only inside that rank's segment; everything else
+ * happens between the two barriers, where every rank is inside the same operation. So a rank that
+ * begins the next operation of the same length while a slower rank still copies this one's sums
+ * writes only where nobody reads, and no closing barrier is needed. With another length the
+ * segments move, and the fast rank's first writes would land in the segment the slow rank is
+ * still copying from (SharedMemoryChangingSizesTest fails without it): an operation whose
+ * length differs from the previous one's therefore begins with a barrier, which no rank leaves
+ * before every rank has finished the previous operation. Every rank sees the same lengths, so all
+ * take it alike. The gradient all-reduce, the same length at every step, pays nothing; lengths
+ * that alternate (the gradients and a UniGrad correlation matrix above the direct exchange's
+ * 256 KiB) pay one barrier per change. Regions that grow are a new generation, mapped after a
+ * vote of every rank.
  */
 final class SharedMemoryAllReduce implements AutoCloseable {
     private final Collective c;
@@ -18,6 +35,8 @@ final class SharedMemoryAllReduce implements AutoCloseable {
     /** Scratch of the add without the Vector API. */
     private final float[] tmpA = new float[16384];
     private final float[] tmpB = new float[16384];
+    /** The previous operation's length in bytes; another length begins with a barrier. */
+    private int lastBytes = -1;
 
     SharedMemoryAllReduce(Collective c, SharedRegions regions) {
         this.c = c;
@@ -31,6 +50,10 @@ final class SharedMemoryAllReduce implements AutoCloseable {
      */
     boolean sum(ByteBuffer data) {
         int bytes = data.remaining();
+        if (bytes != lastBytes) {
+            c.barrier(); // every rank has copied the previous operation's sums (the class comment)
+            lastBytes = bytes;
+        }
         if (!regions.ensure(bytes)) {
             return false;
         }
@@ -80,8 +103,8 @@ final class SharedMemoryAllReduce implements AutoCloseable {
             int t = (int) ((long) floats * (p + 1) / n);
             data.put(base + 4 * f, regions.region(p), SharedRegions.HEADER + 4 * f, 4 * (t - f));
         }
-        // no barrier here: the next operation's first writes go to segments nobody reads now,
-        // and its first barrier comes before anything else is written
+        // no barrier here: the next operation of this length first writes outside the segments
+        // read now, and one of another length begins with a barrier (the class comment)
         return true;
     }
 

@@ -178,7 +178,8 @@ final class SharedRegions implements AutoCloseable {
 
     /**
      * Regions of at least {@code bytes} (a new generation when the current ones are smaller);
-     * false on every rank, and unusable from now on, when a rank could not map them.
+     * false on every rank, and unusable from now on, when a rank could not map them. The ranks
+     * synchronise here only when they map (their votes); otherwise it returns at once.
      */
     boolean ensure(long bytes) {
         if (bytes > capacity && !map(bytes, null)) {

@@ -11,7 +11,7 @@ import siameseim.model.optim.GradientReducer;
 public final class CollectiveReduction {
     private CollectiveReduction() {}
 
-    /** Gradients: the flat buffer is averaged in place (ring all-reduce). */
+    /** Gradients: the flat buffer is averaged in place (the collective's all-reduce: shared memory on one host, else the ring). */
     public static GradientReducer gradients(Collective c) {
         return new GradientReducer() {
             @Override

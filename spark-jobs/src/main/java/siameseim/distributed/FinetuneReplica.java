@@ -1,9 +1,7 @@
 package siameseim.distributed;
 
-import com.google.gson.Gson;
 import java.io.IOException;
 import java.util.List;
-import java.util.Map;
 import siameseim.collective.Collective;
 import siameseim.config.EvalConfig;
 import siameseim.config.FinetuneConfig;
@@ -32,7 +30,7 @@ import siameseim.train.Trainer;
  * CutMix batches; every {@code finetune.eval-every-epochs} the test split is evaluated, each
  * replica taking an equal share and the hit counts summed across replicas.
  */
-final class FinetuneReplica implements ReplicaLoop.Job<LabelledBatch>, AutoCloseable {
+final class FinetuneReplica implements ReplicaLoop.Job<LabelledBatch> {
     private final PretrainConfig cfg;
     private final FinetuneConfig ft;
     private final Finetuner trainer;
@@ -42,8 +40,6 @@ final class FinetuneReplica implements ReplicaLoop.Job<LabelledBatch>, AutoClose
     private final int evalBatch;
     private final long evalEvery;
     private final int classes;
-    private final List<String> classNames;
-    private final int replicas;
 
     /** @param classNames the dataset's class names (stored in the checkpoints, used by evaluate) */
     FinetuneReplica(ReplicaLoop.Context ctx, Schedule schedule, SampleSource test, List<String> classNames)
@@ -52,10 +48,9 @@ final class FinetuneReplica implements ReplicaLoop.Job<LabelledBatch>, AutoClose
         this.ft = cfg.finetune();
         EvalConfig ev = cfg.eval();
         this.classes = ft.classes() > 0 ? ft.classes() : classNames.size();
-        this.classNames = classNames;
         Collective c = ctx.collective();
         GradientReducer reducer = c == null ? GradientReducer.IDENTITY : CollectiveReduction.gradients(c);
-        this.trainer = new Finetuner(ft, cfg.model(), classes, cfg.train().seed(), ctx.rank(),
+        this.trainer = new Finetuner(ft, cfg.model(), classes, classNames, cfg.train().seed(), ctx.rank(),
                 schedule.stepsPerEpoch(), reducer, ctx.device(), cfg.json());
         if (ev.weights() != null) {
             Encoders.loadForFinetuning(trainer.model(), ev.weights(), ctx.hadoop()); // head too when it fits
@@ -67,22 +62,11 @@ final class FinetuneReplica implements ReplicaLoop.Job<LabelledBatch>, AutoClose
         this.evalBatch = ev.batchSize();
         this.evalEvery = ft.evalEveryEpochs() > 0
                 ? Math.max(1, Math.round(ft.evalEveryEpochs() * schedule.stepsPerEpoch())) : 0;
-        this.replicas = ctx.replicas();
-    }
-
-    @Override
-    public String title() {
-        return "finetune";
     }
 
     @Override
     public Trainer trainer() {
         return trainer;
-    }
-
-    @Override
-    public String sameStart() {
-        return "config, seed and weights";
     }
 
     @Override
@@ -114,12 +98,6 @@ final class FinetuneReplica implements ReplicaLoop.Job<LabelledBatch>, AutoClose
         long[] hits = evaluate(ctx);
         return new Event.Evaluation(Event.Evaluation.Protocol.FINETUNE, trainer.step(), trainer.epoch(),
                 hits[0] / (double) hits[2], hits[1] / (double) hits[2], hits[2], System.currentTimeMillis() / 1000.0);
-    }
-
-    @Override
-    public Map<String, String> checkpointExtra() {
-        return Map.of("classes", new Gson().toJson(classNames), "global_batch", Integer.toString(ft.batchSize()),
-                "replicas", Integer.toString(replicas));
     }
 
     /**

@@ -4,7 +4,13 @@ import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 import siameseim.collective.Collective;
+import siameseim.config.EvalConfig;
+import siameseim.config.PretrainConfig;
+import siameseim.datasets.augment.Resampler;
+import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.augment.EvalTransform;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.loader.SampleSource;
@@ -45,6 +51,21 @@ final class KnnMonitor {
         this.decoder = decoder;
         this.batch = batch;
         this.classes = classes;
+    }
+
+    /** The kNN monitor of a pretraining run, or null when eval.knn.every-steps is 0. */
+    static KnnMonitor of(PretrainConfig cfg, Configuration conf) throws IOException {
+        EvalConfig ev = cfg.eval();
+        if (ev.knn().everySteps() == 0) {
+            return null;
+        }
+        Manifest m = Manifest.read(conf, new Path(cfg.data().path()));
+        return new KnnMonitor(TrainingData.sample(cfg, conf, m, ev.trainSplit(), ev.knn().monitorBank()),
+                TrainingData.sample(cfg, conf, m, ev.testSplit(), ev.knn().monitorTest()),
+                ev.knn().monitorBank(), ev.knn().monitorTest(), ev.knn().k(), ev.knn().temperature(), ev.knn().pool(),
+                new EvalTransform(cfg.model().imageSize(), Resampler.Filter.BICUBIC, cfg.augment().mean(),
+                        cfg.augment().std()), ImageDecoder.named(cfg.data().decoder()), ev.batchSize(),
+                m.classes().size());
     }
 
     /** Rank 0 gets the accuracy; the other ranks get null. Every rank must call it at the same step. */

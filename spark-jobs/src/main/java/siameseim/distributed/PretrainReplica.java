@@ -2,7 +2,6 @@ package siameseim.distributed;
 
 import java.io.IOException;
 import java.util.List;
-import java.util.Map;
 import siameseim.collective.Collective;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.augment.TwoViewAugmenter;
@@ -23,16 +22,15 @@ import siameseim.train.Trainer;
  * ({@link Pretrainer}) on two-view batches, the gradient all-reduce and the cross-replica
  * BatchNorm statistics over the collective, and the kNN monitor every {@code eval.knn.every-steps}.
  */
-final class PretrainReplica implements ReplicaLoop.Job<SiameseBatch>, AutoCloseable {
+final class PretrainReplica implements ReplicaLoop.Job<SiameseBatch> {
     private final PretrainConfig cfg;
     private final Pretrainer trainer;
     private final CollectiveReduction.Statistics timed;
     private final KnnMonitor monitor;
     private final long knnEvery;
-    private final int replicas;
 
-    /** @param monitor kNN of the online encoder every {@code knnEvery} steps, or null */
-    PretrainReplica(ReplicaLoop.Context ctx, Schedule schedule, KnnMonitor monitor, long knnEvery) {
+    /** @param monitor kNN of the online encoder every {@code eval.knn.every-steps} steps, or null */
+    PretrainReplica(ReplicaLoop.Context ctx, Schedule schedule, KnnMonitor monitor) {
         this.cfg = ctx.cfg();
         Collective c = ctx.collective();
         GradientReducer reducer = c == null ? GradientReducer.IDENTITY : CollectiveReduction.gradients(c);
@@ -40,23 +38,12 @@ final class PretrainReplica implements ReplicaLoop.Job<SiameseBatch>, AutoClosea
         CrossReplicaMean stats = timed == null ? CrossReplicaMean.SINGLE : timed;
         this.trainer = new Pretrainer(cfg, schedule.stepsPerEpoch(), reducer, stats, ctx.device());
         this.monitor = monitor;
-        this.knnEvery = monitor == null ? 0 : knnEvery;
-        this.replicas = ctx.replicas();
-    }
-
-    @Override
-    public String title() {
-        return "pretrain";
+        this.knnEvery = monitor == null ? 0 : cfg.eval().knn().everySteps();
     }
 
     @Override
     public Trainer trainer() {
         return trainer;
-    }
-
-    @Override
-    public String sameStart() {
-        return "config and seed";
     }
 
     @Override
@@ -87,12 +74,6 @@ final class PretrainReplica implements ReplicaLoop.Job<SiameseBatch>, AutoClosea
         Knn.Accuracy a = monitor.run(ctx, trainer.model().encoder());
         return a == null ? null : new Event.Evaluation(Event.Evaluation.Protocol.KNN, trainer.step(), trainer.epoch(),
                 a.top1(), a.top5(), a.count(), System.currentTimeMillis() / 1000.0);
-    }
-
-    @Override
-    public Map<String, String> checkpointExtra() {
-        return Map.of("replicas", Integer.toString(replicas), "global_batch",
-                Integer.toString(cfg.optim().batchSize()));
     }
 
     @Override

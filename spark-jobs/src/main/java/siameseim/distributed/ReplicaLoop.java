@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 import org.apache.hadoop.conf.Configuration;
@@ -30,25 +29,30 @@ import siameseim.train.StepResult;
 import siameseim.train.Trainer;
 
 /**
- * The one loop every replica of a training run goes through, for pretraining and fine-tuning
- * alike: identical start (a parameter checksum across replicas), resume from the newest good
- * checkpoint, a pre-flight measurement of the links, then the steps, with evaluations,
- * checkpoints and metrics as they fall due, and a summary. What differs between the two lives
- * behind {@link Job}. All replicas stay bit-identical because every reduction returns the same
- * bits everywhere. Independent of Spark: the caller supplies rank, collective and data.
+ * The one loop every replica of a training run goes through, whatever its kind: identical start
+ * (a parameter checksum across replicas), resume ({@link CheckpointStore#resume}: the run's own
+ * newest good checkpoint, else the {@code --resume} seed), a pre-flight measurement of the links,
+ * then the steps, with evaluations, checkpoints and metrics as they fall due, and a summary. What
+ * differs between kinds lives behind {@link Job}, built by the run's {@link TrainingKind}. All
+ * replicas stay bit-identical because every reduction returns the same bits everywhere.
+ * Independent of Spark: the caller supplies rank, collective and data.
  */
 public final class ReplicaLoop {
     private static final java.lang.management.ThreadMXBean THREAD_CPU =
             java.lang.management.ManagementFactory.getThreadMXBean();
-    /** The per-step timing line averages this many steps after the first {@link #TIMING_SKIP} of a run. */
-    static final int TIMING_STEPS = 10;
-    static final int TIMING_SKIP = 5;
+
+    /**
+     * Runs before every checkpoint commit of the replicas of this JVM: the seam through which
+     * local-mode fault tests (whose replicas run in the test's JVM) inject storage failures.
+     */
+    static volatile CheckpointStore.CommitHook beforeCommit = CheckpointStore.NO_HOOK;
 
     private ReplicaLoop() {}
 
     /** Everything a replica needs; {@code collective} is null for a single replica. */
-    public record Context(PretrainConfig cfg, int rank, int replicas, Collective collective, Configuration hadoop,
-            String resume, Device device, ThreadPlacement placement, Consumer<String> events, Consumer<String> log) {
+    public record Context(TrainingKind kind, PretrainConfig cfg, int rank, int replicas, Collective collective,
+            Configuration hadoop, String resume, Device device, ThreadPlacement placement, Consumer<String> events,
+            Consumer<String> log) {
         /** A replica on the CPU (no GPU assigned). */
         public boolean cpuReplica() {
             return device == null || !device.isGpu();
@@ -60,15 +64,9 @@ public final class ReplicaLoop {
         }
     }
 
-    /** What differs between pretraining and fine-tuning; B is a micro-batch. */
-    interface Job<B> {
-        /** "pretrain" or "finetune": the metrics plots' title. */
-        String title();
-
+    /** What a replica of one kind of run does in the loop; B is a micro-batch. */
+    interface Job<B> extends AutoCloseable {
         Trainer trainer();
-
-        /** Why replicas may start differently, for the agreement check's message. */
-        String sameStart();
 
         int accumSteps();
 
@@ -84,42 +82,34 @@ public final class ReplicaLoop {
         /** The evaluation due after the trainer's current step, or null; every rank calls it at every step. */
         Event.Evaluation evaluateIfDue(Context ctx, boolean last) throws IOException;
 
-        /** Checkpoint metadata beside the data position. */
-        Map<String, String> checkpointExtra();
+        /** Frees the trainer's native memory. */
+        @Override
+        void close();
     }
 
     static <B> Summary run(Context ctx, SampleSource data, Schedule schedule, Job<B> job) throws IOException {
         long start = System.nanoTime();
-        PretrainConfig cfg = ctx.cfg();
-        Collective c = ctx.collective();
         Trainer trainer = job.trainer();
         Consumer<String> log = line -> ctx.log().accept("rank " + ctx.rank() + ": " + line);
-        CheckpointStore store = cfg.train().output() == null ? null
-                : new CheckpointStore(ctx.hadoop(), new Path(cfg.train().output(), "checkpoints"),
-                        cfg.checkpoint().keep(), ctx.log());
-        agree(c, checksum(trainer), "the replicas' initial parameters differ (checksums %s): they must be built from"
-                + " the same " + job.sameStart());
-        long resumedFrom = CheckpointStore.resume(ctx.hadoop(), store, ctx.resume(),
-                (in, source) -> trainer.restore(in, source).step(), log);
-        agree(c, trainer.step(), "the replicas resumed at different steps (%s)");
-        MetricsSink metrics = new MetricsSink(ctx.hadoop(), cfg.train().output(), ctx.rank() == 0, trainer.step(),
-                job.title(), ctx.events(), log);
+        Checkpoints checkpoints = Checkpoints.of(ctx);
+        CheckpointStore.Resumed resumed = resume(ctx, trainer, checkpoints, log);
+        MetricsSink metrics = new MetricsSink(ctx.hadoop(), ctx.cfg().train().output(), ctx.rank() == 0,
+                trainer.step(), ctx.kind().tag(), ctx.events(), log);
         metrics.accept(new Event.Placement(ctx.placement().note()));
         String lastCheckpoint = null;
-        if (resumedFrom >= 0) {
-            lastCheckpoint = store != null ? new Path(store.dir(), CheckpointStore.fileName(trainer.step())).toString()
-                    : ctx.resume();
-            metrics.accept(new Event.Resumed(trainer.step(), lastCheckpoint));
+        if (resumed != null) {
+            lastCheckpoint = resumed.from().toString();
+            metrics.accept(new Event.Resumed(resumed.step(), lastCheckpoint, resumed.why()));
         }
-        if (c != null) {
-            AllReduceBenchmark.Preflight p = AllReduceBenchmark.preflight(c, trainer.gradientSize() * 4);
+        if (ctx.collective() != null) {
+            AllReduceBenchmark.Preflight p = AllReduceBenchmark.preflight(ctx.collective(), trainer.gradientSize() * 4);
             metrics.accept(new Event.Preflight(p.bytes(), p.seconds() * 1000, p.busGiBps(), p.ranks()));
         }
         long total = schedule.totalSteps();
-        double lastLoss = Double.NaN;
         long firstStep = trainer.step();
-        double computeMs = 0;
-        double reduceMs = 0;
+        double lastLoss = Double.NaN;
+        StepTimer timer = new StepTimer(ctx.collective() != null);
+        PretrainConfig cfg = ctx.cfg();
         long cacheBytes = cfg.data().decodedCacheBytes();
         DecodedCache decoded = cacheBytes <= 0 ? null : new DecodedCache(cacheBytes, data.size());
         try (BatchLoader<B> loader = new BatchLoader<>(data, job.assembler(), ImageDecoder.named(cfg.data().decoder()),
@@ -138,14 +128,9 @@ public final class ReplicaLoop {
                 double cpuMs = (THREAD_CPU.getCurrentThreadCpuTime() - cpuFrom) / 1e6;
                 loader.recycle(batch); // step() copied the batch into tensors
                 lastLoss = r.loss();
-                // the mean of this run's steps 6-15: the first ones run while the JIT compiles
-                long runStep = trainer.step() - firstStep;
-                if (runStep > TIMING_SKIP && runStep <= TIMING_SKIP + TIMING_STEPS) {
-                    computeMs += r.forwardBackwardMs() + r.updateMs();
-                    reduceMs += r.reduceMs();
-                    if (c != null && runStep == TIMING_SKIP + TIMING_STEPS) {
-                        metrics.accept(new Event.StepTiming(computeMs / TIMING_STEPS, reduceMs / TIMING_STEPS));
-                    }
+                Event.StepTiming timing = timer.add(trainer.step() - firstStep, r);
+                if (timing != null) {
+                    metrics.accept(timing);
                 }
                 metrics.accept(Event.Step.of(r, ctx.replicas(), job.takeSyncMs(), loadMs, cpuMs));
                 boolean last = trainer.step() >= total;
@@ -153,7 +138,7 @@ public final class ReplicaLoop {
                 if (ev != null) {
                     metrics.accept(ev);
                 }
-                String saved = checkpointIfDue(ctx, store, trainer, last, job.checkpointExtra(), metrics);
+                String saved = checkpoints.saveIfDue(trainer, last, metrics);
                 lastCheckpoint = saved != null ? saved : lastCheckpoint;
             }
         }
@@ -163,30 +148,93 @@ public final class ReplicaLoop {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         long images = (trainer.step() - firstStep) * (long) schedule.globalBatch();
-        return new Summary(ctx.rank(), trainer.step(), resumedFrom, lastLoss, lastCheckpoint, checksum(trainer),
-                seconds, images / seconds, ProcessHandle.current().pid(), ctx.placement().note());
+        return new Summary(ctx.rank(), trainer.step(), resumed == null ? -1 : resumed.step(), lastLoss,
+                lastCheckpoint, checksum(trainer), seconds, images / seconds, ProcessHandle.current().pid(),
+                ctx.placement().note());
     }
 
     /**
-     * Every checkpoint.every-steps steps and at the end: rank 0 writes the checkpoint (with the
-     * data position) and the metrics since the last one; every rank returns the checkpoint's path.
-     * Returns null when no checkpoint is due.
+     * The replicas check that they start from the same parameters, resume by the run's policy
+     * and check that they all resumed at the same step. Returns where they resumed, or null.
      */
-    private static String checkpointIfDue(Context ctx, CheckpointStore store, Trainer trainer, boolean last,
-            Map<String, String> extra, MetricsSink metrics) throws IOException {
-        long step = trainer.step();
-        if (store == null || (step % ctx.cfg().checkpoint().everySteps() != 0 && !last)) {
-            return null;
+    private static CheckpointStore.Resumed resume(Context ctx, Trainer trainer, Checkpoints checkpoints,
+            Consumer<String> log) throws IOException {
+        Collective c = ctx.collective();
+        agree(c, checksum(trainer), "the replicas' initial parameters differ (checksums %s): they must be built from"
+                + " the same " + ctx.kind().sameStart());
+        CheckpointStore.Resumed resumed = CheckpointStore.resume(ctx.hadoop(), checkpoints.store, ctx.resume(),
+                (in, source) -> trainer.restore(in, source).step(), log);
+        if (resumed != null) {
+            log.accept("resumed at step " + resumed.step() + " from " + resumed.from() + ": " + resumed.why());
         }
-        if (ctx.rank() != 0) {
-            return new Path(store.dir(), CheckpointStore.fileName(step)).toString();
+        agree(c, trainer.step(), "the replicas resumed at different steps (%s)");
+        return resumed;
+    }
+
+    /**
+     * The mean compute and all-reduce time of a run's steps 6-15 (the first ones run while the
+     * JIT compiles), reported once by runs with a collective.
+     */
+    static final class StepTimer {
+        static final int SKIP = 5;
+        static final int STEPS = 10;
+        private final boolean report;
+        private double computeMs;
+        private double reduceMs;
+
+        StepTimer(boolean report) {
+            this.report = report;
         }
-        Map<String, String> all = new java.util.HashMap<>(extra);
-        all.put("data.position", Long.toString(step));
-        String path = store.save(step, out -> trainer.save(out, all)).toString();
-        metrics.flush(step);
-        metrics.accept(new Event.Checkpoint(step, path));
-        return path;
+
+        /** Adds the step that made {@code runStep} steps of this run; the timing once its window is full, else null. */
+        Event.StepTiming add(long runStep, StepResult r) {
+            if (runStep <= SKIP || runStep > SKIP + STEPS) {
+                return null;
+            }
+            computeMs += r.forwardBackwardMs() + r.updateMs();
+            reduceMs += r.reduceMs();
+            return report && runStep == SKIP + STEPS ? new Event.StepTiming(computeMs / STEPS, reduceMs / STEPS) : null;
+        }
+    }
+
+    /**
+     * The run's checkpoints and their cadence: every checkpoint.every-steps steps and at the end,
+     * rank 0 writes the checkpoint and the metrics since the last one.
+     */
+    static final class Checkpoints {
+        final CheckpointStore store;
+        private final long every;
+        private final boolean writer;
+
+        private Checkpoints(CheckpointStore store, long every, boolean writer) {
+            this.store = store;
+            this.every = every;
+            this.writer = writer;
+        }
+
+        /** The run's store under train.output/checkpoints (none for a run without output). */
+        static Checkpoints of(Context ctx) {
+            PretrainConfig cfg = ctx.cfg();
+            CheckpointStore store = cfg.train().output() == null ? null
+                    : new CheckpointStore(ctx.hadoop(), new Path(cfg.train().output(), "checkpoints"),
+                            cfg.checkpoint().keep(), ctx.log(), t -> beforeCommit.beforeCommit(t));
+            return new Checkpoints(store, cfg.checkpoint().everySteps(), ctx.rank() == 0);
+        }
+
+        /** The checkpoint's path when one is due after the trainer's step (every rank gets it), else null. */
+        String saveIfDue(Trainer trainer, boolean last, MetricsSink metrics) throws IOException {
+            long step = trainer.step();
+            if (store == null || (step % every != 0 && !last)) {
+                return null;
+            }
+            if (!writer) {
+                return new Path(store.dir(), CheckpointStore.fileName(step)).toString();
+            }
+            String path = store.save(step, trainer::save).toString();
+            metrics.flush(step);
+            metrics.accept(new Event.Checkpoint(step, path));
+            return path;
+        }
     }
 
     /** Fails unless every replica has the same {@code value}. */

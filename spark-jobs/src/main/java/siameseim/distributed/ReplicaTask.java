@@ -5,19 +5,12 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.BarrierTaskContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import siameseim.collective.Collective;
-import siameseim.config.EvalConfig;
 import siameseim.config.PretrainConfig;
-import siameseim.datasets.augment.EvalTransform;
-import siameseim.datasets.augment.Resampler;
-import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.loader.ShardSource;
-import siameseim.datasets.shards.Manifest;
-import siameseim.datasets.shards.SubsetManifest;
 import siameseim.events.Summary;
 import siameseim.model.nn.Torch;
 import siameseim.train.Schedule;
@@ -28,8 +21,8 @@ import siameseim.spark.SparkSessions;
 /**
  * What runs in each task of the barrier stage: rendezvous through {@code allGather} (only to swap
  * listener addresses; {@code barrier()} costs a second and is called once, at the end), the
- * authenticated collective, the replica's device and data, then {@link ReplicaLoop} with the
- * pretraining or fine-tuning job.
+ * authenticated collective, the replica's device and data, then {@link ReplicaLoop} with the job
+ * the run's {@link TrainingKind} builds.
  */
 final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
     private static final long serialVersionUID = 1L;
@@ -41,14 +34,14 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
      */
     private static final AtomicInteger IN_PROCESS = new AtomicInteger();
 
-    private final DistributedTraining.Kind kind;
+    private final TrainingKind kind;
     private final PretrainConfig cfg;
     private final Map<String, String> hadoop;
     private final byte[] secret;
     private final ProgressChannel.Address progress;
     private final String resume;
 
-    ReplicaTask(DistributedTraining.Kind kind, PretrainConfig cfg, Map<String, String> hadoop, byte[] secret,
+    ReplicaTask(TrainingKind kind, PretrainConfig cfg, Map<String, String> hadoop, byte[] secret,
             ProgressChannel.Address progress, String resume) {
         this.kind = kind;
         this.cfg = cfg;
@@ -85,22 +78,13 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
                 } else {
                     LOG.info("replica {}: {}", rank, placement.note());
                 }
-                ReplicaLoop.Context rc = new ReplicaLoop.Context(cfg, rank, n, collective, conf, resume, device,
+                ReplicaLoop.Context rc = new ReplicaLoop.Context(kind, cfg, rank, n, collective, conf, resume, device,
                         placement, reporter == null ? line -> { } : reporter::send, LOG::warn);
                 Torch.init(cfg.train().threads());
-                ShardSource train = data(cfg, conf, kind.trainSplit(cfg), cfg.data().subset());
+                ShardSource train = TrainingData.split(cfg, conf, kind.trainSplit(cfg), cfg.data().subset());
                 Schedule schedule = kind.schedule(cfg, train.size());
-                if (kind == DistributedTraining.Kind.PRETRAIN) {
-                    try (PretrainReplica job = new PretrainReplica(rc, schedule, knnMonitor(cfg, conf),
-                            cfg.eval().knn().everySteps())) {
-                        s = ReplicaLoop.run(rc, train, schedule, job);
-                    }
-                } else {
-                    ShardSource test = data(cfg, conf, cfg.eval().testSplit(), null);
-                    try (FinetuneReplica job = new FinetuneReplica(rc, schedule, test,
-                            Manifest.read(conf, new Path(cfg.data().path())).classes())) {
-                        s = ReplicaLoop.run(rc, train, schedule, job);
-                    }
+                try (ReplicaLoop.Job<?> job = kind.replica(rc, schedule)) {
+                    s = ReplicaLoop.run(rc, train, schedule, job);
                 }
             }
             ctx.barrier();
@@ -118,40 +102,4 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
         }
         return hosts;
     }
-
-    /** The kNN monitor of a pretraining run, or null when eval.knn.every-steps is 0. */
-    static KnnMonitor knnMonitor(PretrainConfig cfg, Configuration conf) throws java.io.IOException {
-        EvalConfig ev = cfg.eval();
-        if (ev.knn().everySteps() == 0) {
-            return null;
-        }
-        Manifest m = Manifest.read(conf, new Path(cfg.data().path()));
-        return new KnnMonitor(sample(cfg, conf, m, ev.trainSplit(), ev.knn().monitorBank()),
-                sample(cfg, conf, m, ev.testSplit(), ev.knn().monitorTest()),
-                ev.knn().monitorBank(), ev.knn().monitorTest(), ev.knn().k(), ev.knn().temperature(), ev.knn().pool(),
-                new EvalTransform(cfg.model().imageSize(), Resampler.Filter.BICUBIC, cfg.augment().mean(),
-                        cfg.augment().std()), ImageDecoder.named(cfg.data().decoder()), ev.batchSize(),
-                m.classes().size());
-    }
-
-    /** A split (or a subset manifest of it) of the prepared dataset. */
-    static ShardSource data(PretrainConfig cfg, Configuration conf, String split, String subset)
-            throws java.io.IOException {
-        Path root = new Path(cfg.data().path());
-        Manifest m = Manifest.read(conf, root);
-        long[][] rows = subset == null ? null : SubsetManifest.read(conf, new Path(subset)).rows();
-        return new ShardSource(conf, root, m, split, rows, cfg.data().shuffleWindow(),
-                cfg.data().interleaveFor(m.rowOrder().shuffled()), cfg.data().readAhead());
-    }
-
-    /** A seeded uniform sample of {@code limit} rows of a split (all rows when 0 or more than it has). */
-    static ShardSource sample(PretrainConfig cfg, Configuration conf, Manifest m, String split, int limit) {
-        long[] shardRows = m.split(split).shardRows();
-        long[][] rows = limit > 0 ? siameseim.datasets.loader.UniformSample.rows(shardRows, limit, cfg.train().seed())
-                : null;
-        return new ShardSource(conf, new Path(cfg.data().path()), m, split, rows, cfg.data().shuffleWindow(),
-                cfg.data().interleaveFor(m.rowOrder().shuffled()), cfg.data().readAhead());
-    }
-
-
 }

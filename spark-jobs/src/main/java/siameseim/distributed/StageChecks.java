@@ -4,42 +4,69 @@ import java.io.IOException;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
-import siameseim.checkpoint.Encoders;
+import siameseim.checkpoint.CheckpointStore;
 import siameseim.config.ConfigError;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.shards.Manifest;
 import siameseim.datasets.shards.SubsetManifest;
+import siameseim.train.Schedule;
 
 /**
  * What the driver checks before a training stage starts, so that a mistake fails in one line
- * there instead of inside the replicas: the splits the run needs, the fine-tuning batch against
- * the replicas, the weights it starts from, and how well mixed its first batches are.
+ * there instead of inside the replicas: its paths, what its kind checks ({@link TrainingKind}),
+ * the checkpoint it may resume from, and how well mixed its first batches are.
  */
 final class StageChecks {
     private StageChecks() {}
 
-    /** Fails with the key to change when the run cannot start. */
-    static void beforeStage(PretrainConfig cfg, Configuration conf, Manifest m, DistributedTraining.Kind kind)
-            throws IOException {
-        boolean finetune = kind == DistributedTraining.Kind.FINETUNE;
+    /**
+     * What a training stage runs with: the config with fully qualified paths, the dataset, the
+     * number of training images, the schedule over them, and the qualified {@code --resume} (or null).
+     */
+    record Plan(PretrainConfig cfg, Manifest manifest, long images, Schedule schedule, String resume) {}
+
+    /**
+     * The plan of a run, or a one-line failure naming the key to change: the paths it needs, the
+     * checks of its kind, and the checkpoint {@code resume} names (null: none).
+     */
+    static Plan plan(PretrainConfig cfg, Configuration conf, TrainingKind kind, String resume) throws IOException {
+        if (cfg.data().path() == null) {
+            throw new ConfigError("data.path", "is not set: give the prepared dataset (--dataset DIR)");
+        }
+        if (cfg.train().output() == null) {
+            throw new ConfigError("train.output", "is not set: give the run folder (--output DIR)");
+        }
+        cfg = cfg.withPaths(path -> qualified(path, conf));
+        Manifest m = Manifest.read(conf, new Path(cfg.data().path()));
+        long images = cfg.data().subset() == null ? m.split(kind.trainSplit(cfg)).images()
+                : SubsetManifest.read(conf, new Path(cfg.data().subset())).size();
+        kind.checkBeforeStage(cfg, conf, m);
+        if (resume != null) {
+            resume = qualified(resume, conf);
+            CheckpointStore.checkExplicit(conf, resume);
+        }
+        return new Plan(cfg, m, images, kind.schedule(cfg, images), resume);
+    }
+
+    /**
+     * A path as a fully qualified URI: executors run in other working directories (and on other
+     * machines), where a relative path means something else.
+     */
+    static String qualified(String path, Configuration conf) {
+        Path p = new Path(path);
+        try {
+            return p.getFileSystem(conf).makeQualified(p).toString();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot resolve " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Fails, naming {@code key}, when the dataset has no eval.test-split. */
+    static void requireSplit(PretrainConfig cfg, Manifest m, String key) {
         String test = cfg.eval().testSplit();
-        if (finetune) {
-            m.requireLabels("fine-tuning");
-        } else if (cfg.eval().knn().everySteps() > 0 && m.classes().isEmpty()) {
-            throw new ConfigError("eval.knn.every-steps", "the kNN monitor needs labels, and " + cfg.data().path()
-                    + " has none (prepared from an input without labels, such as prepare.layout = unlabelled):"
-                    + " set it to 0 to pretrain on it");
-        }
-        if ((finetune || cfg.eval().knn().everySteps() > 0) && !m.hasSplit(test)) {
-            throw new ConfigError(finetune ? "eval.test-split" : "eval.knn.every-steps",
-                    "needs the dataset's '" + test + "' split, and " + cfg.data().path() + " has only " + m.splits().keySet()
-                    + " (prepared from an input without " + test + "/)");
-        }
-        if (finetune) {
-            cfg.finetune().checkReplicas(cfg.distributed().replicas());
-            if (cfg.eval().weights() != null) {
-                Encoders.check(cfg.model(), cfg.eval().weights(), conf);
-            }
+        if (!m.hasSplit(test)) {
+            throw new ConfigError(key, "needs the dataset's '" + test + "' split, and " + cfg.data().path()
+                    + " has only " + m.splits().keySet() + " (prepared from an input without " + test + "/)");
         }
     }
 
@@ -53,7 +80,7 @@ final class StageChecks {
      */
     static String mixingWarning(PretrainConfig cfg, Configuration conf, Manifest m, String split, int localBatch,
             long stepsPerEpoch, int replicas) throws IOException {
-        siameseim.datasets.loader.ShardSource src = ReplicaTask.data(cfg, conf, split, cfg.data().subset());
+        siameseim.datasets.loader.ShardSource src = TrainingData.split(cfg, conf, split, cfg.data().subset());
         long[] perClass = cfg.data().subset() == null ? m.split(split).perClass()
                 : SubsetManifest.read(conf, new Path(cfg.data().subset())).perClass();
         int take = (int) Math.min(CHECKED_BATCHES, stepsPerEpoch) * localBatch;

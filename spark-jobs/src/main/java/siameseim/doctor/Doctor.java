@@ -62,7 +62,7 @@ public final class Doctor {
             reports = new ArrayList<>(Barrier.mapPartitions(jsc.parallelize(ranks, n),
                     (Iterator<Integer> it) -> List.of(check(cfg, secret)).iterator(), Report.class).collect());
         } catch (Exception e) {
-            throw DistributedTraining.explain(e, n, "doctor");
+            throw siameseim.distributed.TrainingFaults.explain(e, n, "doctor");
         }
         reports.sort(java.util.Comparator.comparingInt(Report::rank));
         out.accept("| rank | host | DJL | PyTorch | natives | GPUs seen | GPUs assigned | device | free device memory"

@@ -63,7 +63,7 @@ public final class Classifiers {
             int classes = Integer.parseInt(arch.remove("model.classes"));
             arch.remove(CheckpointFormat.KIND);
             List<String> names = new ArrayList<>();
-            String json = meta.get("progress.classes");
+            String json = meta.get("progress." + siameseim.train.Finetuner.CLASS_NAMES);
             if (json != null) {
                 JsonParser.parseString(json).getAsJsonArray().forEach(e -> names.add(e.getAsString()));
             }

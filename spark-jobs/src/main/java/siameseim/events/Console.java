@@ -66,7 +66,7 @@ public final class Console implements Consumer<Event> {
             return "[" + tag + "] checkpoint at step " + c.step() + ": " + c.path();
         } else if (e instanceof Event.Resumed r) {
             return "[" + tag + "] resumed at step " + r.step() + (r.checkpoint().isEmpty() ? "" : " from "
-                    + r.checkpoint());
+                    + r.checkpoint()) + (r.why().isEmpty() ? "" : " (" + r.why() + ")");
         } else if (e instanceof Event.Fault f) {
             return String.format(Locale.ROOT, "[%s] executor %s lost at step %d (%s); Spark retries the barrier stage"
                     + " and the replicas resume from %s", tag, f.executor(), f.step(), f.reason(), f.checkpoint() >= 0

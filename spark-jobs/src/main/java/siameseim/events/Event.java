@@ -41,8 +41,8 @@ public sealed interface Event {
     /** Rank 0 wrote the checkpoint of {@code step}. */
     record Checkpoint(long step, String path) implements Event {}
 
-    /** The replicas resumed at {@code step} from {@code checkpoint}. */
-    record Resumed(long step, String checkpoint) implements Event {}
+    /** The replicas resumed at {@code step} from {@code checkpoint}; {@code why} that one (resume's policy). */
+    record Resumed(long step, String checkpoint, String why) implements Event {}
 
     /** The all-reduce of a gradient-sized buffer before training (the links' bus bandwidth). */
     record Preflight(long bytes, double allreduceMs, double busGibps, int replicas) implements Event {}

@@ -51,6 +51,7 @@ public final class EventCodec {
             o.addProperty("type", "resumed");
             o.addProperty("step", r.step());
             o.addProperty("checkpoint", r.checkpoint());
+            o.addProperty("why", r.why());
         } else if (e instanceof Event.Preflight p) {
             o.addProperty("type", "preflight");
             o.addProperty("bytes", p.bytes());
@@ -101,7 +102,7 @@ public final class EventCodec {
                         : Event.Evaluation.Protocol.FINETUNE, o.get("step").getAsLong(), num(o, "epoch"),
                         num(o, "top1"), num(o, "top5"), o.get("images").getAsLong(), num(o, "time"));
                 case "checkpoint" -> new Event.Checkpoint(o.get("step").getAsLong(), o.get("path").getAsString());
-                case "resumed" -> new Event.Resumed(o.get("step").getAsLong(), str(o, "checkpoint"));
+                case "resumed" -> new Event.Resumed(o.get("step").getAsLong(), str(o, "checkpoint"), str(o, "why"));
                 case "preflight" -> new Event.Preflight(o.get("bytes").getAsLong(), num(o, "allreduce_ms"),
                         num(o, "bus_gibps"), o.get("replicas").getAsInt());
                 case "step-timing" -> new Event.StepTiming(num(o, "compute_ms"), num(o, "allreduce_ms"));

@@ -5,6 +5,7 @@ import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import siameseim.config.PretrainConfig;
 import siameseim.distributed.DistributedTraining;
+import siameseim.distributed.TrainingKind;
 import siameseim.evaluate.ResultTable;
 
 /**
@@ -38,7 +39,7 @@ public final class FinetuneJob implements Job {
         try (JobArgs.JobSession session = a.session("siameseim finetune")) {
             SparkSession spark = session.spark();
             DistributedTraining.Result r = DistributedTraining.run(spark, cfg, a.option("resume", null),
-                    System.out::println, DistributedTraining.Kind.FINETUNE);
+                    System.out::println, TrainingKind.FINETUNE);
             String weights = cfg.eval().weights() == null ? "random init (seed " + cfg.train().seed() + ")"
                     : cfg.eval().weights();
             ResultTable t = new ResultTable("Fine-tuning: " + weights);
@@ -53,7 +54,7 @@ public final class FinetuneJob implements Job {
             }
             System.out.print(t.markdown());
             t.write(spark.sparkContext().hadoopConfiguration(), cfg.train().output(), "finetune");
-            System.out.println(TrainingJobs.doneLine("finetune", r, "finetune.epochs"));
+            System.out.println(TrainingJobs.doneLine(TrainingKind.FINETUNE, r));
         }
         return 0;
     }

@@ -3,6 +3,7 @@ package siameseim.jobs;
 import org.apache.spark.sql.SparkSession;
 import siameseim.config.PretrainConfig;
 import siameseim.distributed.DistributedTraining;
+import siameseim.distributed.TrainingKind;
 
 /** bin/siameseim pretrain: SiameseIM on a prepared dataset, N replicas in one barrier stage. */
 public final class PretrainJob implements Job {
@@ -30,7 +31,7 @@ public final class PretrainJob implements Job {
             SparkSession spark = session.spark();
             DistributedTraining.Result r = DistributedTraining.run(spark, cfg, a.option("resume", null),
                     System.out::println);
-            System.out.println(TrainingJobs.doneLine("pretrain", r, "optim.epochs"));
+            System.out.println(TrainingJobs.doneLine(TrainingKind.PRETRAIN, r));
         }
         return 0;
     }

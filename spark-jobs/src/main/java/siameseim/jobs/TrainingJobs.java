@@ -6,6 +6,7 @@ import java.util.Locale;
 import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
 import siameseim.distributed.DistributedTraining;
+import siameseim.distributed.TrainingKind;
 import siameseim.events.Console;
 import siameseim.events.Summary;
 
@@ -29,7 +30,9 @@ final class TrainingJobs {
     }
 
     /** The last line of a training job; says so when the output already held a finished run. */
-    static String doneLine(String tag, DistributedTraining.Result r, String epochsKey) {
+    static String doneLine(TrainingKind kind, DistributedTraining.Result r) {
+        String tag = kind.tag();
+        String epochsKey = kind.epochsKey();
         Summary s = r.rank0();
         if (s.resumedFrom() >= 0 && s.resumedFrom() == s.steps()) {
             return String.format(Locale.ROOT, "[%s] nothing to do: the run is already complete at step %d (checkpoint"

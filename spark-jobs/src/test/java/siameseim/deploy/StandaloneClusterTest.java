@@ -93,13 +93,9 @@ class StandaloneClusterTest {
                     "org.apache.spark.deploy.SparkSubmit", "--master", master, "--conf", "spark.cores.max=2",
                     "--conf", "spark.executor.memory=1g", "--class", "siameseim.jobs.Main", "spark-internal",
                     "pretrain", "--dataset", dataset, "--output", output));
-            for (String set : List.of("model.image-size=16", "model.patch-size=4", "model.encoder.width=32",
-                    "model.encoder.depth=2", "model.encoder.heads=2", "model.decoder.width=32", "model.decoder.heads=2",
-                    "model.decoder.projector-depth=1", "model.decoder.predictor-depth=1", "mask.count=10",
-                    "mask.min-block=2", "optim.batch-size=8", "optim.lr=1e-3", "optim.epochs=4",
-                    "optim.warmup-epochs=1", "augment.crop-scale=[0.2, 1.0]", "train.threads=1",
-                    "distributed.replicas=2", "checkpoint.every-steps=2", "train.max-steps=4",
-                    "data.shuffle-window=16")) {
+            List<String> sets = new ArrayList<>(siameseim.testing.PretrainFixture.MODEL);
+            sets.addAll(List.of("checkpoint.every-steps=2", "train.max-steps=4"));
+            for (String set : sets) {
                 cmd.add("--set");
                 cmd.add(set);
             }

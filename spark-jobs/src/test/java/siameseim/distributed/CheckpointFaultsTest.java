@@ -53,7 +53,7 @@ class CheckpointFaultsTest {
 
     @AfterEach
     void noInjection() {
-        CheckpointStore.injectBeforeCommit(null);
+        ReplicaLoop.beforeCommit = CheckpointStore.NO_HOOK;
     }
 
     static DistributedTraining.Result run(String output, List<String> lines) throws Exception {
@@ -79,14 +79,66 @@ class CheckpointFaultsTest {
         }
     }
 
+    /** Every file under {@code dir}: its bytes' CRC and its modification time. */
+    static Map<String, String> snapshot(Path dir) throws IOException {
+        Map<String, String> out = new java.util.TreeMap<>();
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                crc.update(Files.readAllBytes(p));
+                out.put(dir.relativize(p).toString(), Long.toHexString(crc.getValue()) + " "
+                        + Files.getLastModifiedTime(p).toMillis());
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void resumeSeedsOnlyARunWithoutCheckpointsAndAFinishedRunSubmittedAgainChangesNoFile() throws Exception {
+        String seed = tmp.resolve("straight/checkpoints/ckpt-0000000003.safetensors").toString();
+        String out = tmp.resolve("seeded").toString();
+        List<String> lines = new ArrayList<>();
+        DistributedTraining.Result r = DistributedTraining.run(spark, PretrainFixture.config(dataset, out,
+                "train.max-steps=6"), seed, lines::add);
+        String log = String.join("\n", lines);
+        assertEquals(3, r.rank0().resumedFrom(), log);
+        assertTrue(log.contains("resumed at step 3 from file:" + seed + " (" + "file:" + out
+                + "/checkpoints holds no checkpoint yet: seeded from --resume file:" + seed + ")"), log);
+        assertSameAsStraight(r.rank0().checkpoint()); // 3 steps of the straight run, then 3 more here
+        Map<String, String> before = snapshot(Path.of(out));
+        assertTrue(before.containsKey("checkpoints/ckpt-0000000006.safetensors"), before.toString());
+
+        // the same command again (a scheduler's resubmit): the run's own checkpoint wins, nothing is written
+        Thread.sleep(20); // a file rewritten now would get another modification time
+        lines.clear();
+        DistributedTraining.Result again = DistributedTraining.run(spark, PretrainFixture.config(dataset, out,
+                "train.max-steps=6"), seed, lines::add);
+        log = String.join("\n", lines);
+        assertEquals(6, again.rank0().resumedFrom(), log);
+        assertEquals(6, again.rank0().steps(), log);
+        assertTrue(log.contains("resumed at step 6 from file:" + out + "/checkpoints/ckpt-0000000006.safetensors"
+                + " (the run's own newest good checkpoint; --resume file:" + seed + " ignored"), log);
+        assertEquals(before, snapshot(Path.of(out)), "a finished run submitted again changes no file");
+    }
+
+    @Test
+    void aResumeThatDoesNotExistFailsBeforeTheStage() {
+        Exception e = assertThrows(java.io.FileNotFoundException.class, () -> DistributedTraining.run(spark,
+                PretrainFixture.config(dataset, tmp.resolve("nowhere").toString(), "train.max-steps=6"),
+                tmp.resolve("no-such-run/checkpoints").toString(), l -> { }));
+        assertTrue(e.getMessage().startsWith("--resume file:" + tmp.resolve("no-such-run/checkpoints")
+                + ": no such file or folder"), e.getMessage());
+        assertTrue(!Files.exists(tmp.resolve("nowhere/checkpoints")), "no stage ran");
+    }
+
     @Test
     void aFailedCommitKeepsThePreviousCheckpointAndAPartialOneIsNeverLoaded() throws Exception {
         String out = tmp.resolve("disk-full").toString();
-        CheckpointStore.injectBeforeCommit(t -> {
+        ReplicaLoop.beforeCommit = t -> {
             if (t.getName().contains("0000000006")) {
                 throw new IOException("No space left on device (injected)");
             }
-        });
+        };
         List<String> lines = new ArrayList<>();
         Exception e = assertThrows(IllegalStateException.class, () -> run(out, lines));
         assertTrue(e.getMessage().startsWith("pretrain failed 4 times") && e.getMessage().contains("writing checkpoint")
@@ -101,7 +153,7 @@ class CheckpointFaultsTest {
         byte[] good = Files.readAllBytes(dir.resolve("ckpt-0000000003.safetensors"));
         Files.write(dir.resolve("ckpt-0000000006.safetensors"), java.util.Arrays.copyOf(good, good.length / 2));
         Files.writeString(dir.resolve("latest"), "ckpt-0000000006.safetensors\n");
-        CheckpointStore.injectBeforeCommit(null);
+        ReplicaLoop.beforeCommit = CheckpointStore.NO_HOOK;
         lines.clear();
         DistributedTraining.Result r = run(out, lines);
         assertEquals(3, r.rank0().resumedFrom(), "the partial checkpoint was skipped: " + lines);
@@ -120,11 +172,11 @@ class CheckpointFaultsTest {
             s3.configure(conf);
             conf.set("fs.s3a.connection.establish.timeout", "2s");
             S3Proxy first = s3;
-            CheckpointStore.injectBeforeCommit(t -> {
+            ReplicaLoop.beforeCommit = t -> {
                 if (t.getName().contains("0000000006") && stopped.compareAndSet(false, true)) {
                     first.stop(); // the endpoint goes away between the upload and the commit
                 }
-            });
+            };
             List<String> lines = new ArrayList<>();
             long t0 = System.nanoTime();
             Exception e = assertThrows(IllegalStateException.class, () -> run(out, lines));
@@ -135,7 +187,7 @@ class CheckpointFaultsTest {
                     "s3a://runs/unavailable"), e.getMessage());
             assertTrue(!e.getMessage().contains(S3Proxy.SECRET_KEY), "no secret in the message");
         } finally {
-            CheckpointStore.injectBeforeCommit(null);
+            ReplicaLoop.beforeCommit = CheckpointStore.NO_HOOK;
             s3.close();
         }
         // the endpoint is back with the same storage: the run resumes from step 3
@@ -158,11 +210,11 @@ class CheckpointFaultsTest {
                     stopped = new java.util.concurrent.atomic.AtomicReference<>();
             // the DataNode stops while the checkpoint of step 3 is being committed: its bytes are
             // stored, the pointer and everything after cannot be written or read
-            CheckpointStore.injectBeforeCommit(t -> {
+            ReplicaLoop.beforeCommit = t -> {
                 if (t.getName().contains("0000000003") && stopped.get() == null) {
                     stopped.set(hdfs.cluster().stopDataNode(0));
                 }
-            });
+            };
             List<String> lines = new ArrayList<>();
             long t0 = System.nanoTime();
             Exception e = assertThrows(IllegalStateException.class, () -> run(out, lines));
@@ -170,7 +222,7 @@ class CheckpointFaultsTest {
                     e.getMessage());
             assertTrue(e.getMessage().startsWith("pretrain failed 4 times") && e.getMessage().contains(hdfs.uri()),
                     e.getMessage());
-            CheckpointStore.injectBeforeCommit(null);
+            ReplicaLoop.beforeCommit = CheckpointStore.NO_HOOK;
             hdfs.cluster().restartDataNode(stopped.get(), true);
             hdfs.cluster().waitActive();
             lines.clear();

@@ -107,6 +107,12 @@ class LocalClusterPretrainingTest {
         }).toList();
     }
 
+    /**
+     * The fault path of a run seeded with {@code --resume}: it starts from the other run's
+     * checkpoint of step 6, loses an executor after writing its own checkpoint of step 12, and
+     * the retry resumes from that one (not from the seed again), ending bit for bit where the
+     * uninterrupted run does.
+     */
     @Test
     void aKilledExecutorIsReplacedAndTheRunResumesStepExactly(@TempDir Path tmp) throws Exception {
         SparkSession spark = localCluster(120);
@@ -123,8 +129,9 @@ class LocalClusterPretrainingTest {
             long start = System.nanoTime();
             java.util.concurrent.atomic.AtomicLong killedAt = new java.util.concurrent.atomic.AtomicLong();
             java.util.concurrent.atomic.AtomicLong resumedAfter = new java.util.concurrent.atomic.AtomicLong();
+            String seed = tmp.resolve("straight/checkpoints/ckpt-0000000006.safetensors").toString();
             DistributedTraining.Result r = DistributedTraining.run(spark,
-                    PretrainFixture.config(dataset, tmp.resolve("killed").toString(), sets), null, l -> {
+                    PretrainFixture.config(dataset, tmp.resolve("killed").toString(), sets), seed, l -> {
                         lines.add(l);
                         if (l.contains("resumed at step") && killed.get() > 0 && resumedAfter.get() == 0) {
                             resumedAfter.set(System.nanoTime() - killedAt.get());
@@ -148,7 +155,10 @@ class LocalClusterPretrainingTest {
             assertTrue(log.matches("(?s).*executor \\d+ lost at step \\d+ .*resume from the checkpoint of step 12.*"),
                     log);
             assertTrue(log.contains("barrier stage") && log.contains("attempt 2"), log);
-            assertTrue(log.contains("resumed at step 12 from "), log);
+            assertTrue(log.contains("resumed at step 6 from file:" + seed + " ("), log);
+            assertTrue(log.contains("resumed at step 12 from file:" + tmp.resolve("killed/checkpoints/ckpt-0000000012"
+                    + ".safetensors") + " (the run's own newest good checkpoint; --resume file:" + seed + " ignored"),
+                    log);
 
             // the same final parameters, EMA target, BatchNorm buffers and AdamW moments as the run without a fault
             assertEquals(straight.rank0().parameterChecksum(), r.rank0().parameterChecksum());

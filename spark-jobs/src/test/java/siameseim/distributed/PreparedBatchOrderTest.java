@@ -106,7 +106,7 @@ class PreparedBatchOrderTest {
         assertEquals(1, cfg.data().interleaveFor(true), "auto: no interleave needed");
         for (int replicas : new int[] {1, 2}) {
             for (int rank = 0; rank < replicas; rank++) {
-                int[] labels = BatchMixingCheck.replicaLabels(ReplicaTask.data(cfg, conf, "train", null), rank,
+                int[] labels = BatchMixingCheck.replicaLabels(TrainingData.split(cfg, conf, "train", null), rank,
                         replicas, LOCAL_BATCH, 0);
                 BatchMixingCheck.assertUniform("prepared, " + replicas + " replica(s), rank " + rank,
                         BatchMixing.of(labels, LOCAL_BATCH), allLabels(), LOCAL_BATCH);
@@ -117,7 +117,7 @@ class PreparedBatchOrderTest {
     @Test
     void aSortedPreparedDatasetIsMixedByTheInterleaveAndWarnedAboutWithout() throws Exception {
         PretrainConfig auto = config(sorted);
-        int[] labels = BatchMixingCheck.replicaLabels(ReplicaTask.data(auto, conf, "train", null), 1, 2,
+        int[] labels = BatchMixingCheck.replicaLabels(TrainingData.split(auto, conf, "train", null), 1, 2,
                 LOCAL_BATCH, 0);
         BatchMixingCheck.assertUniform("sorted, interleave auto", BatchMixing.of(labels, LOCAL_BATCH), allLabels(),
                 LOCAL_BATCH);

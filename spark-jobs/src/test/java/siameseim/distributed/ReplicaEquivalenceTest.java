@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import siameseim.collective.LocalGroup;
-import siameseim.config.ConfigLoader;
 import siameseim.config.PretrainConfig;
 import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.nn.Param;
@@ -27,11 +26,7 @@ class ReplicaEquivalenceTest {
     static final int STEPS = Integer.getInteger("equiv.steps", 5);
 
     static PretrainConfig cfg(String norm) {
-        return ConfigLoader.loadPretrain(null, List.of("model.image-size=16", "model.patch-size=4",
-                "model.encoder.width=32", "model.encoder.depth=2", "model.encoder.heads=2", "model.decoder.width=32",
-                "model.decoder.heads=2", "model.decoder.projector-depth=1", "model.decoder.predictor-depth=1",
-                "model.decoder.norm=" + norm, "mask.count=10", "mask.min-block=2", "optim.batch-size=16",
-                "optim.lr=1e-3", "optim.epochs=20", "optim.warmup-epochs=2", "ema.momentum=0.99", "train.threads=1"));
+        return siameseim.testing.TestConfigs.unit("model.decoder.norm=" + norm);
     }
 
     static Map<String, float[]> params(Pretrainer t) {

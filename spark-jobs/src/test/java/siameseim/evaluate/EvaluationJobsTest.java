@@ -119,7 +119,7 @@ class EvaluationJobsTest {
             t.step(List.of(SyntheticBatches.batch(pc, 8, 1)));
             t.step(List.of(SyntheticBatches.batch(pc, 8, 2)));
             try (OutputStream out = Files.newOutputStream(ckpt)) {
-                t.save(out, Map.of());
+                t.save(out);
             }
         }
         Configuration conf = new Configuration();

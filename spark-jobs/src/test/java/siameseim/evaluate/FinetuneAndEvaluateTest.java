@@ -20,6 +20,7 @@ import siameseim.config.ConfigLoader;
 import siameseim.config.EvalConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.distributed.DistributedTraining;
+import siameseim.distributed.TrainingKind;
 import siameseim.testing.LocalSpark;
 
 /**
@@ -59,7 +60,7 @@ class FinetuneAndEvaluateTest {
     void finetuneEvaluatesEachEpochAndTheEvaluateJobAgrees() throws Exception {
         String out = tmp.resolve("ft").toString();
         DistributedTraining.Result r = DistributedTraining.run(spark, cfg(out), null, s -> { },
-                DistributedTraining.Kind.FINETUNE);
+                TrainingKind.FINETUNE);
         assertEquals(3, r.evaluations().size(), "one evaluation per epoch");
         assertEquals(12, r.rank0().steps(), "48 images / 12 per step x 3 epochs");
         siameseim.events.Event.Evaluation last = r.evaluations().get(2);
@@ -82,12 +83,12 @@ class FinetuneAndEvaluateTest {
     @Test
     void aResumedFinetuneEqualsTheUninterruptedOne() throws Exception {
         DistributedTraining.Result full = DistributedTraining.run(spark, cfg(tmp.resolve("full").toString(),
-                "finetune.eval-every-epochs=0"), null, s -> { }, DistributedTraining.Kind.FINETUNE);
+                "finetune.eval-every-epochs=0"), null, s -> { }, TrainingKind.FINETUNE);
         String out = tmp.resolve("parts").toString();
         DistributedTraining.run(spark, cfg(out, "finetune.eval-every-epochs=0", "train.max-steps=5"), null, s -> { },
-                DistributedTraining.Kind.FINETUNE);
+                TrainingKind.FINETUNE);
         DistributedTraining.Result rest = DistributedTraining.run(spark, cfg(out, "finetune.eval-every-epochs=0"),
-                null, s -> { }, DistributedTraining.Kind.FINETUNE);
+                null, s -> { }, TrainingKind.FINETUNE);
         assertEquals(5, rest.rank0().resumedFrom(), "the stopped run checkpointed its last step");
         assertEquals(full.rank0().parameterChecksum(), rest.rank0().parameterChecksum(),
                 "mixup, RandAugment, erasing and drop path are seeded by position and step");
@@ -97,7 +98,7 @@ class FinetuneAndEvaluateTest {
     void foldersAreMappedRestrictedAndBadFilesNamed() throws Exception {
         String out = tmp.resolve("ft-small").toString();
         DistributedTraining.Result r = DistributedTraining.run(spark, cfg(out, "finetune.epochs=1",
-                "finetune.eval-every-epochs=0"), null, s -> { }, DistributedTraining.Kind.FINETUNE);
+                "finetune.eval-every-epochs=0"), null, s -> { }, TrainingKind.FINETUNE);
         String ckpt = r.rank0().checkpoint();
         // a robustness-style folder: two of the three classes under other names, plus a broken file
         Path sub = tmp.resolve("subset");

@@ -18,7 +18,7 @@ class EventCodecTest {
             new Event.Evaluation(Event.Evaluation.Protocol.KNN, 20, 1.0, 0.5, 0.9, 500, 1002.0),
             new Event.Evaluation(Event.Evaluation.Protocol.FINETUNE, 30, 2.0, 0.75, 0.95, 100, 1003.0),
             new Event.Checkpoint(30, "hdfs://nn/runs/a/checkpoints/ckpt-0000000030.safetensors"),
-            new Event.Resumed(30, "s3a://bucket/ckpt-0000000030.safetensors"),
+            new Event.Resumed(30, "s3a://bucket/ckpt-0000000030.safetensors", "the run's newest good checkpoint"),
             new Event.Preflight(1_500_000, 0.92, 1.49, 2),
             new Event.StepTiming(385, 27.1),
             new Event.Placement("training threads on CPU 0"),

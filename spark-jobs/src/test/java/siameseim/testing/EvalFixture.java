@@ -36,10 +36,8 @@ public final class EvalFixture {
     }
 
     /** The unit-size model as --set overrides. */
-    public static final String[] UNIT = {"model.image-size=16", "model.patch-size=4", "model.encoder.width=32",
-        "model.encoder.depth=2", "model.encoder.heads=2", "model.decoder.width=32", "model.decoder.heads=2",
-        "model.decoder.projector-depth=1", "model.decoder.predictor-depth=1", "mask.count=10", "mask.min-block=2",
-        "optim.batch-size=8", "train.threads=1"};
+    public static final String[] UNIT = TestConfigs.unitModel("optim.batch-size=8", "train.threads=1")
+            .toArray(String[]::new);
 
     /** 3 classes: mostly red, mostly green, mostly blue noisy images. */
     public static PackedImages colours(int perClass, long seed) {

@@ -41,13 +41,10 @@ public final class PretrainFixture {
     }
 
     /** The unit-size model and schedule as --set overrides. */
-    public static final List<String> MODEL = List.of("model.image-size=16", "model.patch-size=4",
-                "model.encoder.width=32", "model.encoder.depth=2", "model.encoder.heads=2", "model.decoder.width=32",
-                "model.decoder.heads=2", "model.decoder.projector-depth=1", "model.decoder.predictor-depth=1",
-                "mask.count=10", "mask.min-block=2", "optim.batch-size=8", "optim.lr=1e-3", "optim.epochs=4",
-                "optim.warmup-epochs=1", "ema.momentum=0.99", "augment.crop-scale=[0.2, 1.0]", "train.threads=1",
-                "distributed.replicas=2", "distributed.timeout-seconds=60", "checkpoint.every-steps=3",
-                "data.shuffle-window=16");
+    public static final List<String> MODEL = TestConfigs.unitModel("optim.batch-size=8", "optim.lr=1e-3",
+            "optim.epochs=4", "optim.warmup-epochs=1", "ema.momentum=0.99", "augment.crop-scale=[0.2, 1.0]",
+            "train.threads=1", "distributed.replicas=2", "distributed.timeout-seconds=60", "checkpoint.every-steps=3",
+            "data.shuffle-window=16");
 
     /** Every tensor of a checkpoint, as floats. */
     public static Map<String, float[]> tensors(Configuration conf, String checkpoint) throws Exception {
