@@ -250,9 +250,16 @@ def main():
     sim = SiameseIMViT()
     randomize(sim)
     opt = one_step(sim, param_groups_weight_decay(sim, 0.05), 1e-3)
-    path = official_save(misc, sim, opt, 5, work, {})
+    path = official_save(misc, sim, opt, 5, work, {"train_patch_embed": False})
     os.replace(path, os.path.join(OUT, "official-checkpoint-5.pth"))
     expect("official-checkpoint-5", os.path.join(OUT, "official-checkpoint-5.pth"))
+    # the moments by parameter name, found through the parameter objects themselves (not the group order)
+    moments = collections.OrderedDict()
+    for n, p in sim.named_parameters():
+        if p in opt.state:
+            moments["exp_avg." + n] = opt.state[p]["exp_avg"]
+            moments["exp_avg_sq." + n] = opt.state[p]["exp_avg_sq"]
+    write_safetensors(os.path.join(OUT, "official-checkpoint-5.moments.safetensors"), moments)
 
     # the released pretrain file: the training checkpoint without optimizer, scaler, epoch or args
     sd = sim.state_dict()

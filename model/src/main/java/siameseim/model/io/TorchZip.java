@@ -159,6 +159,15 @@ public final class TorchZip implements Closeable {
     }
 
     /**
+     * The attributes of an object the pickle built inertly (e.g. the {@code args}
+     * {@code argparse.Namespace} of a training checkpoint: its {@code __dict__}), or null.
+     */
+    public static Map<?, ?> attributes(Object value) {
+        return value instanceof TorchPickle.Opaque o && o.state() != null && o.state()[0] instanceof Map<?, ?> m
+                ? m : null;
+    }
+
+    /**
      * The state dict: {@code root['model']} (the official code, MAE, DeiT), {@code root['state_dict']}
      * or {@code root['module']}, else the root itself (timm, Hugging Face's {@code pytorch_model.bin}),
      * with a {@code module.} prefix (a model saved inside DistributedDataParallel) removed.
