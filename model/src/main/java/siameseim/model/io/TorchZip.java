@@ -13,9 +13,11 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
 import java.nio.channels.NonWritableChannelException;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -34,6 +36,7 @@ import org.apache.commons.compress.archivers.zip.ZipMethod;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocalFileSystem;
+import org.apache.hadoop.fs.RawLocalFileSystem;
 import org.apache.hadoop.fs.Path;
 import siameseim.model.io.TorchPickle.Storage;
 import siameseim.model.io.TorchPickle.TensorRef;
@@ -55,33 +58,45 @@ public final class TorchZip implements Closeable {
     static final int MAX_PICKLE_BYTES = 64 << 20;
 
     private final String source;
+    /** The file: a FileChannel for a local file, else a channel over the Hadoop stream. */
+    private final SeekableByteChannel file;
     private final FSDataInputStream in;
     private final ZipFile zip;
     private final Map<String, ZipArchiveEntry> storageEntries;
     private final Object root;
     private final boolean byteBufferReads;
+    private final long length;
 
-    private TorchZip(String source, FSDataInputStream in, ZipFile zip, Map<String, ZipArchiveEntry> storageEntries,
-            Object root) {
+    private TorchZip(String source, SeekableByteChannel file, FSDataInputStream in, ZipFile zip,
+            Map<String, ZipArchiveEntry> storageEntries, Object root, long length) {
+        this.length = length;
         this.source = source;
+        this.file = file;
         this.in = in;
         this.zip = zip;
         this.storageEntries = storageEntries;
         this.root = root;
-        this.byteBufferReads = in.hasCapability("in:preadbytebuffer");
+        this.byteBufferReads = in != null && in.hasCapability("in:preadbytebuffer");
     }
 
     /** Opens {@code path}, reads the zip directory and unpickles {@code data.pkl} (no tensor data). */
     public static TorchZip open(FileSystem fs, Path path, String source) throws IOException {
         long length = fs.getFileStatus(path).getLen();
-        // a local file is read through the raw local file system, which reads into direct buffers
-        // (positioned, no copy through the heap); files written by PyTorch have no .crc to check
-        FSDataInputStream in = (fs instanceof LocalFileSystem local ? local.getRaw() : fs).open(path);
+        // A local file is read through a FileChannel: positioned reads straight into the tensors'
+        // memory, one copy from the page cache as torch.load makes (Hadoop's local streams read
+        // only into heap arrays: twice the copying, measured by bench --only pth). Files written
+        // by PyTorch have no .crc to check.
+        FileSystem raw = fs instanceof LocalFileSystem local ? local.getRaw() : fs;
+        FSDataInputStream in = raw instanceof RawLocalFileSystem ? null : raw.open(path);
+        SeekableByteChannel file = in == null
+                ? FileChannel.open(((RawLocalFileSystem) raw).pathToFile(path).toPath(), StandardOpenOption.READ)
+                : new Channel(in, length);
         ZipFile zip = null;
         try {
             try {
-                zip = ZipFile.builder().setSeekableByteChannel(new Channel(in, length)).setUseUnicodeExtraFields(false)
-                        .get();
+                // the local headers are read when a storage is (one small read each), not all on open
+                zip = ZipFile.builder().setSeekableByteChannel(file).setUseUnicodeExtraFields(false)
+                        .setIgnoreLocalFileHeader(true).get();
             } catch (IOException | RuntimeException e) {
                 throw new CorruptFileException(source + ": not a readable zip archive (" + e.getMessage()
                         + "): a torch.save file cut short or damaged");
@@ -124,10 +139,10 @@ public final class TorchZip implements Closeable {
                         throw new CorruptFileException(source + ": storage entry " + e.getName() + " is stored with "
                                 + e.getCompressedSize() + " bytes but declares " + e.getSize() + ": a damaged zip directory");
                     }
-                    if (e.getSize() < 0 || e.getDataOffset() < 0 || e.getDataOffset() + e.getSize() > length) {
+                    if (e.getSize() < 0 || e.getLocalHeaderOffset() < 0 || e.getLocalHeaderOffset() + e.getSize() > length) {
                         throw new CorruptFileException(source + ": truncated: storage entry " + e.getName() + " declares "
-                                + e.getSize() + " bytes at offset " + e.getDataOffset() + ", past the file's " + length
-                                + " bytes");
+                                + e.getSize() + " bytes at offset " + e.getLocalHeaderOffset() + ", past the file's "
+                                + length + " bytes");
                     }
                     storages.put(key, e);
                     sizes.put(key, e.getSize());
@@ -138,12 +153,15 @@ public final class TorchZip implements Closeable {
                 readFully(pin, pickle, source + ": data.pkl");
             }
             Object root = TorchPickle.load(pickle, sizes, source);
-            return new TorchZip(source, in, zip, storages, root);
+            return new TorchZip(source, file, in, zip, storages, root, length);
         } catch (IOException | RuntimeException e) {
             if (zip != null) {
                 zip.close();
             }
-            in.close();
+            file.close();
+            if (in != null) {
+                in.close();
+            }
             throw e;
         }
     }
@@ -273,7 +291,7 @@ public final class TorchZip implements Closeable {
                     + storageFloats + ": too many views of the same data to be a state dict");
         }
         List<Storage> order = new ArrayList<>(byStorage.keySet());
-        order.sort(Comparator.comparingLong(s -> storageEntries.get(s.key()).getDataOffset()));
+        order.sort(Comparator.comparingLong(s -> storageEntries.get(s.key()).getLocalHeaderOffset()));
         Map<String, NDArray> loaded = new HashMap<>();
         for (Storage s : order) {
             List<String> views = byStorage.get(s);
@@ -318,10 +336,26 @@ public final class TorchZip implements Closeable {
             throw new CorruptFileException(source + ": storage " + s.key() + " has " + n
                     + " bytes; tensors above 2 GiB are not supported");
         }
-        long at = e.getDataOffset();
+        long at = dataOffset(e);
+        if (at + n > length) {
+            throw new CorruptFileException(source + ": truncated: storage entry " + e.getName() + " declares " + n
+                    + " bytes at offset " + at + ", past the file's " + length + " bytes");
+        }
+        long start = at;
         int end = buf.position() + (int) n;
         try {
-            if (byteBufferReads) { // straight into the buffer (HDFS, S3A, the raw local file system)
+            if (file instanceof FileChannel fc) { // a local file
+                ByteBuffer dst = buf.duplicate().limit(end);
+                while (dst.hasRemaining()) {
+                    if (fc.read(dst, at) < 0) {
+                        throw new EOFException();
+                    }
+                    at = start + dst.position() - buf.position();
+                }
+                buf.position(end);
+                return;
+            }
+            if (byteBufferReads) { // straight into the buffer (HDFS)
                 ByteBuffer dst = buf.duplicate().limit(end);
                 while (dst.hasRemaining()) {
                     int r = in.read(at, dst);
@@ -344,6 +378,23 @@ public final class TorchZip implements Closeable {
             throw new CorruptFileException(source + ": truncated: storage data/" + s.key() + " ends past the end of"
                     + " the file");
         }
+    }
+
+    /** Where an entry's data starts: after its local header (30 bytes, its name and its extra field). */
+    private long dataOffset(ZipArchiveEntry e) throws IOException {
+        ByteBuffer h = ByteBuffer.allocate(30).order(ByteOrder.LITTLE_ENDIAN);
+        long at = e.getLocalHeaderOffset();
+        synchronized (file) {
+            file.position(at);
+            while (h.hasRemaining() && file.read(h) >= 0) {
+                // a local header is 30 bytes
+            }
+        }
+        if (h.hasRemaining() || h.getInt(0) != 0x04034b50) {
+            throw new CorruptFileException(source + ": no local zip header for " + e.getName() + " at offset " + at
+                    + ": a damaged zip directory");
+        }
+        return at + 30 + (h.getShort(26) & 0xffff) + (h.getShort(28) & 0xffff);
     }
 
     /** A float32 array for {@code t}: the storage's bytes themselves when already contiguous float32. */
@@ -391,7 +442,10 @@ public final class TorchZip implements Closeable {
         try {
             zip.close();
         } finally {
-            in.close();
+            file.close();
+            if (in != null) {
+                in.close();
+            }
         }
     }
 
