@@ -19,7 +19,9 @@ import siameseim.config.ConfigLoader;
 import siameseim.config.ModelConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.model.io.Safetensors;
+import siameseim.model.io.StateDict;
 import siameseim.model.io.TorchZip;
+import siameseim.model.io.WeightsFile;
 import siameseim.model.vit.VisionTransformer;
 import siameseim.files.UserFiles;
 
@@ -67,28 +69,58 @@ public final class EncoderExport {
      */
     public static Result export(Configuration conf, String checkpoint, String output, Format format)
             throws IOException {
-        Path src = new Path(checkpoint);
+        return export(conf, checkpoint, output, format, null);
+    }
+
+    /**
+     * As above; {@code official} is the config that describes a PyTorch {@code checkpoint} (the
+     * official code's {@code checkpoint-N.pth} or a released {@code .pth}, which do not name their
+     * architecture): its online encoder is exported under that architecture.
+     */
+    public static Result export(Configuration conf, String checkpoint, String output, Format format,
+            PretrainConfig official) throws IOException {
         Path dir = new Path(output);
-        try (InputStream in = src.getFileSystem(conf).open(src);
-                NDManager m = NDManager.newBaseManager()) {
-            CheckpointFormat.Loaded ckpt = CheckpointFormat.read(in, m, checkpoint);
-            ModelConfig arch = architecture(ckpt.architecture());
-            PretrainConfig trained = PretrainConfig.from(ConfigLoader.fromJson(ckpt.configJson()));
+        try (NDManager m = NDManager.newBaseManager()) {
+            ModelConfig arch;
+            PretrainConfig trained;
+            long step;
             Map<String, NDArray> enc = new LinkedHashMap<>();
-            long params = 0;
-            for (Map.Entry<String, NDArray> e : ckpt.tensors().entrySet()) {
-                if (Encoders.isEncoderTensor(e.getKey())) {
-                    enc.put(e.getKey(), e.getValue());
-                    params += e.getValue().size();
+            boolean torch;
+            try (WeightsFile f = WeightsFile.open(checkpoint, conf)) {
+                torch = f.isTorch();
+                step = torch && f.torch().get("epoch") instanceof Number n ? n.longValue() + 1 : -1;
+            }
+            if (torch) {
+                if (official == null) {
+                    throw new IOException(checkpoint + " is a PyTorch file, which does not name its architecture: give"
+                            + " the config that describes it (--conf pretrain-vit-b16.conf for ViT-B/16)");
+                }
+                arch = official.model();
+                trained = official;
+                // loaded and checked as every --weights is, then written from the encoder's own tensors
+                enc.putAll(StateDict.of(Encoders.load(m, arch, checkpoint, 0, conf), Encoders::isEncoderTensor));
+            } else {
+                Path src = new Path(checkpoint);
+                try (InputStream in = src.getFileSystem(conf).open(src)) {
+                    CheckpointFormat.Loaded ckpt = CheckpointFormat.read(in, m, checkpoint);
+                    arch = architecture(ckpt.architecture());
+                    trained = PretrainConfig.from(ConfigLoader.fromJson(ckpt.configJson()));
+                    step = ckpt.progress().step();
+                    ckpt.tensors().forEach((k, v) -> {
+                        if (Encoders.isEncoderTensor(k)) {
+                            enc.put(k, v);
+                        }
+                    });
                 }
             }
+            long params = enc.values().stream().mapToLong(NDArray::size).sum();
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", "pt"); // what Hugging Face tooling expects of a PyTorch state dict
             meta.put("producer", "siameseim-encoder");
             meta.put("tensor_names", "timm");
             meta.put("architecture", CheckpointFormat.architectureJson(arch));
             meta.put("source", checkpoint);
-            meta.put("step", Long.toString(ckpt.progress().step()));
+            meta.put("step", Long.toString(step));
             try (OutputStream out = UserFiles.create(new Path(dir, format == Format.PTH ? WEIGHTS_PTH : WEIGHTS), conf)) {
                 if (format == Format.PTH) {
                     TorchZip.write(out, enc);
@@ -96,9 +128,9 @@ public final class EncoderExport {
                     Safetensors.write(out, enc, meta);
                 }
             }
-            write(conf, new Path(dir, CONFIG), config(arch, trained, checkpoint, ckpt.progress().step()));
+            write(conf, new Path(dir, CONFIG), config(arch, trained, checkpoint, step));
             write(conf, new Path(dir, "README.md"), readme(arch, format));
-            return new Result(dir, ckpt.progress().step(), enc.size(), params, arch);
+            return new Result(dir, step, enc.size(), params, arch);
         }
     }
 

@@ -20,7 +20,7 @@ public final class ExportJob implements Job {
 
     @Override
     public String usage() {
-        return "--checkpoint FILE --output DIR [--format safetensors|pth]";
+        return "--checkpoint FILE --output DIR [--format safetensors|pth] [--conf C for a PyTorch checkpoint]";
     }
 
     @Override
@@ -38,7 +38,10 @@ public final class ExportJob implements Job {
             throw new JobArgs.UsageError(e.getMessage());
         }
         Torch.init();
-        EncoderExport.Result r = EncoderExport.export(new Configuration(), ckpt, out, format);
+        // a PyTorch checkpoint does not name its architecture: the config (--conf, --set) does
+        siameseim.config.PretrainConfig official = siameseim.config.ConfigLoader.loadPretrain(
+                a.confFile("pretrain-demo.conf"), a.overrides());
+        EncoderExport.Result r = EncoderExport.export(new Configuration(), ckpt, out, format, official);
         System.out.printf(Locale.ROOT, "[export] %s: encoder of step %d, %d tensors, %.2f M parameters (ViT %d px, patch %d,"
                 + " width %d, depth %d)%n", r.directory(), r.step(), r.tensors(), r.parameters() / 1e6,
                 r.model().imageSize(), r.model().patchSize(), r.model().encoder().width(), r.model().encoder().depth());

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,6 +97,31 @@ class EvaluationJobsTest {
                 "eval.weights=" + dir + "/release-pretrain.pth")), "a width-32 config");
         assertTrue(wrong.getMessage().contains("release-pretrain.pth") && wrong.getMessage().contains("wrong shapes"),
                 wrong.getMessage());
+    }
+
+    @Test
+    void exportTakesTheOfficialTrainingCheckpointWithTheConfigThatDescribesIt() throws Exception {
+        String dir = new java.io.File("../model/src/test/resources/torch/").getCanonicalPath() + "/";
+        String official = dir + "official-checkpoint-5.pth";
+        Configuration conf = new Configuration();
+        IOException noArch = assertThrows(IOException.class, () -> EncoderExport.export(conf, official,
+                tmp.resolve("no-arch").toString(), EncoderExport.Format.PTH, null));
+        assertTrue(noArch.getMessage().contains("--conf"), noArch.getMessage());
+        PretrainConfig arch = ConfigLoader.loadPretrain(null, siameseim.testing.TestConfigs.unitModel(
+                "model.encoder.width=16", "model.decoder.width=16"));
+        EncoderExport.Result r = EncoderExport.export(conf, official, tmp.resolve("official").toString(),
+                EncoderExport.Format.PTH, arch);
+        assertEquals(6, r.step(), "epoch 5 done");
+        assertEquals(2 + 2 + 12 * 2, r.tensors());
+        try (NDManager m = NDManager.newBaseManager();
+                WeightsFile ours = WeightsFile.open(tmp.resolve("official/encoder.pth").toString(), conf);
+                var in = Files.newInputStream(Path.of(dir + "official-checkpoint-5.expected.safetensors"))) {
+            Map<String, NDArray> expected = Safetensors.read(in, m, "expected").tensors();
+            Map<String, NDArray> got = ours.read(n -> true, m);
+            for (Map.Entry<String, NDArray> e : got.entrySet()) {
+                assertArrayEquals(expected.get(e.getKey()).toFloatArray(), e.getValue().toFloatArray(), e.getKey());
+            }
+        }
     }
 
     @Test
