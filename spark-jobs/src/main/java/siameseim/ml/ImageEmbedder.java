@@ -44,7 +44,9 @@ import siameseim.spark.SparkSessions;
  */
 public final class ImageEmbedder extends ImageEmbedderParams implements DefaultParamsWritable {
     private static final long serialVersionUID = 1L;
+    /** The copy of the weights in a saved model, named after its format (which is told by content). */
     private static final String WEIGHTS_FILE = "weights.safetensors";
+    private static final String WEIGHTS_FILE_PTH = "weights.pth";
 
     public ImageEmbedder() {
         this("imageEmbedder_" + UUID.randomUUID().toString().substring(0, 12));
@@ -215,7 +217,11 @@ public final class ImageEmbedder extends ImageEmbedderParams implements DefaultP
                 try {
                     Configuration conf = sparkSession().sparkContext().hadoopConfiguration();
                     Path src = new Path($(weights()));
-                    Path dst = new Path(path, WEIGHTS_FILE);
+                    boolean torch;
+                    try (WeightsFile w = WeightsFile.open($(weights()), conf)) {
+                        torch = w.isTorch();
+                    }
+                    Path dst = new Path(path, torch ? WEIGHTS_FILE_PTH : WEIGHTS_FILE);
                     FileUtil.copy(src.getFileSystem(conf), src, dst.getFileSystem(conf), dst, false, conf);
                 } catch (IOException e) {
                     throw new IllegalStateException("ImageEmbedder: could not copy " + $(weights()) + " into " + path
@@ -231,9 +237,12 @@ public final class ImageEmbedder extends ImageEmbedderParams implements DefaultP
             public ImageEmbedder load(String path) {
                 ImageEmbedder e = super.load(path);
                 Path copy = new Path(path, WEIGHTS_FILE);
+                Path pth = new Path(path, WEIGHTS_FILE_PTH);
                 try {
-                    return copy.getFileSystem(sparkSession().sparkContext().hadoopConfiguration()).exists(copy)
-                            ? e.setWeights(copy.toString()) : e;
+                    org.apache.hadoop.fs.FileSystem fs = copy.getFileSystem(sparkSession().sparkContext()
+                            .hadoopConfiguration());
+                    return fs.exists(copy) ? e.setWeights(copy.toString())
+                            : fs.exists(pth) ? e.setWeights(pth.toString()) : e;
                 } catch (IOException x) {
                     throw new IllegalStateException("ImageEmbedder: cannot read " + copy + ": " + x.getMessage(), x);
                 }
