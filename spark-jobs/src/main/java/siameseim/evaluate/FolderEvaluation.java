@@ -66,6 +66,9 @@ public final class FolderEvaluation {
             boolean restrict) throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Classifiers.Description d = Classifiers.describe(weights, cfg.model(), conf);
+        try (NDManager check = NDManager.newBaseManager()) { // on the driver: a bad file fails here, before a stage
+            Classifiers.load(check, weights, d, conf);
+        }
         Path root = new Path(folder);
         FileSystem fs = root.getFileSystem(conf);
         if (!fs.isDirectory(root)) {
