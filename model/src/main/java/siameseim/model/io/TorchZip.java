@@ -56,6 +56,8 @@ public final class TorchZip implements Closeable {
     public static final byte[] ZIP_MAGIC = {'P', 'K', 3, 4};
     /** data.pkl above this is refused: a ViT-B training checkpoint's is about 100 KB. */
     static final int MAX_PICKLE_BYTES = 64 << 20;
+    /** Threads that read storages at once (at most the cores). */
+    static final int READ_THREADS = 4;
 
     private final String source;
     /** The file: a FileChannel for a local file, else a channel over the Hadoop stream. */
@@ -292,25 +294,47 @@ public final class TorchZip implements Closeable {
         }
         List<Storage> order = new ArrayList<>(byStorage.keySet());
         order.sort(Comparator.comparingLong(s -> storageEntries.get(s.key()).getLocalHeaderOffset()));
-        Map<String, NDArray> loaded = new HashMap<>();
-        for (Storage s : order) {
-            List<String> views = byStorage.get(s);
-            TensorRef first = sd.get(views.get(0));
-            if (s.dtype() == DataType.FLOAT32 && views.size() == 1 && first.offset() == 0
-                    && first.numel() == s.numel() && first.contiguous()) {
-                // the usual case: one float32 tensor that is its whole storage, read straight into its memory
-                NDArray a = manager.create(new Shape(first.shape()), DataType.FLOAT32);
-                ByteBuffer target = a.toByteBuffer(true);
-                if (target.isDirect() && target.capacity() == s.numel() * 4) {
-                    readInto(s, target);
-                    loaded.put(views.get(0), a);
-                    continue;
-                }
-                a.close();
+        // Storages are independent: read on a few threads (positioned reads; torch.load reads one
+        // at a time), the largest first so that the threads finish together.
+        order.sort(Comparator.comparingLong((Storage s) -> -s.numel() * s.elementBytes()));
+        Map<String, NDArray> loaded = new java.util.concurrent.ConcurrentHashMap<>();
+        int threads = (int) Math.min(Math.min(READ_THREADS, Runtime.getRuntime().availableProcessors()), order.size());
+        if (threads <= 1) {
+            for (Storage s : order) {
+                readStorage(s, byStorage.get(s), sd, manager, loaded);
             }
-            ByteBuffer bytes = storageBytes(s);
-            for (String name : views) {
-                loaded.put(name, create(manager, bytes, sd.get(name)));
+        } else {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+                Thread t = new Thread(r, "torchzip-read");
+                t.setDaemon(true);
+                return t;
+            });
+            try {
+                List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+                for (Storage s : order) {
+                    done.add(pool.submit(() -> {
+                        readStorage(s, byStorage.get(s), sd, manager, loaded);
+                        return null;
+                    }));
+                }
+                for (java.util.concurrent.Future<?> f : done) {
+                    try {
+                        f.get();
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        if (e.getCause() instanceof IOException io) {
+                            throw io;
+                        }
+                        if (e.getCause() instanceof RuntimeException re) {
+                            throw re;
+                        }
+                        throw new IOException(source + ": " + e.getCause(), e.getCause());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException("interrupted while reading " + source);
+                    }
+                }
+            } finally {
+                pool.shutdownNow();
             }
         }
         Map<String, NDArray> out = new LinkedHashMap<>();
@@ -320,6 +344,28 @@ public final class TorchZip implements Closeable {
             }
         }
         return out;
+    }
+
+    /** One storage's tensors into {@code loaded}. */
+    private void readStorage(Storage s, List<String> views, Map<String, TensorRef> sd, NDManager manager,
+            Map<String, NDArray> loaded) throws IOException {
+        TensorRef first = sd.get(views.get(0));
+        if (s.dtype() == DataType.FLOAT32 && views.size() == 1 && first.offset() == 0 && first.numel() == s.numel()
+                && first.contiguous()) {
+            // the usual case: one float32 tensor that is its whole storage, read straight into its memory
+            NDArray a = manager.create(new Shape(first.shape()), DataType.FLOAT32);
+            ByteBuffer target = a.toByteBuffer(true);
+            if (target.isDirect() && target.capacity() == s.numel() * 4) {
+                readInto(s, target);
+                loaded.put(views.get(0), a);
+                return;
+            }
+            a.close();
+        }
+        ByteBuffer bytes = storageBytes(s);
+        for (String name : views) {
+            loaded.put(name, create(manager, bytes, sd.get(name)));
+        }
     }
 
     private ByteBuffer storageBytes(Storage s) throws IOException {
