@@ -74,10 +74,25 @@ final class TorchPickle {
         }
     }
 
-    /** Globals a Python unpickler would execute code through: refused rather than kept inert. */
-    private static final Set<String> CODE_MODULES = Set.of("os", "posix", "nt", "subprocess", "sys", "builtins",
-            "__builtin__", "shutil", "socket", "importlib", "runpy", "pty", "ctypes", "pickle", "_pickle", "codecs",
-            "io", "marshal", "types", "functools", "operator", "webbrowser", "commands", "platform");
+    /**
+     * Modules through which a Python unpickler would run code or touch the system: any global of
+     * theirs is refused rather than kept inert (none appears in a state dict or a training
+     * checkpoint).
+     */
+    private static final Set<String> CODE_MODULES = Set.of("os", "posix", "nt", "subprocess", "sys", "shutil",
+            "socket", "importlib", "runpy", "pty", "ctypes", "pickle", "_pickle", "marshal", "webbrowser", "commands",
+            "platform", "types", "operator", "functools", "io", "_io", "code", "codeop", "inspect", "multiprocessing",
+            "asyncio", "threading", "signal", "tempfile", "pathlib", "glob", "zipimport", "pkgutil", "site");
+    /**
+     * Builtins that run code or reach the system; other builtins ({@code set}, {@code frozenset},
+     * {@code bytearray}, {@code slice}: how protocol 2 pickles them) stay inert values.
+     */
+    private static final Set<String> CODE_BUILTINS = Set.of("eval", "exec", "compile", "open", "__import__",
+            "getattr", "setattr", "delattr", "globals", "locals", "vars", "input", "breakpoint", "exit", "quit", "apply",
+            "execfile", "file", "reload", "help", "memoryview", "__build_class__");
+    /** Names refused in any module. */
+    private static final Set<String> CODE_NAMES = Set.of("eval", "exec", "system", "popen", "__import__", "getattr",
+            "compile", "spawn", "execv", "execve", "load", "loads");
 
     /** Storage classes by name: (dtype, bytes per element); dtype null where no DJL type matches. */
     private static final Map<String, Object[]> STORAGES = Map.ofEntries(
@@ -234,8 +249,9 @@ final class TorchPickle {
 
         private Global global(String module, String name) throws CorruptFileException {
             String root = module.contains(".") ? module.substring(0, module.indexOf('.')) : module;
-            if (CODE_MODULES.contains(root) || name.equals("eval") || name.equals("exec") || name.equals("system")
-                    || name.equals("__import__") || name.equals("getattr")) {
+            boolean builtin = root.equals("builtins") || root.equals("__builtin__");
+            if (CODE_MODULES.contains(root) || (builtin && CODE_BUILTINS.contains(name))
+                    || (!module.startsWith("torch") && CODE_NAMES.contains(name))) {
                 throw new CorruptFileException(source + ": refused: its pickle names " + module + "." + name
                         + ", which would run code if loaded in Python; not loading it");
             }

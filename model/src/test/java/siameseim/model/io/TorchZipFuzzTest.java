@@ -243,6 +243,9 @@ class TorchZipFuzzTest {
         out.writeBytes("cargparse\nNamespace\n)\u0081}(X\u0001\u0000\u0000\u0000aK\u0001ub0".getBytes(
                 StandardCharsets.ISO_8859_1));
         out.writeBytes("cnumpy.core.multiarray\nscalar\n(K\u0007tR0".getBytes(StandardCharsets.ISO_8859_1));
+        out.writeBytes("cbuiltins\nset\n(]K\u0001atR0".getBytes(StandardCharsets.ISO_8859_1)); // protocol 2's set
+        out.writeBytes("c_codecs\nencode\n(X\u0001\u0000\u0000\u0000aX\u0006\u0000\u0000\u0000latin1tR0"
+                .getBytes(StandardCharsets.ISO_8859_1)); // protocol 2's bytes
         out.write(p, 2, p.length - 2);
         entries.put(pkl, out.toByteArray());
         Path f = dir.resolve("with-namespace.pth");
