@@ -122,6 +122,18 @@ public final class TorchZip implements Closeable {
                         + " among " + String.join(", ", names.stream().limit(5).toList())
                         + (names.size() > 5 ? ", ..." : "") + ")");
             }
+            ZipArchiveEntry order = zip.getEntry(p + "byteorder"); // since PyTorch 2.1; little-endian before
+            if (order != null && order.getSize() < 16) {
+                byte[] b = new byte[(int) order.getSize()];
+                try (InputStream oin = zip.getInputStream(order)) {
+                    readFully(oin, b, source + ": byteorder");
+                }
+                String o = new String(b, StandardCharsets.US_ASCII).strip();
+                if (!o.equals("little")) {
+                    throw new CorruptFileException(source + " was saved on a " + o + "-endian machine; re-save it on a"
+                            + " little-endian one (x86, ARM)");
+                }
+            }
             ZipArchiveEntry pkl = zip.getEntry(p + "data.pkl");
             if (pkl.getSize() > MAX_PICKLE_BYTES || pkl.getSize() < 0) {
                 throw new CorruptFileException(source + ": data.pkl declares " + pkl.getSize() + " bytes; more than "
@@ -225,8 +237,7 @@ public final class TorchZip implements Closeable {
         List<WeightsFile.Tensor> out = new ArrayList<>();
         for (Map.Entry<String, TensorRef> e : stateDict().entrySet()) {
             Storage s = e.getValue().storage();
-            out.add(new WeightsFile.Tensor(e.getKey(), s.dtype(),
-                    new Shape(e.getValue().shape())));
+            out.add(new WeightsFile.Tensor(e.getKey(), s.dtype(), new Shape(e.getValue().shape())));
         }
         return out;
     }
@@ -235,7 +246,8 @@ public final class TorchZip implements Closeable {
      * The floating-point tensors of the state dict whose names {@code names} accepts, as float32
      * arrays of {@code manager} (F16, BF16 and F64 widened in Java, views gathered by their
      * strides); integer buffers such as {@code num_batches_tracked} are skipped. Each storage is
-     * read once, in file order, and released before the next is read unless a tensor aliases it.
+     * read once: a float32 storage that is one whole tensor straight into that tensor's memory;
+     * any other into a buffer that its tensors are built from and that is then dropped.
      */
     public Map<String, NDArray> read(Predicate<String> names, NDManager manager) throws IOException {
         return read(stateDict(), names, manager);
