@@ -54,8 +54,11 @@ import siameseim.model.io.TorchPickle.TensorRef;
 public final class TorchZip implements Closeable {
     /** The first bytes of a zip archive's first local header. */
     public static final byte[] ZIP_MAGIC = {'P', 'K', 3, 4};
-    /** data.pkl above this is refused: a ViT-B training checkpoint's is about 100 KB. */
-    static final int MAX_PICKLE_BYTES = 64 << 20;
+    /**
+     * data.pkl above this is refused: a ViT-B training checkpoint's is about 100 KB, and the
+     * objects a pickle builds grow with its length (this keeps them within a driver's heap).
+     */
+    static final int MAX_PICKLE_BYTES = 16 << 20;
     /** Threads that read storages at once (at most the cores). */
     static final int READ_THREADS = 4;
 
