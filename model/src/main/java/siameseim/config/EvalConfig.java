@@ -4,11 +4,12 @@ import com.typesafe.config.Config;
 
 /**
  * Settings of the evaluation jobs (section {@code eval}), plus the architecture under test and the
- * intra-op threads of a CPU task ({@code train.threads}, as in training).
+ * intra-op threads of a CPU task ({@code train.threads}, as in training); {@code precision} is the
+ * feature extraction's ({@code eval.precision}: fp32 unless asked).
  */
 public record EvalConfig(ModelConfig model, AugmentConfig augment, String weights, String trainSplit, String testSplit,
         int trainLimit, int batchSize, Knn knn, Linear linear, FewShot fewShot, long seed, String dataPath,
-        String decoder, int threads) implements java.io.Serializable {
+        String decoder, int threads, PretrainConfig.Precision precision) implements java.io.Serializable {
 
     /** kNN protocol (DINO): cosine similarity, temperature-weighted votes. */
     public record Knn(int k, double temperature, FeaturePool pool, long everySteps, int monitorBank,
@@ -25,7 +26,7 @@ public record EvalConfig(ModelConfig model, AugmentConfig augment, String weight
     /** The same settings with {@code eval.weights} set (the pipeline's evaluations of its own run). */
     public EvalConfig withWeights(String checkpoint) {
         return new EvalConfig(model, augment, checkpoint, trainSplit, testSplit, trainLimit, batchSize, knn, linear,
-                fewShot, seed, dataPath, decoder, threads);
+                fewShot, seed, dataPath, decoder, threads, precision);
     }
 
     public static EvalConfig from(Config config) {
@@ -59,6 +60,6 @@ public record EvalConfig(ModelConfig model, AugmentConfig augment, String weight
                 r.stringValue("eval.train-split"), r.stringValue("eval.test-split"),
                 r.intValue("eval.train-limit", 0, Integer.MAX_VALUE), r.intValue("eval.batch-size", 1, 1 << 16), knn,
                 linear, fewShot, r.longValue("train.seed"), r.isNull("data.path") ? null : r.stringValue("data.path"),
-                decoder, r.intValue("train.threads", 1, 1024));
+                decoder, r.intValue("train.threads", 1, 1024), r.enumValue("eval.precision", PretrainConfig.Precision.class));
     }
 }

@@ -31,7 +31,14 @@ public record PretrainConfig(
 
     /** Run-level settings; {@code output} is null for runs that write nothing. */
     public record Train(String output, long seed, int threads, PinThreads pinThreads, double logEverySeconds,
-            long maxSteps, boolean tf32) implements java.io.Serializable {}
+            long maxSteps, boolean tf32, Precision precision) implements java.io.Serializable {}
+
+    /**
+     * train.precision: {@code fp32}; {@code fp16-mixed}, fp16 autocast with dynamic loss scaling
+     * as the official code trains ({@code torch.cuda.amp}); {@code auto}, fp16-mixed on a replica
+     * Spark gave a GPU once a check on that device passed, else fp32 (CPUs have no fp16 units).
+     */
+    public enum Precision { FP32, FP16_MIXED, AUTO }
 
     /**
      * train.pin-threads: {@code auto} holds each CPU replica's training threads on CPUs of their
@@ -71,7 +78,7 @@ public record PretrainConfig(
                 r.longValue("train.seed"), r.intValue("train.threads", 1, 1024),
                 r.enumValue("train.pin-threads", PinThreads.class),
                 r.doubleValue("train.log-every-seconds", 0, 1e6), r.longValue("train.max-steps"),
-                r.booleanValue("train.tf32"));
+                r.booleanValue("train.tf32"), r.enumValue("train.precision", Precision.class));
         int replicas = r.intValue("distributed.replicas", 1, 1 << 16);
         if (optim.batchSize() % (replicas * optim.accumSteps()) != 0) {
             throw r.invalid("distributed.replicas", "times optim.accum-steps = " + optim.accumSteps()

@@ -4,21 +4,31 @@ import siameseim.config.FeaturePool;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import siameseim.model.nn.Torch;
 import siameseim.model.vit.VisionTransformer;
+import siameseim.train.MixedPrecision;
 
 /**
  * Frozen-encoder features (spec 5): all tokens through the online encoder, no final norm, then
- * mean-pooled patch tokens or the CLS token. Runs without autograd.
+ * mean-pooled patch tokens or the CLS token. Runs without autograd, in fp32 unless asked
+ * otherwise (eval.precision), in the thread that calls {@link #extract}.
  */
 public final class FeatureExtractor {
     private final VisionTransformer encoder;
     private final FeaturePool pool;
+    private final MixedPrecision precision;
 
     public FeatureExtractor(VisionTransformer encoder, FeaturePool pool) {
+        this(encoder, pool, MixedPrecision.fp32());
+    }
+
+    /** @param precision the forward pass's precision (its loss scale plays no part here) */
+    public FeatureExtractor(VisionTransformer encoder, FeaturePool pool, MixedPrecision precision) {
         this.encoder = encoder;
         this.pool = pool;
+        this.precision = precision;
     }
 
     public int dimension() {
@@ -33,10 +43,12 @@ public final class FeatureExtractor {
         Torch.disableGradOnThisThread();
         try (NDManager m = parent.newSubManager()) {
             NDArray x = m.create(images, new Shape(count, 3, imageSize, imageSize));
-            NDArray tokens = encoder.forwardAll(x, false);
-            NDArray f = pool == FeaturePool.CLS ? tokens.get(new NDIndex(":, 0, :"))
-                    : tokens.get(new NDIndex(":, 1:, :")).mean(new int[] {1});
-            return f.toFloatArray();
+            NDArray f = precision.forward(() -> {
+                NDArray tokens = encoder.forwardAll(x, false);
+                return pool == FeaturePool.CLS ? tokens.get(new NDIndex(":, 0, :"))
+                        : tokens.get(new NDIndex(":, 1:, :")).mean(new int[] {1});
+            });
+            return (f.getDataType() == DataType.FLOAT32 ? f : f.toType(DataType.FLOAT32, false)).toFloatArray();
         }
     }
 

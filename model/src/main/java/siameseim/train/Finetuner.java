@@ -15,7 +15,6 @@ import siameseim.checkpoint.CheckpointFormat;
 import siameseim.config.FinetuneConfig;
 import siameseim.config.ModelConfig;
 import siameseim.model.nn.Autograd;
-import siameseim.model.nn.Scalars;
 import siameseim.model.nn.Torch;
 import siameseim.model.optim.AdamW;
 import siameseim.model.optim.GradientReducer;
@@ -40,6 +39,7 @@ public final class Finetuner implements Trainer {
     private final AdamW optimizer;
     private final LrSchedule lr;
     private final UpdatePath update;
+    private final MixedPrecision precision;
     private final long seed;
     private final int rank;
 
@@ -47,9 +47,11 @@ public final class Finetuner implements Trainer {
      * @param rank this replica's rank (drop-path masks are drawn from (seed, rank, step), so a
      *     resumed run repeats the uninterrupted one exactly)
      * @param classNames the dataset's class names, kept in the checkpoints for {@code evaluate}
+     * @param precision the forward passes' precision and loss scaling (train.precision, resolved)
      */
     public Finetuner(FinetuneConfig cfg, ModelConfig arch, int classes, List<String> classNames, long seed, int rank,
-            long stepsPerEpoch, GradientReducer reducer, ai.djl.Device device, String configJson) {
+            long stepsPerEpoch, GradientReducer reducer, ai.djl.Device device, String configJson,
+            MixedPrecision precision) {
         this.cfg = cfg;
         this.seed = seed;
         this.rank = rank;
@@ -62,7 +64,8 @@ public final class Finetuner implements Trainer {
         this.update = new UpdatePath(model, CheckpointFormat.classifierArchitecture(arch, classes), optimizer, reducer,
                 stepsPerEpoch, configJson, Map.of(UpdatePath.GLOBAL_BATCH, Integer.toString(cfg.batchSize()),
                         CLASS_NAMES, new com.google.gson.Gson().toJson(classNames)),
-                "lower finetune.base-lr or check the input data", "finetune.batch-size");
+                "lower finetune.base-lr or check the input data", "finetune.batch-size", precision);
+        this.precision = precision;
     }
 
     @Override
@@ -103,8 +106,8 @@ public final class Finetuner implements Trainer {
                 NDArray x = sm.create(b.images(), new Shape(b.size(), 3, b.imageSize(), b.imageSize()));
                 NDArray t = sm.create(b.targets(), new Shape(b.size(), b.classes()));
                 try (Autograd gc = Autograd.record()) {
-                    NDArray ce = softTargetCrossEntropy(model.forward(x, true), t);
-                    gc.backward(micro.size() == 1 ? ce : Scalars.mul(ce, share));
+                    NDArray ce = precision.forward(() -> softTargetCrossEntropy(model.forward(x, true), t));
+                    gc.backward(precision.scaled(ce, share));
                     loss += ce.getFloat() * share;
                 }
                 images += b.size();

@@ -12,7 +12,6 @@ import siameseim.config.OptimConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.model.nn.Autograd;
 import siameseim.model.nn.CrossReplicaMean;
-import siameseim.model.nn.Scalars;
 import siameseim.model.nn.Torch;
 import siameseim.model.optim.AdamW;
 import siameseim.model.optim.GradientReducer;
@@ -41,6 +40,7 @@ public final class Pretrainer implements Trainer {
     private final AdamW optimizer;
     private final LrSchedule lr;
     private final MomentumSchedule momentum;
+    private final MixedPrecision precision;
     private final UpdatePath update;
 
     /**
@@ -55,6 +55,12 @@ public final class Pretrainer implements Trainer {
     /** @param device where the replica's tensors live (null: the engine's default, CPU here) */
     public Pretrainer(PretrainConfig cfg, long stepsPerEpoch, GradientReducer reducer, CrossReplicaMean replicas,
             ai.djl.Device device) {
+        this(cfg, stepsPerEpoch, reducer, replicas, device, MixedPrecision.fp32());
+    }
+
+    /** @param precision the forward passes' precision and loss scaling (train.precision, resolved) */
+    public Pretrainer(PretrainConfig cfg, long stepsPerEpoch, GradientReducer reducer, CrossReplicaMean replicas,
+            ai.djl.Device device, MixedPrecision precision) {
         Torch.init(cfg.train().threads());
         this.cfg = cfg;
         this.root = device == null ? NDManager.newBaseManager() : NDManager.newBaseManager(device);
@@ -65,9 +71,10 @@ public final class Pretrainer implements Trainer {
                 WeightDecayRule.PRETRAIN, name -> 1.0);
         this.lr = new LrSchedule(o.peakLr(), o.minLr(), o.warmupEpochs(), o.epochs());
         this.momentum = new MomentumSchedule(cfg.ema().momentum(), o.epochs(), cfg.ema().cosine());
+        this.precision = precision;
         this.update = new UpdatePath(model, CheckpointFormat.architecture(cfg.model()), optimizer, reducer,
                 stepsPerEpoch, cfg.json(), Map.of(UpdatePath.GLOBAL_BATCH, Integer.toString(o.batchSize())),
-                "lower optim.lr or check the input data", "optim.batch-size");
+                "lower optim.lr or check the input data", "optim.batch-size", precision);
     }
 
     @Override
@@ -124,17 +131,24 @@ public final class Pretrainer implements Trainer {
     }
 
     /**
-     * The forward pass, loss and backward of one micro-batch, as the step runs them: the loss
-     * times {@code scale} (1 / micro-batches) is differentiated and its gradients added to the
-     * online tensors' gradients. The golden reference test drives this call.
+     * The forward pass, loss and backward of one micro-batch, as the step runs them: the forward
+     * in the trainer's precision, then the loss times {@code scale} (1 / micro-batches) and the
+     * loss scale (1 in fp32) is differentiated and its gradients added to the online tensors'
+     * gradients. The golden reference test drives this call.
      */
     public SiameseIM.Forward forwardBackward(SiameseInputs x, float scale) {
         try (Autograd gc = Autograd.record()) {
-            SiameseIM.Forward f = model.forward(x.view1(), x.visible(), x.geometry(), x.view2());
+            SiameseIM.Forward f = precision.forward(() -> model.forward(x.view1(), x.visible(), x.geometry(),
+                    x.view2()));
             NDArray loss = f.loss().loss();
-            gc.backward(scale == 1f ? loss : Scalars.mul(loss, scale));
+            gc.backward(precision.scaled(loss, scale));
             return f;
         }
+    }
+
+    /** The precision of the forward passes and the loss scale of the gradients they leave. */
+    public MixedPrecision precision() {
+        return precision;
     }
 
     @Override

@@ -33,15 +33,22 @@ public final class StepBenchmark {
         return run(name, cfg, warmup, steps, null);
     }
 
-    /** As above on {@code device} (null: the engine's default). */
+    /** As above on {@code device} (null: the engine's default), in the precision train.precision gives there. */
     public static Result run(String name, PretrainConfig cfg, int warmup, int steps, ai.djl.Device device) {
+        return run(name, cfg, warmup, steps, device, PrecisionCheck.choose(cfg, device).precision());
+    }
+
+    /** As above in {@code precision}. */
+    public static Result run(String name, PretrainConfig cfg, int warmup, int steps, ai.djl.Device device,
+            MixedPrecision precision) {
         int batch = cfg.optim().batchSize();
         List<SiameseBatch> batches = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
             batches.add(SyntheticBatches.batch(cfg, batch, 1000 + i));
         }
         double[] ms = new double[steps];
-        try (Pretrainer t = new Pretrainer(cfg, 1000, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE, device)) {
+        try (Pretrainer t = new Pretrainer(cfg, 1000, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE, device,
+                precision)) {
             for (int i = 0; i < warmup + steps; i++) {
                 long t0 = System.nanoTime();
                 t.step(List.of(batches.get(i % batches.size())));
@@ -56,7 +63,8 @@ public final class StepBenchmark {
         double median = sorted[steps / 2];
         double flops = FlopCount.perImage(cfg.model(), cfg.mask()) / 1e9;
         double ips = batch / (median / 1000);
-        return new Result(name, batch, median, sorted[0], sorted[steps - 1], ips, flops, flops * ips);
+        return new Result(precision.isFp16() ? name + " fp16-mixed" : name, batch, median, sorted[0], sorted[steps - 1],
+                ips, flops, flops * ips);
     }
 
     /** Median GFLOP/s of a 1024 x 1024 x 1024 float matrix product. */

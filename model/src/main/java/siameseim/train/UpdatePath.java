@@ -16,8 +16,12 @@ import siameseim.model.optim.GradientReducer;
  * The one update path of every trainer, after its backward passes (spec 4): the gradients averaged
  * across replicas in one flat buffer, a step whose loss or gradient norm is not finite skipped
  * (gradients zeroed; too many in a row fail the run with the tensors at fault), global-norm
- * clipping, AdamW. It also holds the optimizer step counter, and so is the one place that saves
- * and restores a trainer's state: weights, moments, step, and the checkpoint entries resume checks.
+ * clipping, AdamW. In fp16-mixed the gradients arrive multiplied by the loss scale
+ * ({@link MixedPrecision}): the norm is divided by it, and AdamW takes 1 / scale times the clipping
+ * coefficient as its gradient factor, so unscaling costs no pass over the gradients; in fp32 the
+ * scale is 1 and the arithmetic is the plain one. It also holds the optimizer step counter, and so
+ * is the one place that saves and restores a trainer's state: weights, moments, step, the loss
+ * scale and the checkpoint entries resume checks.
  */
 final class UpdatePath {
     private static final int MAX_CONSECUTIVE_SKIPS = 10;
@@ -34,6 +38,7 @@ final class UpdatePath {
     private final Map<String, String> entries;
     private final String hint;
     private final String batchKey;
+    private final MixedPrecision precision;
     private int consecutiveSkips;
     private long step;
 
@@ -44,7 +49,8 @@ final class UpdatePath {
      * @param batchKey the config key of the global batch, for resume's message
      */
     UpdatePath(Module model, Map<String, String> architecture, AdamW optimizer, GradientReducer reducer,
-            long stepsPerEpoch, String configJson, Map<String, String> entries, String hint, String batchKey) {
+            long stepsPerEpoch, String configJson, Map<String, String> entries, String hint, String batchKey,
+            MixedPrecision precision) {
         if (stepsPerEpoch < 1) {
             throw new IllegalArgumentException("an epoch must have at least one optimizer step, got " + stepsPerEpoch);
         }
@@ -58,6 +64,7 @@ final class UpdatePath {
         this.entries = Map.copyOf(entries);
         this.hint = hint;
         this.batchKey = batchKey;
+        this.precision = precision;
     }
 
     /** What {@link #apply} did: the gradient norm before clipping, whether it skipped, and its times. */
@@ -87,12 +94,16 @@ final class UpdatePath {
             flat.scatter();
         }
         long t1 = System.nanoTime();
-        double norm = optimizer.gradNorm();
+        double scale = precision.lossScale();
+        double norm = optimizer.gradNorm() / scale;
         boolean skip = !Double.isFinite(norm) || !Double.isFinite(loss);
+        precision.update(!skip);
         if (skip) {
             List<String> bad = optimizer.nonFiniteGradients();
             optimizer.zeroGradients();
-            if (++consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
+            // an overflow of scaled fp16 gradients is the loss scaler's business while it can back off
+            boolean counts = !Double.isFinite(loss) || scale <= 1;
+            if (counts && ++consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
                 throw new IllegalStateException("loss or gradient norm was not finite for " + consecutiveSkips
                         + " steps in a row (last step " + step + ", loss " + loss + ", grad norm " + norm
                         + ", non-finite gradients of " + bad.size() + " tensors, e.g. "
@@ -100,7 +111,7 @@ final class UpdatePath {
             }
         } else {
             consecutiveSkips = 0;
-            optimizer.step(lr, clip > 0 ? Math.min(1.0, clip / (norm + 1e-6)) : 1.0);
+            optimizer.step(lr, (clip > 0 ? Math.min(1.0, clip / (norm + 1e-6)) : 1.0) / scale);
         }
         step++;
         return new Applied(norm, skip, (t1 - t0) / 1e6, (System.nanoTime() - t1) / 1e6);
@@ -108,8 +119,10 @@ final class UpdatePath {
 
     /** Writes the full training state as a checkpoint. */
     void save(OutputStream out) throws IOException {
-        CheckpointFormat.write(out, model, architecture, optimizer, new CheckpointFormat.Progress(step, epoch(),
-                entries), configJson);
+        Map<String, String> all = new java.util.HashMap<>(entries);
+        all.putAll(precision.state());
+        CheckpointFormat.write(out, model, architecture, optimizer, new CheckpointFormat.Progress(step, epoch(), all),
+                configJson);
     }
 
     /**
@@ -129,6 +142,7 @@ final class UpdatePath {
                     + " to resume it");
         }
         CheckpointFormat.restore(ckpt, model, architecture, optimizer);
+        precision.restore(ckpt.progress().extra(), source);
         this.step = ckpt.progress().step();
         return ckpt.progress();
     }

@@ -36,9 +36,13 @@ class FinetunerTest {
     }
 
     static Finetuner trainer(PretrainConfig c, int classes) {
+        return trainer(c, classes, MixedPrecision.fp32());
+    }
+
+    static Finetuner trainer(PretrainConfig c, int classes, MixedPrecision precision) {
         Torch.init(1);
         return new Finetuner(c.finetune(), c.model(), classes, List.of(), c.train().seed(), 0, 2,
-                GradientReducer.IDENTITY, null, c.json());
+                GradientReducer.IDENTITY, null, c.json(), precision);
     }
 
     /** Class c: a constant image of brightness c (easy to separate), one-hot targets. */

@@ -51,7 +51,7 @@ final class FinetuneReplica implements ReplicaLoop.Job<LabelledBatch> {
         Collective c = ctx.collective();
         GradientReducer reducer = c == null ? GradientReducer.IDENTITY : CollectiveReduction.gradients(c);
         this.trainer = new Finetuner(ft, cfg.model(), classes, classNames, cfg.train().seed(), ctx.rank(),
-                schedule.stepsPerEpoch(), reducer, ctx.device(), cfg.json());
+                schedule.stepsPerEpoch(), reducer, ctx.device(), cfg.json(), ctx.precision().precision());
         if (ev.weights() != null) {
             Encoders.loadForFinetuning(trainer.model(), ev.weights(), ctx.hadoop()); // head too when it fits
         }

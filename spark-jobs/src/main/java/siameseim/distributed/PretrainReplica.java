@@ -36,7 +36,8 @@ final class PretrainReplica implements ReplicaLoop.Job<SiameseBatch> {
         GradientReducer reducer = c == null ? GradientReducer.IDENTITY : CollectiveReduction.gradients(c);
         this.timed = c == null ? null : CollectiveReduction.statistics(c);
         CrossReplicaMean stats = timed == null ? CrossReplicaMean.SINGLE : timed;
-        this.trainer = new Pretrainer(cfg, schedule.stepsPerEpoch(), reducer, stats, ctx.device());
+        this.trainer = new Pretrainer(cfg, schedule.stepsPerEpoch(), reducer, stats, ctx.device(),
+                ctx.precision().precision());
         this.monitor = monitor;
         this.knnEvery = monitor == null ? 0 : cfg.eval().knn().everySteps();
     }

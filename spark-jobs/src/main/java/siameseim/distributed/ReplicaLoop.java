@@ -24,6 +24,7 @@ import siameseim.events.Summary;
 import siameseim.metrics.MetricsSink;
 import siameseim.model.io.Safetensors;
 import siameseim.model.nn.Param;
+import siameseim.train.PrecisionCheck;
 import siameseim.train.Schedule;
 import siameseim.train.StepResult;
 import siameseim.train.Trainer;
@@ -49,10 +50,14 @@ public final class ReplicaLoop {
 
     private ReplicaLoop() {}
 
-    /** Everything a replica needs; {@code collective} is null for a single replica. */
+    /**
+     * Everything a replica needs; {@code collective} is null for a single replica, {@code precision}
+     * is train.precision as resolved on this replica's device; {@code log} takes warnings,
+     * {@code info} what is only informational (the executor log's levels mean what they say).
+     */
     public record Context(TrainingKind kind, PretrainConfig cfg, int rank, int replicas, Collective collective,
-            Configuration hadoop, String resume, Device device, ThreadPlacement placement, Consumer<String> events,
-            Consumer<String> log) {
+            Configuration hadoop, String resume, Device device, PrecisionCheck.Choice precision,
+            ThreadPlacement placement, Consumer<String> events, Consumer<String> log, Consumer<String> info) {
         /** A replica on the CPU (no GPU assigned). */
         public boolean cpuReplica() {
             return device == null || !device.isGpu();
@@ -91,20 +96,11 @@ public final class ReplicaLoop {
         long start = System.nanoTime();
         Trainer trainer = job.trainer();
         Consumer<String> log = line -> ctx.log().accept("rank " + ctx.rank() + ": " + line);
+        Consumer<String> info = line -> ctx.info().accept("rank " + ctx.rank() + ": " + line);
         Checkpoints checkpoints = Checkpoints.of(ctx);
-        CheckpointStore.Resumed resumed = resume(ctx, trainer, checkpoints, log);
-        MetricsSink metrics = new MetricsSink(ctx.hadoop(), ctx.cfg().train().output(), ctx.rank() == 0,
-                trainer.step(), ctx.kind().tag(), ctx.events(), log);
-        metrics.accept(new Event.Placement(ctx.placement().note()));
-        String lastCheckpoint = null;
-        if (resumed != null) {
-            lastCheckpoint = resumed.from().toString();
-            metrics.accept(new Event.Resumed(resumed.step(), lastCheckpoint, resumed.why()));
-        }
-        if (ctx.collective() != null) {
-            AllReduceBenchmark.Preflight p = AllReduceBenchmark.preflight(ctx.collective(), trainer.gradientSize() * 4);
-            metrics.accept(new Event.Preflight(p.bytes(), p.seconds() * 1000, p.busGiBps(), p.ranks()));
-        }
+        CheckpointStore.Resumed resumed = resume(ctx, trainer, checkpoints, log, info);
+        MetricsSink metrics = startMetrics(ctx, trainer, resumed, log);
+        String lastCheckpoint = resumed == null ? null : resumed.from().toString();
         long total = schedule.totalSteps();
         long firstStep = trainer.step();
         double lastLoss = Double.NaN;
@@ -143,7 +139,7 @@ public final class ReplicaLoop {
             }
         }
         if (decoded != null) {
-            log.accept(decoded.describe() + (data instanceof ShardSource s ? "; " + s.samplesRead()
+            info.accept(decoded.describe() + (data instanceof ShardSource s ? "; " + s.samplesRead()
                     + " samples read from the shards" : ""));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -158,17 +154,37 @@ public final class ReplicaLoop {
      * and check that they all resumed at the same step. Returns where they resumed, or null.
      */
     private static CheckpointStore.Resumed resume(Context ctx, Trainer trainer, Checkpoints checkpoints,
-            Consumer<String> log) throws IOException {
+            Consumer<String> log, Consumer<String> info) throws IOException {
         Collective c = ctx.collective();
         agree(c, checksum(trainer), "the replicas' initial parameters differ (checksums %s): they must be built from"
                 + " the same " + ctx.kind().sameStart());
         CheckpointStore.Resumed resumed = CheckpointStore.resume(ctx.hadoop(), checkpoints.store, ctx.resume(),
                 (in, source) -> trainer.restore(in, source).step(), log);
         if (resumed != null) {
-            log.accept("resumed at step " + resumed.step() + " from " + resumed.from() + ": " + resumed.why());
+            info.accept("resumed at step " + resumed.step() + " from " + resumed.from() + ": " + resumed.why());
         }
         agree(c, trainer.step(), "the replicas resumed at different steps (%s)");
         return resumed;
+    }
+
+    /**
+     * The run's metrics from the step it starts at, and its first events: where rank 0's threads
+     * run, its precision, where it resumed, and the pre-flight all-reduce of the gradient's size.
+     */
+    private static MetricsSink startMetrics(Context ctx, Trainer trainer, CheckpointStore.Resumed resumed,
+            Consumer<String> log) {
+        MetricsSink metrics = new MetricsSink(ctx.hadoop(), ctx.cfg().train().output(), ctx.rank() == 0,
+                trainer.step(), ctx.kind().tag(), ctx.events(), log);
+        metrics.accept(new Event.Placement(ctx.placement().note()));
+        metrics.accept(new Event.Placement(ctx.precision().note()));
+        if (resumed != null) {
+            metrics.accept(new Event.Resumed(resumed.step(), resumed.from().toString(), resumed.why()));
+        }
+        if (ctx.collective() != null) {
+            AllReduceBenchmark.Preflight p = AllReduceBenchmark.preflight(ctx.collective(), trainer.gradientSize() * 4);
+            metrics.accept(new Event.Preflight(p.bytes(), p.seconds() * 1000, p.busGiBps(), p.ranks()));
+        }
+        return metrics;
     }
 
     /**

@@ -13,6 +13,7 @@ import siameseim.config.PretrainConfig;
 import siameseim.datasets.loader.ShardSource;
 import siameseim.events.Summary;
 import siameseim.model.nn.Torch;
+import siameseim.train.PrecisionCheck;
 import siameseim.train.Schedule;
 import siameseim.spark.Barrier;
 import siameseim.spark.Rendezvous;
@@ -78,9 +79,11 @@ final class ReplicaTask implements Barrier.PartitionFunction<Integer, Summary> {
                 } else {
                     LOG.info("replica {}: {}", rank, placement.note());
                 }
-                ReplicaLoop.Context rc = new ReplicaLoop.Context(kind, cfg, rank, n, collective, conf, resume, device,
-                        placement, reporter == null ? line -> { } : reporter::send, LOG::warn);
                 Torch.init(cfg.train().threads());
+                PrecisionCheck.Choice precision = PrecisionCheck.choose(cfg, device);
+                LOG.info("replica {}: {}", rank, precision.note());
+                ReplicaLoop.Context rc = new ReplicaLoop.Context(kind, cfg, rank, n, collective, conf, resume, device,
+                        precision, placement, reporter == null ? line -> { } : reporter::send, LOG::warn, LOG::info);
                 ShardSource train = TrainingData.split(cfg, conf, kind.trainSplit(cfg), cfg.data().subset());
                 Schedule schedule = kind.schedule(cfg, train.size());
                 try (ReplicaLoop.Job<?> job = kind.replica(rc, schedule)) {

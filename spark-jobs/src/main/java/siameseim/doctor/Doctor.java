@@ -24,6 +24,8 @@ import siameseim.model.nn.Torch;
 import siameseim.spark.Barrier;
 import siameseim.spark.Rendezvous;
 import siameseim.spark.TaskDevice;
+import siameseim.train.MixedPrecision;
+import siameseim.train.PrecisionCheck;
 import siameseim.train.StepBenchmark;
 
 /**
@@ -41,8 +43,9 @@ public final class Doctor {
 
     /** What one replica found. */
     public record Report(int rank, String host, String djl, String pytorch, String natives, int visibleGpus,
-            String assignedGpus, String device, String freeDeviceMemory, double imagesPerSecond, double busGiBps,
-            List<String> problems) implements Serializable {}
+            String assignedGpus, String device, String freeDeviceMemory, double imagesPerSecond,
+            double fp16ImagesPerSecond, String precision, double busGiBps, List<String> problems)
+            implements Serializable {}
 
     /** Runs the check; the problems found (empty: the cluster is ready). */
     public static List<String> run(SparkSession spark, PretrainConfig cfg, Consumer<String> out) {
@@ -66,19 +69,20 @@ public final class Doctor {
         }
         reports.sort(java.util.Comparator.comparingInt(Report::rank));
         out.accept("| rank | host | DJL | PyTorch | natives | GPUs seen | GPUs assigned | device | free device memory"
-                + " | images/s (3 steps) | all-reduce GiB/s |");
-        out.accept("|---|---|---|---|---|---|---|---|---|---|---|");
+                + " | images/s fp32 (3 steps) | images/s fp16-mixed (3 steps) | all-reduce GiB/s |");
+        out.accept("|---|---|---|---|---|---|---|---|---|---|---|---|");
         List<String> problems = new ArrayList<>();
         for (Report r : reports) {
-            out.accept(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %d | %s | %s | %s | %.1f | %.2f |", r.rank(),
-                    r.host(), r.djl(), r.pytorch(), r.natives(), r.visibleGpus(), r.assignedGpus(), r.device(),
-                    r.freeDeviceMemory(), r.imagesPerSecond(), r.busGiBps()));
+            out.accept(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %d | %s | %s | %s | %.1f | %.1f | %.2f |",
+                    r.rank(), r.host(), r.djl(), r.pytorch(), r.natives(), r.visibleGpus(), r.assignedGpus(),
+                    r.device(), r.freeDeviceMemory(), r.imagesPerSecond(), r.fp16ImagesPerSecond(), r.busGiBps()));
             r.problems().forEach(p -> problems.add("rank " + r.rank() + " on " + r.host() + ": " + p));
         }
         if (reports.stream().map(Report::pytorch).distinct().count() > 1) {
             problems.add("the replicas load different PyTorch versions: "
                     + reports.stream().map(r -> r.host() + " " + r.pytorch()).distinct().toList());
         }
+        reports.forEach(r -> out.accept("[doctor] rank " + r.rank() + ": " + r.precision()));
         problems.forEach(p -> out.accept("[doctor] problem: " + p));
         out.accept(problems.isEmpty() ? "[doctor] no problem found" : "[doctor] " + problems.size() + " problem(s)");
         return problems;
@@ -99,6 +103,8 @@ public final class Doctor {
         String device = "?";
         String memory = "n/a";
         double ips = 0;
+        double fp16Ips = 0;
+        String precision = "precision not checked";
         try {
             Torch.init(cfg.train().threads());
             Engine engine = Engine.getEngine("PyTorch");
@@ -114,7 +120,11 @@ public final class Doctor {
                 memory = String.format(Locale.ROOT, "%.1f of %.1f GiB", (mu.getMax() - mu.getCommitted()) / 1073741824.0,
                         mu.getMax() / 1073741824.0);
             }
-            ips = StepBenchmark.run("doctor", cfg, 1, 3, d).imagesPerSecond();
+            ips = StepBenchmark.run("doctor", cfg, 1, 3, d, MixedPrecision.fp32()).imagesPerSecond();
+            // what train.precision = auto would choose on this replica, and the step in fp16-mixed either way
+            PrecisionCheck.Choice choice = d.isGpu() ? PrecisionCheck.check(cfg, d) : PrecisionCheck.choose(cfg, d);
+            precision = choice.note();
+            fp16Ips = StepBenchmark.run("doctor", cfg, 1, 3, d, MixedPrecision.fp16(d)).imagesPerSecond();
         } catch (RuntimeException | UnsatisfiedLinkError e) {
             problems.add(e.getMessage() != null ? e.getMessage() : e.toString());
         }
@@ -127,8 +137,8 @@ public final class Doctor {
         } catch (IOException | RuntimeException e) {
             problems.add("collective: " + e.getMessage());
         }
-        return new Report(rank, host, djl, pytorch, natives, visible, assigned, device, memory, ips, bus,
-                List.copyOf(problems));
+        return new Report(rank, host, djl, pytorch, natives, visible, assigned, device, memory, ips, fp16Ips, precision,
+                bus, List.copyOf(problems));
     }
 
     /** The folder libtorch was loaded from, as this process mapped it (Linux), else what DJL was told. */

@@ -110,7 +110,7 @@ public final class FeatureExtraction {
             FeaturePool pool, RowFilter keep, Resampler.Filter resize) throws IOException {
         Device device = TaskDevice.current(c.threads());
         FeatureExtractor fx = new FeatureExtractor(Encoders.cached(c.model(), c.weights(), c.seed(), conf, device),
-                pool);
+                pool, siameseim.train.PrecisionCheck.forInference(c.precision(), device));
         ImageDecoder decoder = ImageDecoder.named(c.decoder());
         EvalTransform tf = new EvalTransform(c.model().imageSize(), resize, c.augment().mean(), c.augment().std());
         List<FeatureRow> out = new ArrayList<>();

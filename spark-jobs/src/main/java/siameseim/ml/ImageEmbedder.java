@@ -116,6 +116,12 @@ public final class ImageEmbedder extends ImageEmbedderParams implements DefaultP
         return this;
     }
 
+    /** {@code fp32} (the default), {@code fp16-mixed} or {@code auto} (eval.precision's values). */
+    public ImageEmbedder setPrecision(String v) {
+        set(precision(), v);
+        return this;
+    }
+
     public ImageEmbedder setThreads(int v) {
         set(threads(), v);
         return this;
@@ -162,7 +168,7 @@ public final class ImageEmbedder extends ImageEmbedderParams implements DefaultP
             s = new ImageEmbedding(w, (Long) getOrDefault(seed()), architecture(hadoop),
                     "cls".equals($(pooling())) ? FeaturePool.CLS : FeaturePool.MEAN_PATCH,
                     Normalization.named($(normalize())), "bilinear".equals($(resize())) ? Resampler.Filter.BILINEAR
-                            : Resampler.Filter.BICUBIC, $(decoder()), $(mean()), $(std()),
+                            : Resampler.Filter.BICUBIC, $(decoder()), $(precision()), $(mean()), $(std()),
                     (Integer) getOrDefault(batchSize()), (Integer) getOrDefault(threads()),
                     dataset.schema().fieldIndex($(inputCol())),
                     !(dataset.schema().apply($(inputCol())).dataType() instanceof BinaryType),

@@ -29,6 +29,7 @@ public abstract class ImageEmbedderParams extends Transformer {
     private final Param<String> normalize;
     private final Param<String> resize;
     private final Param<String> decoder;
+    private final Param<String> precision;
     private final DoubleArrayParam mean;
     private final DoubleArrayParam std;
     private final IntParam batchSize;
@@ -51,6 +52,9 @@ public abstract class ImageEmbedderParams extends Transformer {
                 ParamValidators.inArray(new String[] {"bicubic", "bilinear"}));
         decoder = new Param<>(this, "decoder", "opencv or imageio", ParamValidators.inArray(new String[] {"opencv",
             "imageio"}));
+        precision = new Param<>(this, "precision", "the encoder's forward pass: fp32, fp16-mixed (autocast, as in"
+                + " training) or auto (fp16-mixed on a task's GPU where autocast works, else fp32)",
+                ParamValidators.inArray(new String[] {"fp32", "fp16-mixed", "auto"}));
         mean = new DoubleArrayParam(this, "mean", "per-channel mean (RGB, 0..1) the images are normalised with");
         std = new DoubleArrayParam(this, "std", "per-channel standard deviation (RGB, 0..1)");
         batchSize = new IntParam(this, "batchSize", "images per encoder call", ParamValidators.gtEq(1));
@@ -65,6 +69,7 @@ public abstract class ImageEmbedderParams extends Transformer {
         setDefault(normalize, "none");
         setDefault(resize, "bicubic");
         setDefault(decoder, "opencv");
+        setDefault(precision, "fp32");
         setDefault(mean, reference.mean());
         setDefault(std, reference.std());
         setDefault(batchSize, 32);
@@ -110,6 +115,10 @@ public abstract class ImageEmbedderParams extends Transformer {
 
     public Param<String> decoder() {
         return decoder;
+    }
+
+    public Param<String> precision() {
+        return precision;
     }
 
     public DoubleArrayParam mean() {

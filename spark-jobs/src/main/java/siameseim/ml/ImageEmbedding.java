@@ -19,7 +19,9 @@ import siameseim.datasets.augment.Resampler;
 import siameseim.datasets.decode.BadImageException;
 import siameseim.datasets.decode.ImageDecoder;
 import siameseim.datasets.image.RgbImage;
+import siameseim.config.PretrainConfig;
 import siameseim.eval.FeatureExtractor;
+import siameseim.train.PrecisionCheck;
 import siameseim.spark.SparkSessions;
 import siameseim.spark.TaskDevice;
 
@@ -29,14 +31,17 @@ import siameseim.spark.TaskDevice;
  * none) runs on the task's device ({@link TaskDevice#current}).
  */
 record ImageEmbedding(String weights, long seed, Map<String, String> architecture, FeaturePool pool,
-        Normalization normalization, Resampler.Filter resize, String decoderName, double[] mean, double[] std,
+        Normalization normalization, Resampler.Filter resize, String decoderName, String precision, double[] mean,
+        double[] std,
         int batch, int threads, int column, boolean struct, Map<String, String> hadoop) implements Serializable {
 
     Iterator<Row> embed(Iterator<Row> rows) throws IOException {
         ModelConfig arch = ModelConfig.of(architecture);
         Device device = TaskDevice.current(threads);
         FeatureExtractor fx = new FeatureExtractor(Encoders.cached(arch, weights, seed,
-                SparkSessions.rebuild(hadoop), device), pool);
+                SparkSessions.rebuild(hadoop), device), pool, PrecisionCheck.forInference(
+                        PretrainConfig.Precision.valueOf(precision.toUpperCase(java.util.Locale.ROOT).replace('-', '_')),
+                        device));
         EvalTransform tf = new EvalTransform(arch.imageSize(), resize, mean, std);
         ImageDecoder decoder = ImageDecoder.named(decoderName);
         List<Row> out = new ArrayList<>();

@@ -108,14 +108,33 @@ class DistributedPretrainingTest {
         assertEquals(2, rows.size(), report.toString());
         for (String row : rows) {
             String[] cells = row.split("\\|");
-            assertTrue(Double.parseDouble(cells[10].trim()) > 0, "images/s of the timed steps: " + row);
-            assertTrue(Double.parseDouble(cells[11].trim()) > 0, "all-reduce bus bandwidth: " + row);
+            assertTrue(Double.parseDouble(cells[10].trim()) > 0, "images/s of the timed fp32 steps: " + row);
+            assertTrue(Double.parseDouble(cells[11].trim()) > 0, "images/s of the timed fp16-mixed steps: " + row);
+            assertTrue(Double.parseDouble(cells[12].trim()) > 0, "all-reduce bus bandwidth: " + row);
             assertTrue(cells[5].contains("/"), "where libtorch was loaded from: " + row);
         }
+        assertEquals(2, report.stream().filter(l -> l.matches("\\[doctor\\] rank [01]: precision fp32 \\(train.precision"
+                + " = auto on a CPU\\)")).count(), report.toString());
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> siameseim.doctor.Doctor.run(spark,
                 PretrainFixture.config(dataset, tmp.resolve("doctor8").toString(), "distributed.replicas=4"),
                 l -> { }));
         assertTrue(e.getMessage().contains("doctor needs 4 task slots"), e.getMessage());
+    }
+
+    @Test
+    void twoReplicasInFp16MixedPrecisionStayIdenticalAndCheckpointTheLossScale() throws Exception {
+        List<String> lines = new ArrayList<>();
+        DistributedTraining.Result r = DistributedTraining.run(spark, PretrainFixture.config(dataset,
+                tmp.resolve("fp16").toString(), "train.max-steps=3", "train.precision=fp16-mixed"), null, lines::add);
+        lines.forEach(System.out::println);
+        assertEquals(r.replicas().get(0).parameterChecksum(), r.replicas().get(1).parameterChecksum());
+        assertTrue(lines.contains("[pretrain] replica 0: precision fp16-mixed (train.precision = fp16-mixed; a CPU has"
+                + " no fp16 units: slower than fp32)"), lines.toString());
+        org.apache.hadoop.fs.Path ckpt = new org.apache.hadoop.fs.Path(r.rank0().checkpoint());
+        try (java.io.InputStream in = ckpt.getFileSystem(spark.sparkContext().hadoopConfiguration()).open(ckpt)) {
+            Map<String, String> meta = siameseim.model.io.Safetensors.readHeader(in, ckpt.toString()).metadata();
+            assertTrue(Double.parseDouble(meta.get("progress.loss_scale")) > 0, meta.toString());
+        }
     }
 
     @Test

@@ -102,6 +102,22 @@ class ImageEmbedderTest {
             }
         }
 
+        // fp16-mixed inference (autocast in the thread that runs the encoder): fp16's precision, not fp32's bits
+        Map<String, Vector> half = vectors(embedder.copy(new org.apache.spark.ml.param.ParamMap())
+                .setPrecision("fp16-mixed").transform(files));
+        double worst = 0;
+        for (Map.Entry<String, double[]> e : expect.entrySet()) {
+            double[] h = half.get(e.getKey()).toArray();
+            double norm = 0;
+            for (int i = 0; i < h.length; i++) {
+                worst = Math.max(worst, Math.abs(h[i] - e.getValue()[i]));
+                norm = Math.max(norm, Math.abs(e.getValue()[i]));
+            }
+            assertTrue(worst <= 1e-2 * norm, e.getKey() + ": fp16-mixed vector off by " + worst);
+        }
+        System.out.printf("fp16-mixed embeddings: max difference to fp32 %.2e%n", worst);
+        assertTrue(worst > 0, "fp16-mixed ran in fp16");
+
         String saved = tmp.resolve("model").toString();
         model.write().overwrite().save(saved);
         Files.delete(weights); // the saved model holds its own copy

@@ -25,6 +25,18 @@ public final class Scalars {
         }
     }
 
+    /**
+     * {@code x * value} with the factor a FLOAT32 tensor: a 0-dim fp16 {@code x} (a loss computed
+     * under autocast) is promoted to fp32, as {@code loss * scale} is in PyTorch's GradScaler, so a
+     * loss scale above fp16's largest value (65 504) does not overflow.
+     */
+    public static NDArray mulFp32(NDArray x, double value) {
+        try (NDArray s = x.getManager().full(new Shape(), (float) value, ai.djl.ndarray.types.DataType.FLOAT32,
+                x.getDevice())) {
+            return x.mul(s);
+        }
+    }
+
     public static NDArray div(NDArray x, double value) {
         try (NDArray s = scalar(x, value)) {
             return x.div(s);

@@ -47,8 +47,16 @@ public final class TokenBatchNorm extends Module implements TokenNorm {
         this.replicas = replicas;
     }
 
+    /**
+     * In fp32 always: under fp16 autocast the input is widened and autocast is off here, as the
+     * official code's BatchNorm ({@code PermuteBN}: {@code autocast(enabled=False)}, {@code x.float()}).
+     */
     @Override
     public NDArray forward(NDArray x, boolean training) {
+        return Autocast.off(x.getDevice(), () -> forwardFp32(Autocast.toFloat32(x), training));
+    }
+
+    private NDArray forwardFp32(NDArray x, boolean training) {
         NDArray flat = x.reshape(-1, channels);
         if (!training || replicas.replicas() == 1) {
             // DJL's momentum is 1 - PyTorch's momentum

@@ -127,11 +127,15 @@ public final class AdamW {
         return out;
     }
 
-    /** Zeroes every gradient (a skipped step). */
+    /**
+     * Zeroes every gradient (a skipped step). Written as a fill, not {@code g - g}: the gradients
+     * of a skipped step hold infinities, and inf - inf is NaN, which the next steps' gradients
+     * would accumulate onto.
+     */
     public void zeroGradients() {
         for (Slot s : slots) {
             try (NDArray g = s.param.array().getGradient()) {
-                g.subi(g);
+                g.set(new ai.djl.ndarray.index.NDIndex("..."), 0);
             }
         }
     }

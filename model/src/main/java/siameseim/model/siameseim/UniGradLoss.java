@@ -2,6 +2,7 @@ package siameseim.model.siameseim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import siameseim.model.nn.Autocast;
 import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.nn.LayerNorm;
 import siameseim.model.nn.Scalars;
@@ -39,8 +40,17 @@ public final class UniGradLoss {
         this.replicas = replicas;
     }
 
-    /** @param pred (B, L, Dd) predictions; @param target (B, L, Dd) raw target tokens (no grad) */
+    /**
+     * In fp32 always: under fp16 autocast the inputs are widened and autocast is off here, as the
+     * official code computes the loss ({@code autocast(enabled=False)}, {@code pred.float()}).
+     *
+     * @param pred (B, L, Dd) predictions; @param target (B, L, Dd) raw target tokens (no grad)
+     */
     public Result compute(NDArray pred, NDArray target) {
+        return Autocast.off(pred.getDevice(), () -> computeFp32(Autocast.toFloat32(pred), Autocast.toFloat32(target)));
+    }
+
+    private Result computeFp32(NDArray pred, NDArray target) {
         NDArray t = teacherNorm.forward(target.stopGradient());
         NDArray p = pred.reshape(-1, width);
         NDArray tf = t.reshape(-1, width);
