@@ -149,11 +149,15 @@ def one_step(model, groups, lr):
     return opt
 
 
-def official_save(misc, model, opt, epoch, out_dir, args_extra):
+def official_save(misc, model, opt, epoch, out_dir, args_extra, scaler_state=None):
     args = argparse.Namespace(output_dir=out_dir, model="sim_vit_base_patch16", decoder_embed_dim=WIDTH,
                               batch_size=8, epochs=1600, blr=6.25e-5, weight_decay=0.05, mm=0.995,
                               loss_type="sim", **args_extra)
-    scaler = misc.NativeScalerWithGradNormCount()  # a disabled GradScaler on a CPU: state_dict() is {}
+    scaler = misc.NativeScalerWithGradNormCount()
+    if scaler_state is not None:
+        # a GradScaler is disabled without CUDA (its state_dict() is then {}): give save_model the
+        # state an enabled one returns on a GPU, torch.cuda.amp.GradScaler.state_dict()'s keys
+        scaler.state_dict = lambda: dict(scaler_state)
     misc.save_model(args=args, epoch=epoch, model=model, model_without_ddp=model, optimizer=opt,
                     loss_scaler=scaler)
     return os.path.join(out_dir, "checkpoint-%d.pth" % epoch)
@@ -250,7 +254,9 @@ def main():
     sim = SiameseIMViT()
     randomize(sim)
     opt = one_step(sim, param_groups_weight_decay(sim, 0.05), 1e-3)
-    path = official_save(misc, sim, opt, 5, work, {"train_patch_embed": False})
+    path = official_save(misc, sim, opt, 5, work, {"train_patch_embed": False},
+                         {"scale": 32768.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 2000,
+                          "_growth_tracker": 17})
     os.replace(path, os.path.join(OUT, "official-checkpoint-5.pth"))
     expect("official-checkpoint-5", os.path.join(OUT, "official-checkpoint-5.pth"))
     # the moments by parameter name, found through the parameter objects themselves (not the group order)

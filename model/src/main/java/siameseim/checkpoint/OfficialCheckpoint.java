@@ -31,9 +31,9 @@ import siameseim.train.Pretrainer;
  * order, those of one dimension or named {@code *.bias} first, then the rest, numbered
  * consecutively); the optimizer's step count from the moments' {@code step}; and the run's step
  * as {@code (epoch + 1)} epochs of this run's schedule (the official code saves after an epoch and
- * resumes at the next). What starts fresh: the data order and augmentation streams (ours, from
- * the step), the loss scaler (fp16 scaling has no counterpart on our fp32 path) and the
- * {@code args} (this run's config rules). The released form ({@code model} only) has no moments:
+ * resumes at the next); the loss scale of {@code scaler} (for an fp16-mixed run). What starts
+ * fresh: the data order and augmentation streams (ours, from the step) and the {@code args}
+ * (this run's config rules). The released form ({@code model} only) has no moments:
  * it is refused here and belongs to {@code --weights} instead.
  */
 public final class OfficialCheckpoint {
@@ -92,8 +92,7 @@ public final class OfficialCheckpoint {
                 try (OutputStream o = fs.create(partial, true)) {
                     CheckpointFormat.write(o, trainer.model(), CheckpointFormat.architecture(cfg.model()),
                             trainer.optimizer(), new CheckpointFormat.Progress(step, (double) step / stepsPerEpoch,
-                                    // UpdatePath.GLOBAL_BATCH: resume compares it with the run's
-                                    Map.of("global_batch", Integer.toString(cfg.optim().batchSize()))), cfg.json());
+                                    entries(cfg, file.torch().get("scaler"))), cfg.json());
                 }
                 if (!fs.rename(partial, out)) {
                     throw new IOException("could not move " + partial + " to " + out);
@@ -102,6 +101,24 @@ public final class OfficialCheckpoint {
             return new Imported(fs.makeQualified(out).toString(), step, optimizerSteps, weights.size(),
                     moments.size() / 2);
         }
+    }
+
+    /**
+     * The checkpoint entries resume reads beside the state: the global batch (UpdatePath's
+     * {@code global_batch}, compared with the run's) and, from the official GradScaler's state,
+     * the loss scale and its growth tracker (MixedPrecision's {@code loss_scale},
+     * {@code loss_scale_growth_tracker}: taken by an fp16-mixed run, ignored by an fp32 one).
+     */
+    static Map<String, String> entries(PretrainConfig cfg, Object scaler) {
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("global_batch", Integer.toString(cfg.optim().batchSize()));
+        if (scaler instanceof Map<?, ?> s && s.get("scale") instanceof Number scale && scale.doubleValue() > 0) {
+            out.put("loss_scale", Double.toString(scale.doubleValue()));
+            if (s.get("_growth_tracker") instanceof Number tracker) {
+                out.put("loss_scale_growth_tracker", Long.toString(tracker.longValue()));
+            }
+        }
+        return out;
     }
 
     /**

@@ -50,7 +50,12 @@ class OfficialCheckpointTest {
         try (NDManager m = NDManager.newBaseManager();
                 Pretrainer t = new Pretrainer(cfg(), 3, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
             try (InputStream in = Files.newInputStream(new File(imported.path().replace("file:", "")).toPath())) {
-                assertEquals(18, t.restore(in, imported.path()).step());
+                CheckpointFormat.Progress p = t.restore(in, imported.path());
+                assertEquals(18, p.step());
+                // the official GradScaler's state, for an fp16-mixed run
+                assertEquals("32768.0", p.extra().get("loss_scale"));
+                assertEquals("17", p.extra().get("loss_scale_growth_tracker"));
+                assertEquals("16", p.extra().get("global_batch"));
             }
             assertEquals(18, t.step());
             Map<String, NDArray> expected;
