@@ -53,7 +53,7 @@ final class FinetuneReplica implements ReplicaLoop.Job<LabelledBatch> {
         this.trainer = new Finetuner(ft, cfg.model(), classes, classNames, cfg.train().seed(), ctx.rank(),
                 schedule.stepsPerEpoch(), reducer, ctx.device(), cfg.json(), ctx.precision().precision());
         if (ev.weights() != null) {
-            Encoders.loadInto(trainer.model().encoder(), ev.weights(), ctx.hadoop());
+            Encoders.loadForFinetuning(trainer.model(), ev.weights(), ctx.hadoop()); // head too when it fits
         }
         this.test = test;
         this.evalTransform = new EvalTransform(cfg.model().imageSize(), Resampler.Filter.BICUBIC, cfg.augment().mean(),

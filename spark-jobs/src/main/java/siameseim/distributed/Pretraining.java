@@ -2,6 +2,7 @@ package siameseim.distributed;
 
 import java.io.IOException;
 import org.apache.hadoop.conf.Configuration;
+import siameseim.checkpoint.OfficialCheckpoint;
 import siameseim.config.ConfigError;
 import siameseim.config.PretrainConfig;
 import siameseim.datasets.shards.Manifest;
@@ -53,6 +54,25 @@ final class Pretraining implements TrainingKind {
                     + " set it to 0 to pretrain on it");
         }
         StageChecks.requireSplit(cfg, m, "eval.knn.every-steps");
+    }
+
+    /**
+     * A training checkpoint of the official code ({@code checkpoint-N.pth}) becomes a checkpoint of
+     * ours under {@code <train.output>/imported/} ({@link OfficialCheckpoint}: weights, target,
+     * AdamW moments, step), which then seeds the run as any checkpoint does.
+     */
+    @Override
+    public String resumeSeed(PretrainConfig cfg, Configuration conf, Schedule schedule, String resume)
+            throws IOException {
+        if (resume == null || !OfficialCheckpoint.isTorch(conf, resume)) {
+            return resume;
+        }
+        OfficialCheckpoint.Imported i = OfficialCheckpoint.importSeed(conf, resume, cfg, schedule.stepsPerEpoch(),
+                new org.apache.hadoop.fs.Path(cfg.train().output(), "imported"));
+        System.out.printf(java.util.Locale.ROOT, "[pretrain] --resume %s: the official checkpoint as %s (step %d,"
+                + " %d tensors, moments of %d, AdamW step %d)%n", resume, i.path(), i.step(), i.tensors(), i.moments(),
+                i.optimizerSteps());
+        return i.path();
     }
 
     @Override

@@ -45,7 +45,8 @@ final class StageChecks {
             resume = qualified(resume, conf);
             CheckpointStore.checkExplicit(conf, resume);
         }
-        return new Plan(cfg, m, images, kind.schedule(cfg, images), resume);
+        Schedule schedule = kind.schedule(cfg, images);
+        return new Plan(cfg, m, images, schedule, kind.resumeSeed(cfg, conf, schedule, resume));
     }
 
     /**

@@ -38,6 +38,20 @@ public sealed interface TrainingKind extends Serializable permits Pretraining, F
     /** Fails, naming the key to change, when this kind of run cannot start on the dataset. */
     void checkBeforeStage(PretrainConfig cfg, Configuration conf, Manifest m) throws IOException;
 
+    /**
+     * The checkpoint {@code --resume} seeds the run with, as the replicas will read it (called on
+     * the driver, after the checks): this tool's checkpoints pass through; a torch.save file is
+     * refused here, in one line, unless the kind can convert it ({@link Pretraining}).
+     */
+    default String resumeSeed(PretrainConfig cfg, Configuration conf, Schedule schedule, String resume)
+            throws IOException {
+        if (resume != null && siameseim.checkpoint.OfficialCheckpoint.isTorch(conf, resume)) {
+            throw new IllegalArgumentException("--resume " + resume + " is a PyTorch file: " + tag() + " --resume takes"
+                    + " this tool's checkpoints; start from its weights with --weights instead");
+        }
+        return resume;
+    }
+
     /** A replica's job: its trainer, batches and evaluations. */
     ReplicaLoop.Job<?> replica(ReplicaLoop.Context ctx, Schedule schedule) throws IOException;
 }

@@ -15,15 +15,16 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import siameseim.checkpoint.CheckpointFormat;
 import siameseim.config.ModelConfig;
-import siameseim.model.io.Safetensors;
+import siameseim.model.io.WeightsFile;
 import siameseim.model.io.StateDict;
 import siameseim.model.nn.Torch;
 import siameseim.model.vit.VitClassifier;
 
 /**
  * Fine-tuned classifiers for evaluation: a {@code finetune} checkpoint (architecture, class count
- * and class names from its metadata) or a safetensors file with timm names including
- * {@code fc_norm.*} and {@code head.*} (the architecture then comes from the config, the class
+ * and class names from its metadata) or a safetensors or torch.save file with timm names including
+ * {@code fc_norm.*} and {@code head.*} (the official {@code sim_base_1600ep_finetune.pth} and
+ * {@code main_finetune.py} checkpoints) (the architecture then comes from the config, the class
  * count from {@code head.weight}). Loaded once per JVM.
  */
 public final class Classifiers {
@@ -43,13 +44,14 @@ public final class Classifiers {
 
     /** Reads only the header of {@code weights}. */
     public static Description describe(String weights, ModelConfig fallback, Configuration conf) throws IOException {
-        Path p = new Path(weights);
-        Safetensors.Header h;
-        org.apache.hadoop.fs.FileSystem fs = p.getFileSystem(conf);
-        try (InputStream in = fs.open(p)) {
-            h = Safetensors.readHeader(in, fs.getFileStatus(p).getLen(), weights);
+        WeightsFile.Tensor head;
+        WeightsFile.Tensor norm;
+        Map<String, String> meta;
+        try (WeightsFile f = WeightsFile.open(weights, conf)) {
+            meta = f.metadata();
+            head = f.tensor("head.weight");
+            norm = f.tensor("fc_norm.weight");
         }
-        Map<String, String> meta = h.metadata();
         if (CheckpointFormat.FORMAT.equals(meta.get("format"))) {
             Map<String, String> arch = new LinkedHashMap<>();
             JsonParser.parseString(meta.get("architecture")).getAsJsonObject().entrySet()
@@ -67,10 +69,10 @@ public final class Classifiers {
             }
             return new Description(ModelConfig.of(arch), classes, names.size() == classes ? names : List.of(), true);
         }
-        Safetensors.Entry head = h.entry("head.weight");
-        if (head == null || h.entry("fc_norm.weight") == null) {
+        if (head == null || norm == null || head.shape().dimension() != 2) {
             throw new IOException(weights + " has no classification head (head.weight and fc_norm.weight): give a"
-                    + " bin/siameseim finetune checkpoint or timm-named fine-tuned weights");
+                    + " bin/siameseim finetune checkpoint or timm-named fine-tuned weights (e.g. the official"
+                    + " sim_base_1600ep_finetune.pth)");
         }
         return new Description(fallback, (int) head.shape().get(0), List.of(), false);
     }
@@ -90,14 +92,18 @@ public final class Classifiers {
     public static VitClassifier load(NDManager m, String weights, Description d, Configuration conf)
             throws IOException {
         VitClassifier model = new VitClassifier(m, d.model(), d.classes(), 0, 0);
-        Path p = new Path(weights);
-        try (InputStream in = p.getFileSystem(conf).open(p);
-                NDManager tmp = m.newSubManager()) {
+        try (NDManager tmp = m.newSubManager()) {
             Map<String, NDArray> tensors;
             if (d.checkpoint()) {
-                tensors = CheckpointFormat.read(in, tmp, weights).tensors();
+                Path p = new Path(weights);
+                try (InputStream in = p.getFileSystem(conf).open(p)) {
+                    tensors = CheckpointFormat.read(in, tmp, weights).tensors();
+                }
             } else {
-                tensors = Safetensors.read(in, tmp, weights).tensors();
+                // timm-named weights: a torch.save file's final norm (norm.*, absent with fc_norm) is not ours
+                try (WeightsFile f = WeightsFile.open(weights, conf)) {
+                    tensors = f.read(n -> !n.startsWith("norm."), tmp);
+                }
             }
             // optimizer moments of a checkpoint are not model tensors
             StateDict.load(model, tensors, n -> !n.startsWith("optimizer."), weights);

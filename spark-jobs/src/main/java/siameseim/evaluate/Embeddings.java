@@ -106,9 +106,8 @@ public final class Embeddings {
                 .setOutputCol("vector").setWeights(weights).setPooling(pool == FeaturePool.CLS ? "cls" : "mean-patch")
                 .setNormalize(normalize).setBatchSize(cfg.batchSize()).setThreads(cfg.threads())
                 .setDecoder(cfg.decoder()).setMeanStd(cfg.augment().mean(), cfg.augment().std());
-        Path w = new Path(weights);
-        try (java.io.InputStream in = w.getFileSystem(conf).open(w)) {
-            if (siameseim.model.io.Safetensors.readHeader(in, weights).metadata().get("architecture") == null) {
+        try (siameseim.model.io.WeightsFile w = siameseim.model.io.WeightsFile.open(weights, conf)) {
+            if (w.metadata().get("architecture") == null) {
                 // timm / Hugging Face files do not name their architecture: the config's model
                 embedder.setArchitecture(siameseim.checkpoint.CheckpointFormat.architectureJson(cfg.model()));
             }

@@ -19,18 +19,36 @@ import siameseim.config.ConfigLoader;
 import siameseim.config.ModelConfig;
 import siameseim.config.PretrainConfig;
 import siameseim.model.io.Safetensors;
+import siameseim.model.io.StateDict;
+import siameseim.model.io.TorchZip;
+import siameseim.model.io.WeightsFile;
 import siameseim.model.vit.VisionTransformer;
 import siameseim.files.UserFiles;
 
 /**
  * Exports the online encoder of a pretrain checkpoint (spec 5.1: never the EMA copy) as a model
- * directory: {@code encoder.safetensors} with the timm/MAE tensor names and shapes that
+ * directory: {@code encoder.safetensors} (or, {@link Format#PTH}, {@code encoder.pth}) with the timm/MAE tensor names and shapes that
  * detectron2 ViTDet, mmsegmentation and timm load, {@code config.json} with the architecture and
  * input normalisation, and a README. {@link #load} reads such a directory back into a DJL
  * encoder for inference.
  */
 public final class EncoderExport {
     public static final String WEIGHTS = "encoder.safetensors";
+    /** The weights of {@code --format pth}: {@code {'model': state_dict}} as torch.save writes it. */
+    public static final String WEIGHTS_PTH = "encoder.pth";
+
+    /** The weights file's format: safetensors (the default) or PyTorch's own torch.save zip. */
+    public enum Format {
+        SAFETENSORS, PTH;
+
+        public static Format named(String name) {
+            return switch (name == null ? "safetensors" : name) {
+                case "safetensors" -> SAFETENSORS;
+                case "pth" -> PTH;
+                default -> throw new IllegalArgumentException("--format " + name + ": expected safetensors or pth");
+            };
+        }
+    }
     public static final String CONFIG = "config.json";
 
     private EncoderExport() {}
@@ -39,34 +57,80 @@ public final class EncoderExport {
     public record Result(Path directory, long step, int tensors, long parameters, ModelConfig model) {}
 
     public static Result export(Configuration conf, String checkpoint, String output) throws IOException {
-        Path src = new Path(checkpoint);
+        return export(conf, checkpoint, output, Format.SAFETENSORS);
+    }
+
+    /**
+     * As {@link #export(Configuration, String, String)}, the weights in {@code format}: with
+     * {@link Format#PTH}, {@code encoder.pth} holds {@code {'model': state_dict}} in the
+     * torch.save zip format, which {@code torch.load(weights_only=True)} (PyTorch 1.13 and later),
+     * the official {@code main_finetune.py --finetune}, detectron2 and mmsegmentation read; its
+     * tensors are the safetensors export's, bit for bit.
+     */
+    public static Result export(Configuration conf, String checkpoint, String output, Format format)
+            throws IOException {
+        return export(conf, checkpoint, output, format, null);
+    }
+
+    /**
+     * As above; {@code official} is the config that describes a PyTorch {@code checkpoint} (the
+     * official code's {@code checkpoint-N.pth} or a released {@code .pth}, which do not name their
+     * architecture): its online encoder is exported under that architecture.
+     */
+    public static Result export(Configuration conf, String checkpoint, String output, Format format,
+            PretrainConfig official) throws IOException {
         Path dir = new Path(output);
-        try (InputStream in = src.getFileSystem(conf).open(src);
-                NDManager m = NDManager.newBaseManager()) {
-            CheckpointFormat.Loaded ckpt = CheckpointFormat.read(in, m, checkpoint);
-            ModelConfig arch = architecture(ckpt.architecture());
-            PretrainConfig trained = PretrainConfig.from(ConfigLoader.fromJson(ckpt.configJson()));
+        try (NDManager m = NDManager.newBaseManager()) {
+            ModelConfig arch;
+            PretrainConfig trained;
+            long step;
             Map<String, NDArray> enc = new LinkedHashMap<>();
-            long params = 0;
-            for (Map.Entry<String, NDArray> e : ckpt.tensors().entrySet()) {
-                if (Encoders.isEncoderTensor(e.getKey())) {
-                    enc.put(e.getKey(), e.getValue());
-                    params += e.getValue().size();
+            boolean torch;
+            try (WeightsFile f = WeightsFile.open(checkpoint, conf)) {
+                torch = f.isTorch();
+                step = torch && f.torch().get("epoch") instanceof Number n ? n.longValue() + 1 : -1;
+            }
+            if (torch) {
+                if (official == null) {
+                    throw new IOException(checkpoint + " is a PyTorch file, which does not name its architecture: give"
+                            + " the config that describes it (--conf pretrain-vit-b16.conf for ViT-B/16)");
+                }
+                arch = official.model();
+                trained = official;
+                // loaded and checked as every --weights is, then written from the encoder's own tensors
+                enc.putAll(StateDict.of(Encoders.load(m, arch, checkpoint, 0, conf), Encoders::isEncoderTensor));
+            } else {
+                Path src = new Path(checkpoint);
+                try (InputStream in = src.getFileSystem(conf).open(src)) {
+                    CheckpointFormat.Loaded ckpt = CheckpointFormat.read(in, m, checkpoint);
+                    arch = architecture(ckpt.architecture());
+                    trained = PretrainConfig.from(ConfigLoader.fromJson(ckpt.configJson()));
+                    step = ckpt.progress().step();
+                    ckpt.tensors().forEach((k, v) -> {
+                        if (Encoders.isEncoderTensor(k)) {
+                            enc.put(k, v);
+                        }
+                    });
                 }
             }
+            long params = enc.values().stream().mapToLong(NDArray::size).sum();
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", "pt"); // what Hugging Face tooling expects of a PyTorch state dict
             meta.put("producer", "siameseim-encoder");
             meta.put("tensor_names", "timm");
             meta.put("architecture", CheckpointFormat.architectureJson(arch));
             meta.put("source", checkpoint);
-            meta.put("step", Long.toString(ckpt.progress().step()));
-            try (OutputStream out = UserFiles.create(new Path(dir, WEIGHTS), conf)) {
-                Safetensors.write(out, enc, meta);
+            meta.put("step", Long.toString(step));
+            try (OutputStream out = UserFiles.create(new Path(dir, format == Format.PTH ? WEIGHTS_PTH : WEIGHTS), conf)) {
+                if (format == Format.PTH) {
+                    TorchZip.write(out, enc);
+                } else {
+                    Safetensors.write(out, enc, meta);
+                }
             }
-            write(conf, new Path(dir, CONFIG), config(arch, trained, checkpoint, ckpt.progress().step()));
-            write(conf, new Path(dir, "README.md"), readme(arch));
-            return new Result(dir, ckpt.progress().step(), enc.size(), params, arch);
+            write(conf, new Path(dir, CONFIG), config(arch, trained, checkpoint, step));
+            write(conf, new Path(dir, "README.md"), readme(arch, format));
+            return new Result(dir, step, enc.size(), params, arch);
         }
     }
 
@@ -122,15 +186,19 @@ public final class EncoderExport {
         return new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n";
     }
 
-    private static String readme(ModelConfig a) {
+    private static String readme(ModelConfig a, Format format) {
         return "# SiameseIM ViT encoder\n\n"
                 + "The online encoder of a SiameseIM pretraining run (" + a.imageSize() + " px, patch " + a.patchSize()
                 + ", width " + a.encoder().width() + ", depth " + a.encoder().depth() + ", heads " + a.encoder().heads()
-                + "). `encoder.safetensors` uses the timm/MAE names (`cls_token`, `pos_embed`,"
-                + " `patch_embed.proj.*`, `blocks.N.*`); there is no final norm, as in SiameseIM.\n\n"
-                + "- timm: `timm.create_model('vit_base_patch16_224', global_pool='avg', fc_norm=False,"
-                + " num_classes=0)` (sizes adjusted) and `load_state_dict(safetensors.torch.load_file(...),"
-                + " strict=False)`; its missing `norm.*`/`head.*` are expected.\n"
+                + "). `" + (format == Format.PTH ? WEIGHTS_PTH : WEIGHTS) + "` uses the timm/MAE names (`cls_token`,"
+                + " `pos_embed`, `patch_embed.proj.*`, `blocks.N.*`); there is no final norm, as in SiameseIM.\n\n"
+                + (format == Format.PTH
+                        ? "- PyTorch: `torch.load('encoder.pth', map_location='cpu', weights_only=True)['model']`, as"
+                                + " MAE's and SiameseIM's released `.pth` files; the official `main_finetune.py"
+                                + " --finetune encoder.pth` loads it (missing keys: `head.*`, `fc_norm.*`).\n"
+                        : "- timm: `timm.create_model('vit_base_patch16_224', global_pool='avg', fc_norm=False,"
+                                + " num_classes=0)` (sizes adjusted) and `load_state_dict(safetensors.torch.load_file(...),"
+                                + " strict=False)`; its missing `norm.*`/`head.*` are expected.\n")
                 + "- DJL: `siameseim.evaluate.EncoderExport.load(manager, conf, dir)` returns the encoder;"
                 + " `FeatureExtractor` pools its tokens.\n"
                 + "- Inputs: RGB, resized to " + (int) (a.imageSize() / 0.875) + " px on the shorter side, centre-cropped to "

@@ -36,20 +36,27 @@ import siameseim.spark.SparkSessions;
  * mapped to them by a class-map file; when the folder covers only some of the model's classes
  * (ImageNet-A and -R: 200 of 1000) the prediction is restricted to those classes, as their
  * official evaluation does. Images are decoded and classified in Spark tasks; unreadable files are
- * counted and named, never silently dropped.
+ * counted and named, never silently dropped. An ImageNet-C tree
+ * ({@code DIR/<corruption>/<severity>/<class>/<image>}) is read in the same job, one Spark stage
+ * over all its folders, and summarised as its authors define it ({@link CorruptionErrors}: top-1
+ * error per corruption and severity, CE normalised by AlexNet's errors, mCE and 1 - mCE).
  */
 public final class FolderEvaluation {
     private FolderEvaluation() {}
 
-    /** The measurement. */
+    /** The measurement: over all images, per folder group, and ImageNet-C's summary when the tree is one. */
     public record Result(double top1, double top5, long images, List<String> unreadable, int folderClasses,
-            int modelClasses, boolean restricted, String weights, String folder) {}
+            int modelClasses, boolean restricted, String weights, String folder, List<Group> groups,
+            CorruptionErrors.Summary corruption) {}
 
-    /** One image to classify. */
-    record Item(String path, int label) implements Serializable {}
+    /** One folder of classes: the root itself, or {@code <corruption>/<severity>} of an ImageNet-C tree. */
+    public record Group(String name, double top1, double top5, long images) implements Serializable {}
 
-    /** A task's counts. */
-    record Counts(long top1, long top5, long images, List<String> unreadable) implements Serializable {}
+    /** One image to classify, and the group its folder belongs to. */
+    record Item(String path, int label, int group) implements Serializable {}
+
+    /** A task's counts, per group. */
+    record Counts(long[] top1, long[] top5, long[] images, List<String> unreadable) implements Serializable {}
 
     /**
      * @param classMap null, or a file of {@code <folder name> <model class name or index>} lines
@@ -59,31 +66,65 @@ public final class FolderEvaluation {
             boolean restrict) throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Classifiers.Description d = Classifiers.describe(weights, cfg.model(), conf);
+        try (NDManager check = NDManager.newBaseManager()) { // on the driver: a bad file fails here, before a stage
+            Classifiers.load(check, weights, d, conf);
+        }
         Path root = new Path(folder);
         FileSystem fs = root.getFileSystem(conf);
         if (!fs.isDirectory(root)) {
             throw new IOException("--images " + folder + " is not a folder (expected " + folder + "/<class>/<image>)");
         }
-        Map<String, List<String>> byClass = new TreeMap<>();
+        // ImageNet-C: <corruption>/<severity 1-5>/<class>/<image>, every folder scored in the same job
+        Map<String, Path> groupDirs = new TreeMap<>();
+        boolean corruptions = true;
         for (FileStatus c : fs.listStatus(root)) {
-            if (c.isDirectory() && !c.getPath().getName().startsWith(".")) {
-                List<String> files = new ArrayList<>();
-                for (FileStatus f : fs.listStatus(c.getPath())) {
-                    if (f.isFile() && !f.getPath().getName().startsWith(".")) {
-                        files.add(fs.makeQualified(f.getPath()).toString());
-                    }
-                }
-                files.sort(null);
-                byClass.put(c.getPath().getName(), files);
+            if (!c.isDirectory() || c.getPath().getName().startsWith(".")) {
+                continue;
+            }
+            FileStatus[] sev = fs.listStatus(c.getPath());
+            boolean severities = sev.length > 0;
+            for (FileStatus x : sev) {
+                severities &= x.isDirectory() && x.getPath().getName().matches("[1-5]");
+            }
+            corruptions &= severities;
+            for (FileStatus x : sev) {
+                groupDirs.put(c.getPath().getName() + "/" + x.getPath().getName(), x.getPath());
             }
         }
-        if (byClass.isEmpty()) {
-            throw new IOException(folder + " has no class folders (expected " + folder + "/<class>/<image>)");
+        if (!corruptions || groupDirs.isEmpty()) {
+            groupDirs = new TreeMap<>(Map.of("", root));
+        }
+        List<String> groupNames = new ArrayList<>(groupDirs.keySet());
+        List<Map<String, List<String>>> byGroup = new ArrayList<>();
+        java.util.Set<String> classNames = new java.util.TreeSet<>();
+        for (Path dir : groupDirs.values()) {
+            Map<String, List<String>> byClass = new TreeMap<>();
+            for (FileStatus c : fs.listStatus(dir)) {
+                if (c.isDirectory() && !c.getPath().getName().startsWith(".")) {
+                    List<String> files = new ArrayList<>();
+                    for (FileStatus f : fs.listStatus(c.getPath())) {
+                        if (f.isFile() && !f.getPath().getName().startsWith(".")) {
+                            files.add(fs.makeQualified(f.getPath()).toString());
+                        }
+                    }
+                    files.sort(null);
+                    byClass.put(c.getPath().getName(), files);
+                }
+            }
+            byGroup.add(byClass);
+            classNames.addAll(byClass.keySet());
+        }
+        if (classNames.isEmpty()) {
+            throw new IOException(folder + " has no class folders (expected " + folder + "/<class>/<image>, or"
+                    + " ImageNet-C's " + folder + "/<corruption>/<severity>/<class>/<image>)");
         }
         Map<String, String> mapping = classMap == null ? Map.of() : readClassMap(conf, classMap);
-        Map<String, Integer> target = resolve(byClass.keySet(), mapping, d, classMap);
+        Map<String, Integer> target = resolve(classNames, mapping, d, classMap);
         List<Item> items = new ArrayList<>();
-        byClass.forEach((cls, files) -> files.forEach(f -> items.add(new Item(f, target.get(cls)))));
+        for (int g = 0; g < byGroup.size(); g++) {
+            int group = g;
+            byGroup.get(g).forEach((cls, files) -> files.forEach(f -> items.add(new Item(f, target.get(cls), group))));
+        }
         if (items.isEmpty()) {
             throw new IOException(folder + " has class folders but no images");
         }
@@ -103,40 +144,57 @@ public final class FolderEvaluation {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         int slices = (int) Math.max(jsc.defaultParallelism(), Math.min(10_000, items.size() / 512));
         jsc.setJobGroup("siameseim-evaluate", "evaluate " + weights + " on " + folder, false);
+        int groups = groupNames.size();
         List<Counts> parts = jsc.parallelize(items, slices).mapPartitions((Iterator<Item> it) -> {
             Configuration hc = SparkSessions.rebuild(hadoop);
             VitClassifier model = Classifiers.cached(qualified, d, hc);
             return List.of(classify(model, it, hc, new EvalTransform(size, Resampler.Filter.BICUBIC, mean, std),
-                    ImageDecoder.named(decoderName), batch, allowed)).iterator();
+                    ImageDecoder.named(decoderName), batch, allowed, groups)).iterator();
         }).collect();
         jsc.clearJobGroup();
-        long top1 = 0;
-        long top5 = 0;
-        long n = 0;
+        long[] top1 = new long[groups];
+        long[] top5 = new long[groups];
+        long[] count = new long[groups];
         List<String> bad = new ArrayList<>();
         for (Counts c : parts) {
-            top1 += c.top1();
-            top5 += c.top5();
-            n += c.images();
+            for (int g = 0; g < groups; g++) {
+                top1[g] += c.top1()[g];
+                top5[g] += c.top5()[g];
+                count[g] += c.images()[g];
+            }
             bad.addAll(c.unreadable());
         }
+        long n = java.util.Arrays.stream(count).sum();
         if (n == 0) {
             throw new IOException("no image of " + folder + " could be read; e.g. " + bad.subList(0, Math.min(3,
                     bad.size())));
         }
-        return new Result(top1 / (double) n, top5 / (double) n, n, bad, byClass.size(), d.classes(), restricted,
-                weights, folder);
+        List<Group> perGroup = new ArrayList<>();
+        Map<String, Map<Integer, Double>> errors = new TreeMap<>();
+        for (int g = 0; g < groups; g++) {
+            double t1 = count[g] == 0 ? Double.NaN : top1[g] / (double) count[g];
+            perGroup.add(new Group(groupNames.get(g), t1, count[g] == 0 ? Double.NaN : top5[g] / (double) count[g],
+                    count[g]));
+            if (corruptions) {
+                String[] cs = groupNames.get(g).split("/");
+                errors.computeIfAbsent(cs[0], k -> new TreeMap<>()).put(Integer.parseInt(cs[1]), 1 - t1);
+            }
+        }
+        CorruptionErrors.Summary summary = corruptions ? CorruptionErrors.summarise(errors) : null;
+        return new Result(java.util.Arrays.stream(top1).sum() / (double) n, java.util.Arrays.stream(top5).sum()
+                / (double) n, n, bad, classNames.size(), d.classes(), restricted, weights, folder, perGroup, summary);
     }
 
     static Counts classify(VitClassifier model, Iterator<Item> it, Configuration conf, EvalTransform tf,
-            ImageDecoder decoder, int batch, boolean[] allowed) throws IOException {
+            ImageDecoder decoder, int batch, boolean[] allowed, int groups) throws IOException {
         Torch.init();
         Torch.disableGradOnThisThread();
         int size = tf.size();
         int pixels = 3 * size * size;
         float[] images = new float[batch * pixels];
         int[] labels = new int[batch];
-        long[] hits = new long[3];
+        int[] group = new int[batch];
+        long[][] hits = new long[3][groups];
         List<String> bad = new ArrayList<>();
         int k = 0;
         try (NDManager m = NDManager.newBaseManager()) {
@@ -153,30 +211,31 @@ public final class FolderEvaluation {
                     bad.add(item.path() + ": " + e.getMessage());
                     continue;
                 }
+                group[k] = item.group();
                 labels[k++] = item.label();
                 if (k == batch) {
-                    score(model, m, images, labels, k, size, allowed, hits);
+                    score(model, m, images, labels, group, k, size, allowed, hits);
                     k = 0;
                 }
             }
             if (k > 0) {
-                score(model, m, images, labels, k, size, allowed, hits);
+                score(model, m, images, labels, group, k, size, allowed, hits);
             }
         }
         return new Counts(hits[0], hits[1], hits[2], bad);
     }
 
-    private static void score(VitClassifier model, NDManager m, float[] images, int[] labels, int n, int size,
-            boolean[] allowed, long[] hits) {
+    private static void score(VitClassifier model, NDManager m, float[] images, int[] labels, int[] group, int n,
+            int size, boolean[] allowed, long[][] hits) {
         try (NDManager sm = m.newSubManager()) {
             NDArray x = sm.create(java.util.Arrays.copyOf(images, n * 3 * size * size), new Shape(n, 3, size, size));
             float[] logits = model.forward(x, false).toFloatArray();
             int c = allowed.length;
             for (int i = 0; i < n; i++) {
                 int rank = rankOfLabel(logits, i * c, c, labels[i], allowed);
-                hits[0] += rank == 0 ? 1 : 0;
-                hits[1] += rank < 5 ? 1 : 0;
-                hits[2]++;
+                hits[0][group[i]] += rank == 0 ? 1 : 0;
+                hits[1][group[i]] += rank < 5 ? 1 : 0;
+                hits[2][group[i]]++;
             }
         }
     }

@@ -37,9 +37,9 @@ public final class BenchJob implements Job {
     @Override
     public String usage() {
         return "[--threads N (2)] [--steps N (10; scaling: 120)] [--warmup N (scaling: 40)]"
-                + " [--rounds N (scaling: 3; --official: 2)] [--only demo|tiny|data|order|allreduce|scaling|embed]"
+                + " [--rounds N (scaling: 3; --official: 2; pth: 3)] [--only demo|tiny|data|order|allreduce|scaling|embed|pth]"
                 + " [--official DIR (the official code's checkout, run beside ours: demo, tiny; allreduce: PyTorch Gloo)]"
-                + " [--python PATH (/usr/bin/python3, with PyTorch)]";
+                + " [--python PATH (/usr/bin/python3, with PyTorch)] [--file F.pth,G.pth (pth: torch.load beside ours)]";
     }
 
     /** The ViT-Tiny/16 SiameseIM config of the benchmark (decoder width = encoder width). */
@@ -50,7 +50,7 @@ public final class BenchJob implements Job {
 
     @Override
     public int run(JobArgs a) throws Exception {
-        a.allowOnly("threads", "steps", "only", "output", "rounds", "warmup", "official", "python");
+        a.allowOnly("threads", "steps", "only", "output", "rounds", "warmup", "official", "python", "file");
         int threads = a.intOption("threads", 2);
         int steps = a.intOption("steps", 10);
         String only = a.option("only", "all");
@@ -68,6 +68,17 @@ public final class BenchJob implements Job {
         }
         if (only.equals("embed")) {
             siameseim.bench.EmbedBenchmark.run(threads, System.out::println);
+            return 0;
+        }
+        if (only.equals("pth")) { // loading torch.save files against torch.load, side by side
+            String files = a.option("file", null);
+            if (files == null) {
+                throw new JobArgs.UsageError("--only pth needs --file F.pth[,G.pth] (make ViT-B-sized ones with"
+                        + " model/src/test/resources/torch/make_vit_b.py)");
+            }
+            siameseim.model.nn.Torch.init(threads);
+            siameseim.bench.PthBenchmark.run(List.of(files.split(",")), a.option("python", null),
+                    a.intOption("rounds", 3), System.out::println);
             return 0;
         }
         if (only.equals("order")) {

@@ -7,6 +7,7 @@ import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import siameseim.config.ConfigLoader;
 import siameseim.config.EvalConfig;
+import siameseim.evaluate.CorruptionErrors;
 import siameseim.evaluate.FolderEvaluation;
 import siameseim.evaluate.ResultTable;
 
@@ -28,7 +29,7 @@ public final class EvaluateJob implements Job {
 
     @Override
     public String usage() {
-        return "--weights FINETUNE-CHECKPOINT|SAFETENSORS --images DIR [--class-map FILE] [--all-classes]"
+        return "--weights FINETUNE-CHECKPOINT|SAFETENSORS|PTH --images DIR (or an ImageNet-C tree) [--class-map FILE] [--all-classes]"
                 + " [--output DIR] [--master URL]";
     }
 
@@ -57,6 +58,34 @@ public final class EvaluateJob implements Job {
             row.put("top-5", r.top5());
             ResultTable t = new ResultTable("Evaluation").row(row);
             System.out.print(t.markdown());
+            if (r.corruption() != null) { // ImageNet-C: per corruption and severity, CE, mCE
+                ResultTable c = new ResultTable("ImageNet-C (top-1 error; CE normalised by AlexNet,"
+                        + " Hendrycks & Dietterich 2019)");
+                for (CorruptionErrors.Corruption k : r.corruption().corruptions()) {
+                    Map<String, Object> line = new LinkedHashMap<>();
+                    line.put("corruption", k.name());
+                    for (int sev = 1; sev <= 5; sev++) {
+                        line.put("severity " + sev, k.errorBySeverity().getOrDefault(sev, Double.NaN));
+                    }
+                    line.put("mean error", k.meanError());
+                    line.put("CE", k.ce());
+                    c.row(line);
+                }
+                Map<String, Object> total = new LinkedHashMap<>();
+                for (String col : List.of("corruption", "severity 1", "severity 2", "severity 3", "severity 4",
+                        "severity 5", "mean error")) {
+                    total.put(col, "");
+                }
+                Map<String, Object> robust = new LinkedHashMap<>(total);
+                total.put("corruption", "mCE over " + r.corruption().counted() + " corruptions");
+                total.put("CE", r.corruption().mce());
+                c.row(total);
+                robust.put("corruption", "1 - mCE");
+                robust.put("CE", r.corruption().robustness());
+                c.row(robust);
+                System.out.print(c.markdown());
+                c.write(spark.sparkContext().hadoopConfiguration(), a.option("output", null), "evaluate-imagenet-c");
+            }
             for (String bad : r.unreadable().subList(0, Math.min(10, r.unreadable().size()))) {
                 System.out.println("[evaluate] unreadable: " + bad);
             }

@@ -1,7 +1,6 @@
 package siameseim.ml;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +27,7 @@ import siameseim.checkpoint.Encoders;
 import siameseim.config.FeaturePool;
 import siameseim.config.ModelConfig;
 import siameseim.datasets.augment.Resampler;
-import siameseim.model.io.Safetensors;
+import siameseim.model.io.WeightsFile;
 import siameseim.spark.SparkSessions;
 
 /**
@@ -45,7 +44,9 @@ import siameseim.spark.SparkSessions;
  */
 public final class ImageEmbedder extends ImageEmbedderParams implements DefaultParamsWritable {
     private static final long serialVersionUID = 1L;
+    /** The copy of the weights in a saved model, named after its format (which is told by content). */
     private static final String WEIGHTS_FILE = "weights.safetensors";
+    private static final String WEIGHTS_FILE_PTH = "weights.pth";
 
     public ImageEmbedder() {
         this("imageEmbedder_" + UUID.randomUUID().toString().substring(0, 12));
@@ -190,9 +191,8 @@ public final class ImageEmbedder extends ImageEmbedderParams implements DefaultP
     private Map<String, String> architecture(Configuration conf) throws IOException {
         String json = $(architecture());
         if (json.isBlank()) {
-            Path p = new Path($(weights()));
-            try (InputStream in = p.getFileSystem(conf).open(p)) {
-                json = Safetensors.readHeader(in, p.toString()).metadata().get("architecture");
+            try (WeightsFile w = WeightsFile.open($(weights()), conf)) {
+                json = w.metadata().get("architecture");
             }
             if (json == null) {
                 throw new IOException($(weights()) + " does not name its architecture: set it (setArchitecture) as"
@@ -223,7 +223,11 @@ public final class ImageEmbedder extends ImageEmbedderParams implements DefaultP
                 try {
                     Configuration conf = sparkSession().sparkContext().hadoopConfiguration();
                     Path src = new Path($(weights()));
-                    Path dst = new Path(path, WEIGHTS_FILE);
+                    boolean torch;
+                    try (WeightsFile w = WeightsFile.open($(weights()), conf)) {
+                        torch = w.isTorch();
+                    }
+                    Path dst = new Path(path, torch ? WEIGHTS_FILE_PTH : WEIGHTS_FILE);
                     FileUtil.copy(src.getFileSystem(conf), src, dst.getFileSystem(conf), dst, false, conf);
                 } catch (IOException e) {
                     throw new IllegalStateException("ImageEmbedder: could not copy " + $(weights()) + " into " + path
@@ -239,9 +243,12 @@ public final class ImageEmbedder extends ImageEmbedderParams implements DefaultP
             public ImageEmbedder load(String path) {
                 ImageEmbedder e = super.load(path);
                 Path copy = new Path(path, WEIGHTS_FILE);
+                Path pth = new Path(path, WEIGHTS_FILE_PTH);
                 try {
-                    return copy.getFileSystem(sparkSession().sparkContext().hadoopConfiguration()).exists(copy)
-                            ? e.setWeights(copy.toString()) : e;
+                    org.apache.hadoop.fs.FileSystem fs = copy.getFileSystem(sparkSession().sparkContext()
+                            .hadoopConfiguration());
+                    return fs.exists(copy) ? e.setWeights(copy.toString())
+                            : fs.exists(pth) ? e.setWeights(pth.toString()) : e;
                 } catch (IOException x) {
                     throw new IllegalStateException("ImageEmbedder: cannot read " + copy + ": " + x.getMessage(), x);
                 }

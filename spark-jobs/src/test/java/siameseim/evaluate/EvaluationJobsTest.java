@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +31,7 @@ import siameseim.eval.FeatureExtractor;
 import siameseim.config.FeaturePool;
 import siameseim.eval.Knn;
 import siameseim.model.io.Safetensors;
+import siameseim.model.io.WeightsFile;
 import siameseim.model.nn.CrossReplicaMean;
 import siameseim.model.nn.Torch;
 import siameseim.model.optim.GradientReducer;
@@ -81,6 +84,47 @@ class EvaluationJobsTest {
     }
 
     @Test
+    void knnTakesTheOfficialReleasedPthAndItsFp16Copy() throws Exception {
+        // written by PyTorch (model/src/test/resources/torch/generate.py): width 16, as the fixture's model
+        String dir = new java.io.File("../model/src/test/resources/torch/").getCanonicalPath();
+        KnnEvaluation.Result f32 = KnnEvaluation.run(spark, cfg("model.encoder.width=16", "model.decoder.width=16",
+                "eval.knn.k=5", "eval.weights=" + dir + "/release-pretrain.pth"));
+        assertEquals(18, f32.test());
+        KnnEvaluation.Result f16 = KnnEvaluation.run(spark, cfg("model.encoder.width=16", "model.decoder.width=16",
+                "eval.knn.k=5", "eval.weights=" + dir + "/release-pretrain-fp16.pth"));
+        assertEquals(18, f16.test());
+        Exception wrong = assertThrows(Exception.class, () -> KnnEvaluation.run(spark, cfg("eval.knn.k=5",
+                "eval.weights=" + dir + "/release-pretrain.pth")), "a width-32 config");
+        assertTrue(wrong.getMessage().contains("release-pretrain.pth") && wrong.getMessage().contains("wrong shapes"),
+                wrong.getMessage());
+    }
+
+    @Test
+    void exportTakesTheOfficialTrainingCheckpointWithTheConfigThatDescribesIt() throws Exception {
+        String dir = new java.io.File("../model/src/test/resources/torch/").getCanonicalPath() + "/";
+        String official = dir + "official-checkpoint-5.pth";
+        Configuration conf = new Configuration();
+        IOException noArch = assertThrows(IOException.class, () -> EncoderExport.export(conf, official,
+                tmp.resolve("no-arch").toString(), EncoderExport.Format.PTH, null));
+        assertTrue(noArch.getMessage().contains("--conf"), noArch.getMessage());
+        PretrainConfig arch = ConfigLoader.loadPretrain(null, siameseim.testing.TestConfigs.unitModel(
+                "model.encoder.width=16", "model.decoder.width=16"));
+        EncoderExport.Result r = EncoderExport.export(conf, official, tmp.resolve("official").toString(),
+                EncoderExport.Format.PTH, arch);
+        assertEquals(6, r.step(), "epoch 5 done");
+        assertEquals(2 + 2 + 12 * 2, r.tensors());
+        try (NDManager m = NDManager.newBaseManager();
+                WeightsFile ours = WeightsFile.open(tmp.resolve("official/encoder.pth").toString(), conf);
+                var in = Files.newInputStream(Path.of(dir + "official-checkpoint-5.expected.safetensors"))) {
+            Map<String, NDArray> expected = Safetensors.read(in, m, "expected").tensors();
+            Map<String, NDArray> got = ours.read(n -> true, m);
+            for (Map.Entry<String, NDArray> e : got.entrySet()) {
+                assertArrayEquals(expected.get(e.getKey()).toFloatArray(), e.getValue().toFloatArray(), e.getKey());
+            }
+        }
+    }
+
+    @Test
     void fewShotAndLinearProbeSeparateTheColourClasses() throws Exception {
         FewShotEvaluation.Result f = FewShotEvaluation.run(spark, cfg("eval.few-shot.per-class=4"));
         assertEquals(12, f.train());
@@ -129,6 +173,25 @@ class EvaluationJobsTest {
                 assertEquals("pt", Safetensors.readHeader(in, "export").metadata().get("format"),
                         "the metadata Hugging Face tooling reads");
             }
+            // --format pth: the same tensors, bit for bit, in torch.save's zip format
+            EncoderExport.export(conf, ckpt.toString(), tmp.resolve("export-pth").toString(), EncoderExport.Format.PTH);
+            Map<String, NDArray> st;
+            Map<String, NDArray> pth;
+            try (WeightsFile a = WeightsFile.open(tmp.resolve("export/encoder.safetensors").toString(), conf);
+                    WeightsFile b = WeightsFile.open(tmp.resolve("export-pth/encoder.pth").toString(), conf)) {
+                assertTrue(b.isTorch());
+                st = a.read(n -> true, m);
+                pth = b.read(n -> true, m);
+            }
+            assertEquals(List.copyOf(st.keySet()), List.copyOf(pth.keySet()));
+            for (String n : st.keySet()) {
+                assertEquals(st.get(n).getShape(), pth.get(n).getShape(), n);
+                assertEquals(Safetensors.hostBytes(st.get(n)), Safetensors.hostBytes(pth.get(n)), n);
+            }
+            VisionTransformer fromPth = Encoders.load(m, pc.model(), tmp.resolve("export-pth/encoder.pth").toString(), 0,
+                    conf);
+            assertArrayEquals(new FeatureExtractor(fromCkpt, FeaturePool.CLS).extract(images, 2, 16, m),
+                    new FeatureExtractor(fromPth, FeaturePool.CLS).extract(images, 2, 16, m));
             String config = Files.readString(tmp.resolve("export/config.json"));
             assertTrue(config.contains("\"tensor_names\": \"timm\"") && !config.contains("model_type"), config);
             assertEquals(List.of(), sideFiles(tmp.resolve("export")));

@@ -132,6 +132,37 @@ class ImageEmbedderTest {
         assertTrue(Files.exists(Path.of(saved)));
     }
 
+    @Test
+    void aPyTorchFileEmbedsAsItsSafetensorsCopyAndSavesAsPth() throws Exception {
+        // written by PyTorch (model/src/test/resources/torch): the released form, and its tensors as safetensors
+        String dir = new java.io.File("../model/src/test/resources/torch/").getCanonicalPath() + "/";
+        String arch = CheckpointFormat.architectureJson(ConfigLoader.loadPretrain(null,
+                siameseim.testing.TestConfigs.unitModel("model.encoder.width=16", "model.decoder.width=16")).model());
+        images();
+        Dataset<Row> files = spark.read().format("binaryFile").load(tmp.resolve("images/train").toString() + "/*/*");
+        Map<String, Map<String, Vector>> byFile = new HashMap<>();
+        for (String w : List.of("release-pretrain.pth", "release-pretrain.expected.safetensors")) {
+            ImageEmbedder e = new ImageEmbedder().setInputCol("content").setOutputCol("embedding")
+                    .setWeights(dir + w).setArchitecture(arch).setBatchSize(4);
+            byFile.put(w, vectors(e.transform(files)));
+            if (w.endsWith(".pth")) {
+                String saved = tmp.resolve("pth-model").toString();
+                e.write().overwrite().save(saved);
+                assertTrue(Files.exists(Path.of(saved, "weights.pth")), "the copy keeps its format's name");
+                byFile.put("saved", vectors(ImageEmbedder.load(saved).transform(files)));
+            }
+        }
+        Map<String, Vector> pth = byFile.get("release-pretrain.pth");
+        assertEquals(10, pth.size());
+        for (Map.Entry<String, Vector> e : pth.entrySet()) {
+            if (e.getValue() != null) {
+                assertArrayEquals(byFile.get("release-pretrain.expected.safetensors").get(e.getKey()).toArray(),
+                        e.getValue().toArray(), 0.0, e.getKey());
+                assertArrayEquals(byFile.get("saved").get(e.getKey()).toArray(), e.getValue().toArray(), 0.0);
+            }
+        }
+    }
+
     /** The unit encoder (seed 3) as an export-like file that names its architecture. */
     static Path weights(Path f) throws Exception {
         PretrainConfig pc = ConfigLoader.loadPretrain(null, List.of(EvalFixture.UNIT));
