@@ -45,6 +45,10 @@ public final class CheckpointFormat {
     /** Architecture key naming the model kind; absent in pretraining checkpoints. */
     public static final String KIND = "model.kind";
     public static final String CLASSIFIER = "classifier";
+    /** Progress entries that resume reads: the run's global batch, and fp16-mixed's loss scale and its growth counter. */
+    public static final String GLOBAL_BATCH = "global_batch";
+    public static final String LOSS_SCALE = "loss_scale";
+    public static final String LOSS_SCALE_GROWTH = "loss_scale_growth_tracker";
 
     private CheckpointFormat() {}
 

@@ -111,11 +111,11 @@ public final class OfficialCheckpoint {
      */
     static Map<String, String> entries(PretrainConfig cfg, Object scaler) {
         Map<String, String> out = new LinkedHashMap<>();
-        out.put("global_batch", Integer.toString(cfg.optim().batchSize()));
+        out.put(CheckpointFormat.GLOBAL_BATCH, Integer.toString(cfg.optim().batchSize()));
         if (scaler instanceof Map<?, ?> s && s.get("scale") instanceof Number scale && scale.doubleValue() > 0) {
-            out.put("loss_scale", Double.toString(scale.doubleValue()));
+            out.put(CheckpointFormat.LOSS_SCALE, Double.toString(scale.doubleValue()));
             if (s.get("_growth_tracker") instanceof Number tracker) {
-                out.put("loss_scale_growth_tracker", Long.toString(tracker.longValue()));
+                out.put(CheckpointFormat.LOSS_SCALE_GROWTH, Long.toString(tracker.longValue()));
             }
         }
         return out;

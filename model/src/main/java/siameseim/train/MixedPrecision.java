@@ -27,8 +27,8 @@ import siameseim.model.nn.Scalars;
 public final class MixedPrecision {
     static final double INITIAL_SCALE = 65536;
     static final int GROWTH_INTERVAL = 2000;
-    static final String SCALE = "loss_scale";
-    static final String GROWTH_TRACKER = "loss_scale_growth_tracker";
+    static final String SCALE = siameseim.checkpoint.CheckpointFormat.LOSS_SCALE;
+    static final String GROWTH_TRACKER = siameseim.checkpoint.CheckpointFormat.LOSS_SCALE_GROWTH;
 
     private final Device device;
     private final boolean fp16;

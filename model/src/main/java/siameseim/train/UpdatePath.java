@@ -26,7 +26,7 @@ import siameseim.model.optim.GradientReducer;
 final class UpdatePath {
     private static final int MAX_CONSECUTIVE_SKIPS = 10;
     /** The checkpoint entry that resume compares: steps and data position count global batches. */
-    static final String GLOBAL_BATCH = "global_batch";
+    static final String GLOBAL_BATCH = CheckpointFormat.GLOBAL_BATCH;
 
     private final Module model;
     private final Map<String, String> architecture;
