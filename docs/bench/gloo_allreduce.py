@@ -1,30 +1,32 @@
 #!/usr/bin/env python3
 """PyTorch Gloo all-reduce between two processes on this host: the baseline that
-`bin/siameseim bench --only allreduce` is compared with in README.md and docs/distributed.md.
+`bin/siameseim bench --only allreduce --official` runs beside ours (docs/distributed.md, "Throughput and scaling").
 
-Same protocol as our benchmark: float32 buffers of 1, 4, 16, 64 and 256 MiB, one intra-op
+Same protocol as our benchmark: float32 buffers of 1, 4, 16, 64 and 256 MiB (--sizes), one intra-op
 thread per process, two warm-up calls, median of 7 timed calls (each after a barrier), bus
 bandwidth = size x 2 (N - 1) / N / time. Needs PyTorch with Gloo (Debian: apt install
-python3-torch; run it with /usr/bin/python3). Loopback TCP only.
+python3-torch; run it with /usr/bin/python3). Loopback TCP only. Prints one JSON line per size:
+{"mib", "ms" (median), "bus_gib_s", "processes", "torch"}.
 
-    python3 docs/bench/gloo_allreduce.py [port]
+    /usr/bin/python3 docs/bench/gloo_allreduce.py [--port 29533] [--sizes 1,4,16,64,256]
 """
+import argparse
+import json
 import statistics
 import subprocess
 import sys
 import time
 
-SIZES_MIB = (1, 4, 16, 64, 256)
 WORLD = 2
 
 
-def worker(rank, port):
+def worker(rank, port, sizes_mib):
     import torch
     import torch.distributed as dist
 
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD)
-    for mib in SIZES_MIB:
+    for mib in sizes_mib:
         x = torch.ones(mib * 1024 * 1024 // 4)
         for _ in range(2):
             dist.all_reduce(x)
@@ -37,15 +39,21 @@ def worker(rank, port):
         t = statistics.median(times)
         if rank == 0:
             bus = mib / 1024 * 2 * (WORLD - 1) / WORLD / t
-            print(f"gloo all-reduce {mib:4d} MiB (torch {torch.__version__}, {WORLD} processes): "
-                  f"{t * 1e3:8.2f} ms, bus bandwidth {bus:.2f} GiB/s", flush=True)
+            print(json.dumps({"mib": mib, "ms": round(t * 1e3, 3), "bus_gib_s": round(bus, 3), "processes": WORLD,
+                              "torch": torch.__version__}), flush=True)
     dist.destroy_process_group()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--rank":
-        worker(int(sys.argv[2]), int(sys.argv[3]))
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--port", type=int, default=29533)
+    p.add_argument("--sizes", default="1,4,16,64,256", help="MiB, comma separated")
+    p.add_argument("--rank", type=int, default=None, help=argparse.SUPPRESS)
+    o = p.parse_args()
+    sizes = [int(s) for s in o.sizes.split(",")]
+    if o.rank is not None:
+        worker(o.rank, o.port, sizes)
     else:
-        port = int(sys.argv[1]) if len(sys.argv) > 1 else 29533
-        procs = [subprocess.Popen([sys.executable, __file__, "--rank", str(r), str(port)]) for r in range(WORLD)]
+        procs = [subprocess.Popen([sys.executable, __file__, "--rank", str(r), "--port", str(o.port),
+                                   "--sizes", o.sizes]) for r in range(WORLD)]
         sys.exit(max(p.wait() for p in procs))

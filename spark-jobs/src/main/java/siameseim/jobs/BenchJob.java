@@ -1,8 +1,12 @@
 package siameseim.jobs;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import siameseim.bench.OfficialBaseline;
 import siameseim.bench.ScalingBenchmark;
 import siameseim.collective.AllReduceBenchmark;
 import siameseim.config.ConfigLoader;
@@ -15,7 +19,8 @@ import siameseim.train.StepBenchmark;
 /**
  * Training-step throughput of one replica (forward, loss, backward, clipping, AdamW, EMA) for the
  * demo config and for ViT-Tiny/16 at 224 px, with the analytic FLOP rate next to the machine's
- * measured SGEMM rate. Numbers only; nothing is asserted.
+ * measured SGEMM rate. Numbers only; nothing is asserted. With {@code --official} the official implementation
+ * runs beside ours in the same run, alternately (docs/distributed.md, "Throughput and scaling").
  */
 public final class BenchJob implements Job {
 
@@ -31,8 +36,10 @@ public final class BenchJob implements Job {
 
     @Override
     public String usage() {
-        return "[--threads N (2)] [--steps N (10; scaling: 120)] [--warmup N (scaling: 40)] [--rounds N (scaling: 3)]"
-                + " [--only demo|tiny|data|order|allreduce|scaling|embed]";
+        return "[--threads N (2)] [--steps N (10; scaling: 120)] [--warmup N (scaling: 40)]"
+                + " [--rounds N (scaling: 3; --official: 2)] [--only demo|tiny|data|order|allreduce|scaling|embed]"
+                + " [--official DIR (the official code's checkout, run beside ours: demo, tiny; allreduce: PyTorch Gloo)]"
+                + " [--python PATH (/usr/bin/python3, with PyTorch)]";
     }
 
     /** The ViT-Tiny/16 SiameseIM config of the benchmark (decoder width = encoder width). */
@@ -43,10 +50,13 @@ public final class BenchJob implements Job {
 
     @Override
     public int run(JobArgs a) throws Exception {
-        a.allowOnly("threads", "steps", "only", "output", "rounds", "warmup");
+        a.allowOnly("threads", "steps", "only", "output", "rounds", "warmup", "official", "python");
         int threads = a.intOption("threads", 2);
         int steps = a.intOption("steps", 10);
         String only = a.option("only", "all");
+        Optional<OfficialBaseline> official = a.option("official", null) == null ? Optional.empty()
+                : OfficialBaseline.find(a.option("python", "/usr/bin/python3"), System.out::println);
+        int rounds = a.intOption("rounds", 2);
         if (only.equals("scaling")) {
             ScalingBenchmark.run(new ScalingBenchmark.Options(a.option("output", "runs/bench"),
                     a.intOption("steps", 120), a.intOption("warmup", 40), a.intOption("rounds", 3), a.confFile(null),
@@ -63,10 +73,15 @@ public final class BenchJob implements Job {
             return 0;
         }
         if (only.equals("all") || only.equals("allreduce")) {
-            // same host: shared memory; then the TCP ring that ranks on different hosts use
-            for (boolean shm : new boolean[] {true, false}) {
-                for (AllReduceBenchmark.Result r : AllReduceBenchmark.run(2, new int[] {1, 4, 16, 64, 256}, 7, shm)) {
-                    System.out.println(r.line());
+            if (official.isPresent()) {
+                official.get().compareAllReduce(new int[] {1, 256}, 7, rounds);
+            } else {
+                // same host: shared memory; then the TCP ring that ranks on different hosts use
+                for (boolean shm : new boolean[] {true, false}) {
+                    for (AllReduceBenchmark.Result r : AllReduceBenchmark.run(2, new int[] {1, 4, 16, 64, 256}, 7,
+                            shm)) {
+                        System.out.println(r.line());
+                    }
                 }
             }
             if (only.equals("allreduce")) {
@@ -79,27 +94,48 @@ public final class BenchJob implements Job {
                 return 0;
             }
         }
+        Path officialCode = official.isPresent() ? officialCode(a) : null;
         Torch.init(threads);
         double sgemm = StepBenchmark.sgemmGflops();
         System.out.printf(Locale.ROOT, "SGEMM 1024^3 with %d threads: %.1f GFLOP/s%n", threads, sgemm);
-        List<StepBenchmark.Result> results = new ArrayList<>();
+        List<StepCase> cases = new ArrayList<>();
         if (!only.equals("tiny")) {
             List<String> demo = new ArrayList<>(a.overrides());
             demo.add("train.threads=" + threads);
             PretrainConfig cfg = ConfigLoader.loadPretrain(a.confFile("pretrain-demo.conf"), demo);
-            results.add(StepBenchmark.run("demo 32px D64 (batch " + cfg.optim().batchSize() + ")", cfg, 3, steps));
-            System.out.println(results.get(results.size() - 1).line());
+            cases.add(new StepCase("demo 32px D64 (batch " + cfg.optim().batchSize() + ")", cfg, 3, steps));
         }
         if (!only.equals("demo")) {
-            PretrainConfig tiny = ConfigLoader.loadPretrain(null, tinyOverrides(threads));
-            results.add(StepBenchmark.run("ViT-Tiny/16 224px (batch 16)", tiny, 2, Math.max(3, steps / 2)));
-            System.out.println(results.get(results.size() - 1).line());
+            cases.add(new StepCase("ViT-Tiny/16 224px (batch 16)", ConfigLoader.loadPretrain(null,
+                    tinyOverrides(threads)), 2, Math.max(3, steps / 2)));
+        }
+        List<StepBenchmark.Result> results = new ArrayList<>();
+        for (StepCase c : cases) {
+            if (official.isPresent()) {
+                official.get().compareStep(officialCode, c.name(), c.cfg(), threads, c.warmup(), c.steps(), rounds,
+                        sgemm);
+            } else {
+                results.add(StepBenchmark.run(c.name(), c.cfg(), c.warmup(), c.steps()));
+                System.out.println(results.get(results.size() - 1).line());
+            }
         }
         for (StepBenchmark.Result r : results) {
             System.out.printf(Locale.ROOT, "%s: %.0f%% of the measured SGEMM rate%n", r.name(),
                     100 * r.gflopPerSecond() / sgemm);
         }
         return 0;
+    }
+
+    private record StepCase(String name, PretrainConfig cfg, int warmup, int steps) {}
+
+    /** --official DIR of the step comparisons: a checkout of the official code. */
+    private static Path officialCode(JobArgs a) {
+        Path dir = Path.of(a.option("official", ""));
+        if (!Files.isRegularFile(dir.resolve("models_sim.py"))) {
+            throw new JobArgs.UsageError("--official names the official code's folder for the training step "
+                    + "(a checkout of OpenGVLab/Siamese-Image-Modeling); " + dir.toAbsolutePath() + " has no models_sim.py");
+        }
+        return dir;
     }
 
     /** Decode and decode + two-view augmentation on one core, both decoders, both sizes; grey demo images too. */
