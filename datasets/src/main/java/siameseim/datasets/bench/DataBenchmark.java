@@ -35,17 +35,9 @@ public final class DataBenchmark {
 
     public static Result run(ImageDecoder decoder, PretrainConfig cfg, int sourceWidth, int sourceHeight, boolean grey,
             double seconds) throws BadImageException {
-        SyntheticShapes gen = new SyntheticShapes(Math.max(sourceWidth, sourceHeight), 1);
-        List<byte[]> jpegs = new ArrayList<>();
+        List<byte[]> jpegs = jpegs(decoder, sourceWidth, sourceHeight, grey);
         double bytes = 0;
-        for (int i = 0; i < 16; i++) {
-            RgbImage full = gen.render(i % 10, i);
-            RgbImage img = crop(full, sourceWidth, sourceHeight);
-            if (grey) {
-                ColorOps.grayscale(img);
-            }
-            byte[] j = decoder.encodeJpeg(img, 90);
-            jpegs.add(j);
+        for (byte[] j : jpegs) {
             bytes += j.length;
         }
         TwoViewAugmenter aug = new TwoViewAugmenter(cfg);
@@ -65,6 +57,23 @@ public final class DataBenchmark {
         double cachedRate = rate(seconds, i -> aug.apply(cache.get(i % jpegs.size()), rng));
         return new Result(decoder.name(), Math.max(sourceWidth, sourceHeight), grey, cfg.model().imageSize(), decodeRate,
                 fullRate, cachedRate, bytes / jpegs.size() / 1024);
+    }
+
+    /**
+     * The benchmark's 16 JPEGs (quality 90, encoded by {@code decoder}) of rendered images of the given size,
+     * in colour or grey; the official side of {@code bench --official} decodes the same files.
+     */
+    public static List<byte[]> jpegs(ImageDecoder decoder, int sourceWidth, int sourceHeight, boolean grey) {
+        SyntheticShapes gen = new SyntheticShapes(Math.max(sourceWidth, sourceHeight), 1);
+        List<byte[]> jpegs = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            RgbImage img = crop(gen.render(i % 10, i), sourceWidth, sourceHeight);
+            if (grey) {
+                ColorOps.grayscale(img);
+            }
+            jpegs.add(decoder.encodeJpeg(img, 90));
+        }
+        return jpegs;
     }
 
     private interface Work {
