@@ -57,6 +57,15 @@ final class Kernels {
         }
     }
 
+    /** dst[to + i] = src[from + i] * scale + shift for i in [0, n): the normalisation. */
+    static void scaleShift(float[] src, int from, float[] dst, int to, int n, float scale, float shift) {
+        if (VECTOR) {
+            VectorKernels.scaleShift(src, from, dst, to, n, scale, shift);
+        } else {
+            scaleShiftScalar(src, from, dst, to, n, scale, shift, 0);
+        }
+    }
+
     /** d[i] = clampRound(c + f * (d[i] - c)) over the whole array: a blend with the constant c. */
     static void blendRound(float[] d, float c, float f) {
         if (VECTOR) {
@@ -136,6 +145,13 @@ final class Kernels {
                 a += w[t] * src[from[t] + x];
             }
             dst[to + x] = round ? RgbImage.clampRound(a) : a;
+        }
+    }
+
+    static void scaleShiftScalar(float[] src, int from, float[] dst, int to, int n, float scale, float shift,
+            int start) {
+        for (int i = start; i < n; i++) {
+            dst[to + i] = src[from + i] * scale + shift;
         }
     }
 

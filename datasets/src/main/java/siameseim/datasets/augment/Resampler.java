@@ -53,13 +53,27 @@ public final class Resampler {
     }
 
     private static RgbImage resize(RgbImage src, boolean mirrored, CropBox box, int outW, int outH, Filter filter) {
+        return resize(src, mirrored, box, outW, outH, filter, false);
+    }
+
+    /**
+     * {@link #resize} or {@link #resizeMirrored} into this thread's scratch image ({@link Scratch}),
+     * which the next call on this thread overwrites: for a view that is used up (coloured and
+     * normalised) before the next one is made, without a new 600 KB image each time.
+     */
+    static RgbImage scratchView(RgbImage src, boolean mirrored, CropBox box, int outW, int outH, Filter filter) {
+        return resize(src, mirrored, box, outW, outH, filter, true);
+    }
+
+    private static RgbImage resize(RgbImage src, boolean mirrored, CropBox box, int outW, int outH, Filter filter,
+            boolean scratch) {
         Axis horizontal = Axis.of(box.left(), box.width(), src.width(), outW, filter);
         Axis vertical = Axis.of(box.top(), box.height(), src.height(), outH, filter);
         // horizontal pass over the rows the vertical pass will read
         int rowMin = vertical.min;
         int rows = vertical.max - rowMin;
         int channels = src.channels();
-        float[] tmp = new float[channels * rows * outW];
+        float[] tmp = Scratch.floats(Scratch.Slot.RESAMPLED_ROWS, channels * rows * outW);
         float[] s = src.data();
         int sw = src.width();
         int sh = src.height();
@@ -71,7 +85,10 @@ public final class Resampler {
             }
         }
         Kernels.resampleRows(s, rowStart, mirrored ? -1 : 1, horizontal, tmp);
-        RgbImage out = channels == 1 ? RgbImage.grey(outW, outH, new float[outW * outH]) : new RgbImage(outW, outH);
+        int size = channels * outW * outH;
+        float[] pixels = !scratch ? new float[size]
+                : Scratch.floatsExactly(channels == 1 ? Scratch.Slot.VIEW_GREY : Scratch.Slot.VIEW_RGB, size);
+        RgbImage out = channels == 1 ? RgbImage.grey(outW, outH, pixels) : new RgbImage(outW, outH, pixels);
         float[] o = out.data();
         int[] from = new int[Math.max(1, vertical.taps)];
         for (int c = 0; c < channels; c++) {

@@ -19,6 +19,8 @@ import siameseim.datasets.image.RgbImage;
 final class VectorKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final float TWO_23 = 8388608f;
+    private static final FloatVector TWO = FloatVector.broadcast(S, 2f);
+    private static final FloatVector FOUR = FloatVector.broadcast(S, 4f);
 
     private VectorKernels() {}
 
@@ -55,8 +57,8 @@ final class VectorKernels {
             int cols, float[] dst) {
         int lanes = S.length();
         int n = start.length;
-        float[] strip = new float[Math.max(0, cols) * lanes];
-        float[] out = new float[n * lanes];
+        float[] strip = Scratch.floats(Scratch.Slot.STRIP, Math.max(0, cols) * lanes);
+        float[] out = Scratch.floats(Scratch.Slot.STRIP_OUT, n * lanes);
         for (int r0 = 0; r0 < rowStart.length; r0 += lanes) {
             int rows = Math.min(lanes, rowStart.length - r0); // the lanes past the last row are not stored
             for (int l = 0; l < rows; l++) {
@@ -103,6 +105,14 @@ final class VectorKernels {
             a.intoArray(dst, to + x);
         }
         Kernels.weightedRowsScalar(src, from, w, taps, n, dst, to, round, x);
+    }
+
+    static void scaleShift(float[] src, int from, float[] dst, int to, int n, float scale, float shift) {
+        int i = 0;
+        for (int end = S.loopBound(n); i < end; i += S.length()) {
+            FloatVector.fromArray(S, src, from + i).mul(scale).add(shift).intoArray(dst, to + i);
+        }
+        Kernels.scaleShiftScalar(src, from, dst, to, n, scale, shift, i);
     }
 
     static void blendRound(float[] d, float c, float f) {
@@ -156,7 +166,7 @@ final class VectorKernels {
     }
 
     static double lumaSum(float[] d, int n) {
-        float[] l = new float[n];
+        float[] l = Scratch.floats(Scratch.Slot.LUMA, n);
         lumaInto(d, n, l, 0);
         // each lane sum is an integer below 16 x 256, exact in float, and the double total is exact
         double sum = 0;
@@ -172,7 +182,7 @@ final class VectorKernels {
 
     /** Each channel blended with the pixel's luma: round(l + f (v - l)). */
     static void saturate(float[] d, int n, float f) {
-        float[] l = new float[n];
+        float[] l = Scratch.floats(Scratch.Slot.LUMA, n);
         lumaInto(d, n, l, 0);
         for (int c = 0; c < 3; c++) {
             int at = c * n;
@@ -217,9 +227,10 @@ final class VectorKernels {
             }
             VectorMask<Float> maxR = max.compare(VectorOperators.EQ, r);
             VectorMask<Float> maxG = max.compare(VectorOperators.EQ, g).andNot(maxR);
-            FloatVector h = r.sub(g).div(delta).add(4f)
-                    .blend(b.sub(r).div(delta).add(2f), maxG)
-                    .blend(g.sub(b).div(delta), maxR);
+            // one division: the scalar branch's numerator divided, then its offset added (x + 0 is x
+            // for every x but -0, which g - b = 0 does not give: it is +0)
+            FloatVector h = r.sub(g).blend(b.sub(r), maxG).blend(g.sub(b), maxR).div(delta)
+                    .add(FOUR.blend(TWO, maxG).blend(FloatVector.zero(S), maxR));
             h = h.div(6f).add(turn);
             FloatVector fl = h.add(1.5f * TWO_23).sub(1.5f * TWO_23);
             h = h.sub(fl.sub(1f, fl.compare(VectorOperators.GT, h)));

@@ -99,6 +99,14 @@ class KernelsTest {
             VectorKernels.scaleRound(d, f);
             Kernels.scaleRoundScalar(e, f, 0);
             assertBits(e, d);
+
+            float[] na = random(rng, n + 9);
+            float[] nb = na.clone();
+            float scale = (float) (1 / (255 * rng.nextDouble(0.1, 0.3)));
+            float shift = (float) -rng.nextDouble(1, 3);
+            VectorKernels.scaleShift(d, 0, na, 9, n, scale, shift);
+            Kernels.scaleShiftScalar(d, 0, nb, 9, n, scale, shift, 0);
+            assertBits(nb, na);
         }
     }
 
