@@ -60,11 +60,13 @@ public final class OfficialBaseline {
     }
 
     /** The official data path's figures (one JSON line of official_augment.py). */
-    public record Augment(double decodePerSecond, double decodeAugmentPerSecond, String torchvision, String pil) {
+    public record Augment(double decodePerSecond, double decodeAugmentPerSecond, double decodeAugmentPerCpuSecond,
+            String torchvision, String pil) {
         static Augment parse(String json) {
             JsonObject o = JsonParser.parseString(json).getAsJsonObject();
             return new Augment(o.get("decode_per_s").getAsDouble(), o.get("decode_augment_per_s").getAsDouble(),
-                    o.get("torchvision").getAsString(), o.get("pil").getAsString());
+                    o.get("decode_augment_per_cpu_s").getAsDouble(), o.get("torchvision").getAsString(),
+                    o.get("pil").getAsString());
         }
     }
 
@@ -181,22 +183,28 @@ public final class OfficialBaseline {
                 "--images", images.toString(), "--seconds", Double.toString(seconds), "--threads", "1");
         double[] ours = new double[rounds];
         double[] official = new double[rounds];
+        double[] oursCpu = new double[rounds];
+        double[] officialCpu = new double[rounds];
         Augment last = null;
         for (int i = 0; i < rounds; i++) {
             DataBenchmark.Result r = DataBenchmark.run(decoder, cfg, width, height, false, seconds);
             ours[i] = r.decodeAugmentPerSecond();
+            oursCpu[i] = r.decodeAugmentPerCpuSecond();
             out.accept("round " + (i + 1) + " ours:     " + r.line());
             last = Augment.parse(jsonLines(cmd).get(0));
             official[i] = last.decodeAugmentPerSecond();
+            officialCpu[i] = last.decodeAugmentPerCpuSecond();
             out.accept(String.format(Locale.ROOT, "round %d official: PIL %s, %d x %d JPEG -> %d px views: decode %7.1f "
-                    + "img/s, decode + DataAugmentationForSIM + mask %7.1f img/s (one thread, torchvision %s)", i + 1,
-                    last.pil(), width, height, cfg.model().imageSize(), last.decodePerSecond(),
-                    last.decodeAugmentPerSecond(), last.torchvision()));
+                    + "img/s, decode + DataAugmentationForSIM + mask %7.1f img/s (%7.1f per CPU second; one thread, "
+                    + "torchvision %s)", i + 1, last.pil(), width, height, cfg.model().imageSize(),
+                    last.decodePerSecond(), last.decodeAugmentPerSecond(), last.decodeAugmentPerCpuSecond(),
+                    last.torchvision()));
         }
         out.accept(String.format(Locale.ROOT, "data path %d x %d colour JPEG -> two %d px views, one core: ours (%s) "
-                + "%s img/s, the official code %s img/s: ours / official %.2f (rounds %s)", width, height,
-                cfg.model().imageSize(), decoder.name(), join(ours), join(official), medianRatio(ours, official),
-                join(ratios(ours, official))));
+                + "%s img/s, the official code %s img/s: ours / official %.2f (rounds %s); per CPU second: ours %s, "
+                + "official %s: ours / official %.2f (rounds %s)", width, height, cfg.model().imageSize(),
+                decoder.name(), join(ours), join(official), medianRatio(ours, official), join(ratios(ours, official)),
+                join(oursCpu), join(officialCpu), medianRatio(oursCpu, officialCpu), join(ratios(oursCpu, officialCpu))));
     }
 
     /** official_step.py's options for {@code cfg}: the same model, mask, optimizer, momentum and batch. */
