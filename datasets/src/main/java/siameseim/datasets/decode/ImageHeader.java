@@ -2,12 +2,17 @@ package siameseim.datasets.decode;
 
 /**
  * What the first and last bytes of an encoded image say, without decoding it: the real format
- * (whatever the file name claims), the pixel dimensions, and whether the file ends where its
- * format says it must (JPEG EOI marker, PNG IEND chunk, GIF trailer), which catches truncation.
+ * (whatever the file name claims), the pixel dimensions, whether the file ends where its
+ * format says it must (JPEG EOI marker, PNG IEND chunk, GIF trailer), which catches truncation,
+ * and whether a JPEG carries an Exif segment (whose orientation OpenCV applies).
  */
-public record ImageHeader(String format, int width, int height, boolean complete) {
+public record ImageHeader(String format, int width, int height, boolean complete, boolean exif) {
 
     public static final String UNKNOWN = "unknown";
+
+    public ImageHeader(String format, int width, int height, boolean complete) {
+        this(format, width, height, complete, false);
+    }
 
     public long pixels() {
         return (long) width * height;
@@ -49,6 +54,7 @@ public record ImageHeader(String format, int width, int height, boolean complete
     private static ImageHeader jpeg(byte[] b) {
         int w = -1;
         int h = -1;
+        boolean exif = false;
         int i = 2;
         while (i + 9 < b.length) {
             if ((b[i] & 0xff) != 0xFF) {
@@ -65,6 +71,8 @@ public record ImageHeader(String format, int width, int height, boolean complete
                 continue;
             }
             int len = ((b[i + 2] & 0xff) << 8) | (b[i + 3] & 0xff);
+            // APP1 "Exif\0\0" (the segments before the frame header)
+            exif |= marker == 0xE1 && b[i + 4] == 'E' && b[i + 5] == 'x' && b[i + 6] == 'i' && b[i + 7] == 'f';
             boolean sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
             if (sof) {
                 h = ((b[i + 5] & 0xff) << 8) | (b[i + 6] & 0xff);
@@ -82,7 +90,7 @@ public record ImageHeader(String format, int width, int height, boolean complete
             end--;
         }
         boolean complete = end >= 1 && (b[end - 1] & 0xff) == 0xFF && (b[end] & 0xff) == 0xD9;
-        return new ImageHeader("jpeg", w, h, complete);
+        return new ImageHeader("jpeg", w, h, complete, exif);
     }
 
     private static int be32(byte[] b, int o) {

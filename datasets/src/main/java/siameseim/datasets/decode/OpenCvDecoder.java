@@ -10,7 +10,9 @@ import siameseim.datasets.image.RgbImage;
 
 /**
  * OpenCV's imdecode (libjpeg-turbo, libpng) through the org.openpnp build, whose jar carries the
- * native library for each platform and loads it without network access. Formats this OpenCV
+ * native library for each platform and loads it without network access; JPEGs go to the host's
+ * libturbojpeg instead when it is installed ({@link TurboJpeg}: the same library with its SIMD
+ * code, the same pixels). Formats this OpenCV
  * build cannot read (GIF) and files it refuses go to ImageIO before being called corrupt.
  */
 public final class OpenCvDecoder implements ImageDecoder {
@@ -38,6 +40,12 @@ public final class OpenCvDecoder implements ImageDecoder {
         ImageHeader h = ImageDecoder.check(bytes, maxPixels);
         if (h.format().equals("gif")) {
             return fallback.decode(bytes, maxPixels);
+        }
+        if (h.format().equals("jpeg")) {
+            RgbImage fast = TurboJpeg.decode(bytes, h); // the same libjpeg-turbo, with its SIMD code
+            if (fast != null) {
+                return new Decoded(fast, h.format(), "");
+            }
         }
         MatOfByte buf = new MatOfByte(bytes);
         Mat bgr = Imgcodecs.imdecode(buf, Imgcodecs.IMREAD_COLOR);
