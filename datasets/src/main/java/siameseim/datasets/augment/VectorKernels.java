@@ -18,6 +18,7 @@ import siameseim.datasets.image.RgbImage;
  */
 final class VectorKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = S.length();
     private static final float TWO_23 = 8388608f;
     private static final FloatVector TWO = FloatVector.broadcast(S, 2f);
     private static final FloatVector FOUR = FloatVector.broadcast(S, 4f);
@@ -55,7 +56,7 @@ final class VectorKernels {
      */
     static void resampleRows(float[] src, int[] rowStart, int step, int[] start, float[][] weights, int colMin,
             int cols, float[] dst) {
-        int lanes = S.length();
+        int lanes = LANES;
         int n = start.length;
         float[] strip = Scratch.floats(Scratch.Slot.STRIP, Math.max(0, cols) * lanes);
         float[] out = Scratch.floats(Scratch.Slot.STRIP_OUT, n * lanes);
@@ -63,8 +64,15 @@ final class VectorKernels {
             int rows = Math.min(lanes, rowStart.length - r0); // the lanes past the last row are not stored
             for (int l = 0; l < rows; l++) {
                 int at = rowStart[r0 + l] + step * colMin;
-                for (int j = 0; j < cols; j++) {
-                    strip[j * lanes + l] = src[at + step * j];
+                // one loop per direction: with the step a variable the copy ran 2.5 times slower
+                if (step == 1) {
+                    for (int j = 0; j < cols; j++) {
+                        strip[j * LANES + l] = src[at + j];
+                    }
+                } else {
+                    for (int j = 0; j < cols; j++) {
+                        strip[j * LANES + l] = src[at - j];
+                    }
                 }
             }
             for (int x = 0; x < n; x++) {
@@ -82,7 +90,7 @@ final class VectorKernels {
             for (int l = 0; l < rows; l++) {
                 int to = (r0 + l) * n;
                 for (int x = 0; x < n; x++) {
-                    dst[to + x] = out[x * lanes + l];
+                    dst[to + x] = out[x * LANES + l];
                 }
             }
         }
