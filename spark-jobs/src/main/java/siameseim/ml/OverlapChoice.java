@@ -14,7 +14,10 @@ import java.util.Locale;
  * one warm-up batch, then for each candidate (sequential, overlapped) one batch that fills the
  * pipeline and {@code probes} timed batches; then the candidate with the shorter median batch
  * cycle runs the rest. The overlapped one must beat the sequential one by {@link #MARGIN}, so noise
- * never buys a second thread; a tie stays sequential. Both run the encoder on the same intra-op
+ * never buys a second thread; a tie stays sequential. Every {@link #RECHECK} batches after a choice
+ * the two are measured again (without the warm-up), since the load of a shared host changes and a
+ * choice from a few noisy batches can be wrong; the probes cost a few percent at most. Both run
+ * the encoder on the same intra-op
  * thread count: another count may change the features' last bits (how the matrix products are
  * split), and an image's embedding must not depend on a timing.
  *
@@ -25,6 +28,8 @@ import java.util.Locale;
 final class OverlapChoice {
     /** An overlapped candidate's median cycle must be below this fraction of the sequential one's. */
     static final double MARGIN = 0.95;
+    /** Batches run the chosen way before both are measured again. */
+    static final int RECHECK = 64;
 
     /** One way to run: overlapped or not, on the encoder's intra-op threads. */
     record Plan(boolean overlap, int threads) {
@@ -36,9 +41,11 @@ final class OverlapChoice {
     private final List<Plan> candidates = new ArrayList<>();
     private final List<List<Long>> cycles = new ArrayList<>();
     private final int probes;
-    /** Batches handed out so far. */
+    /** Batches handed out in the current measuring round (the first round starts with the warm-up). */
     private int batches;
     private Plan chosen;
+    /** Batches run the chosen way since the choice; -1 for a fixed plan, which never measures. */
+    private int sinceChoice;
 
     /**
      * @param threads the encoder's intra-op threads
@@ -60,13 +67,19 @@ final class OverlapChoice {
     static OverlapChoice fixed(Plan plan) {
         OverlapChoice c = new OverlapChoice(plan.threads(), 1);
         c.chosen = plan;
+        c.sinceChoice = -1;
         return c;
     }
 
     /** The plan of the next batch. */
     Plan next() {
         if (chosen != null) {
-            return chosen;
+            if (sinceChoice < 0 || ++sinceChoice <= RECHECK) {
+                return chosen;
+            }
+            chosen = null; // measure again; the encoder is warm, so no warm-up batch
+            cycles.forEach(List::clear);
+            batches = 1;
         }
         int i = batches++;
         if (i == 0) {
@@ -92,6 +105,7 @@ final class OverlapChoice {
         cycles.get(candidate).add(nanos);
         if (candidate == candidates.size() - 1 && cycles.get(candidate).size() == probes) {
             chosen = best();
+            sinceChoice = 0;
         }
     }
 

@@ -93,6 +93,27 @@ class OverlapChoiceTest {
     }
 
     @Test
+    void measuresAgainAfterRecheckBatchesAndFollowsTheLoad() {
+        OverlapChoice c = new OverlapChoice(2, 2);
+        long[] batch = {0};
+        // overlapped faster for the first 100 batches, then (another job on the host) slower
+        List<OverlapChoice.Plan> used = run(c, 160, p -> {
+            batch[0]++;
+            return batch[0] < 100 ? (p.overlap() ? 600 : 1000) : (p.overlap() ? 1500 : 1000);
+        });
+        OverlapChoice.Plan seq = new OverlapChoice.Plan(false, 2);
+        OverlapChoice.Plan ovl = new OverlapChoice.Plan(true, 2);
+        assertEquals(ovl, used.get(7));
+        assertEquals(ovl, used.get(7 + OverlapChoice.RECHECK - 1), "the choice holds for RECHECK batches");
+        // then 3 sequential and 3 overlapped batches measure again, and the overlap still wins
+        assertEquals(List.of(seq, seq, seq, ovl, ovl, ovl, ovl), used.subList(7 + OverlapChoice.RECHECK,
+                7 + OverlapChoice.RECHECK + 7));
+        // the next round (after batch 100) finds the overlap slower and switches it off
+        assertEquals(seq, used.get(159));
+        assertEquals(seq, c.chosen());
+    }
+
+    @Test
     void fixedPlansNeverMeasure() {
         OverlapChoice c = OverlapChoice.fixed(OVERLAPPED);
         assertEquals(List.of(OVERLAPPED, OVERLAPPED, OVERLAPPED), run(c, 3, p -> 5));
