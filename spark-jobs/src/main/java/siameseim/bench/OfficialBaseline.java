@@ -19,6 +19,8 @@ import java.util.stream.Collectors;
 import siameseim.collective.AllReduceBenchmark;
 import siameseim.config.ModelConfig;
 import siameseim.config.PretrainConfig;
+import siameseim.datasets.bench.DataBenchmark;
+import siameseim.datasets.decode.ImageDecoder;
 import siameseim.train.StepBenchmark;
 
 /**
@@ -54,6 +56,17 @@ public final class OfficialBaseline {
         static Gloo parse(String json) {
             JsonObject o = JsonParser.parseString(json).getAsJsonObject();
             return new Gloo(o.get("mib").getAsInt(), o.get("ms").getAsDouble(), o.get("bus_gib_s").getAsDouble());
+        }
+    }
+
+    /** The official data path's figures (one JSON line of official_augment.py). */
+    public record Augment(double decodePerSecond, double decodeAugmentPerSecond, double decodeAugmentPerCpuSecond,
+            String torchvision, String pil) {
+        static Augment parse(String json) {
+            JsonObject o = JsonParser.parseString(json).getAsJsonObject();
+            return new Augment(o.get("decode_per_s").getAsDouble(), o.get("decode_augment_per_s").getAsDouble(),
+                    o.get("decode_augment_per_cpu_s").getAsDouble(), o.get("torchvision").getAsString(),
+                    o.get("pil").getAsString());
         }
     }
 
@@ -148,6 +161,50 @@ public final class OfficialBaseline {
                     sizesMib[s], join(shm[s]), join(tcp[s]), join(gloo[s]), torchVersion,
                     medianRatio(shm[s], gloo[s]), medianRatio(tcp[s], gloo[s])));
         }
+    }
+
+    /**
+     * Our data path (decode + two-view augmentation + mask on one core) and the official one (PIL decode,
+     * {@code DataAugmentationForSIM} and the block mask on one thread, official_augment.py) on the same
+     * {@code width} x {@code height} colour JPEGs, alternately for {@code rounds} rounds of {@code seconds} per
+     * figure; prints each round and the summary (docs/dataset-format.md, "Decoder and augmentation throughput").
+     */
+    public void compareData(Path officialCode, ImageDecoder decoder, PretrainConfig cfg, int width, int height,
+            double seconds, int rounds) throws Exception {
+        Path images = Files.createTempDirectory("siameseim-bench-jpegs-");
+        images.toFile().deleteOnExit();
+        List<byte[]> jpegs = DataBenchmark.jpegs(decoder, width, height, false);
+        for (int i = 0; i < jpegs.size(); i++) {
+            Path f = images.resolve(String.format(Locale.ROOT, "%02d.jpg", i));
+            Files.write(f, jpegs.get(i));
+            f.toFile().deleteOnExit();
+        }
+        List<String> cmd = List.of(python, script("official_augment.py").toString(), officialCode.toString(),
+                "--images", images.toString(), "--seconds", Double.toString(seconds), "--threads", "1");
+        double[] ours = new double[rounds];
+        double[] official = new double[rounds];
+        double[] oursCpu = new double[rounds];
+        double[] officialCpu = new double[rounds];
+        Augment last = null;
+        for (int i = 0; i < rounds; i++) {
+            DataBenchmark.Result r = DataBenchmark.run(decoder, cfg, width, height, false, seconds);
+            ours[i] = r.decodeAugmentPerSecond();
+            oursCpu[i] = r.decodeAugmentPerCpuSecond();
+            out.accept("round " + (i + 1) + " ours:     " + r.line());
+            last = Augment.parse(jsonLines(cmd).get(0));
+            official[i] = last.decodeAugmentPerSecond();
+            officialCpu[i] = last.decodeAugmentPerCpuSecond();
+            out.accept(String.format(Locale.ROOT, "round %d official: PIL %s, %d x %d JPEG -> %d px views: decode %7.1f "
+                    + "img/s, decode + DataAugmentationForSIM + mask %7.1f img/s (%7.1f per CPU second; one thread, "
+                    + "torchvision %s)", i + 1, last.pil(), width, height, cfg.model().imageSize(),
+                    last.decodePerSecond(), last.decodeAugmentPerSecond(), last.decodeAugmentPerCpuSecond(),
+                    last.torchvision()));
+        }
+        out.accept(String.format(Locale.ROOT, "data path %d x %d colour JPEG -> two %d px views, one core: ours (%s) "
+                + "%s img/s, the official code %s img/s: ours / official %.2f (rounds %s); per CPU second: ours %s, "
+                + "official %s: ours / official %.2f (rounds %s)", width, height, cfg.model().imageSize(),
+                decoder.name(), join(ours), join(official), medianRatio(ours, official), join(ratios(ours, official)),
+                join(oursCpu), join(officialCpu), medianRatio(oursCpu, officialCpu), join(ratios(oursCpu, officialCpu))));
     }
 
     /** official_step.py's options for {@code cfg}: the same model, mask, optimizer, momentum and batch. */

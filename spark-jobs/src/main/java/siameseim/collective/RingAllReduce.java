@@ -8,7 +8,8 @@ import java.util.ArrayDeque;
 /**
  * Bandwidth-optimal ring all-reduce (sum) of a float buffer over a {@link Link}: N-1
  * reduce-scatter steps then N-1 all-gather steps, each rank sending 2 (N-1)/N of the buffer to its
- * successor and receiving as much from its predecessor. One thread drives both directions through
+ * successor and receiving as much from its predecessor, pipelined chunk by chunk across the steps
+ * (a chunk goes on as soon as it is added or stored). One thread drives both directions through
  * the link's non-blocking {@link Link.Duplex}: it sends outgoing chunks whenever the link takes
  * them and adds incoming chunks as they complete, so sending, receiving and adding overlap
  * without a second thread competing for the core. Every segment is summed by one rank in one
@@ -48,49 +49,75 @@ final class RingAllReduce {
         int chunk = Math.max(MIN_CHUNK_FLOATS, Math.min(MAX_CHUNK_FLOATS, (segStart[1] - segStart[0]) / 4));
         int chunksPerSeg = (segStart[1] - segStart[0] + chunk) / chunk + 1;
         try (Link.Duplex io = t.duplex(next, prev)) {
-            for (int step = 0; step < 2 * (n - 1); step++) {
-                boolean reduce = step < n - 1;
-                int sendSeg = reduce ? (r - step + n) % n : (r - step + n + n) % n;
-                int recvSeg = reduce ? (r - step - 1 + n) % n : (r - step + n - 1 + n) % n;
-                step(io, op, step * chunksPerSeg, chunk, data, base, segStart, sendSeg, recvSeg, reduce);
-            }
+            pipeline(io, op, chunksPerSeg, chunk, data, base, segStart);
         } catch (IOException e) {
             throw t.fail("rank " + r + ": ring all-reduce with " + t.peer(next) + " / " + t.peer(prev) + " failed: "
                     + e.getMessage(), e);
         }
     }
 
+    /** The segment rank {@code r} sends in ring step {@code step} (reduce-scatter steps, then all-gather steps). */
+    static int sendSegment(int r, int step, int n) {
+        return step < n - 1 ? (r - step + n) % n : (r - step + n + n) % n;
+    }
+
+    /** The segment rank {@code r} receives in ring step {@code step}: the one it sends in the next step. */
+    static int receiveSegment(int r, int step, int n) {
+        return sendSegment(r, step + 1, n);
+    }
+
     /**
-     * One ring step: sends segment {@code sendSeg} to the successor in chunks while receiving
-     * segment {@code recvSeg} from the predecessor, adding each chunk as it completes
-     * ({@code reduce}) or copying it in place.
+     * All 2 (N - 1) steps as one pipeline: the segment a step receives is the one the next step
+     * sends, so each received chunk, once added (reduce-scatter) or stored (all-gather), is queued
+     * for the successor at once, instead of after the whole step. A step's sends and receives no
+     * longer wait for the slowest chunk of the step before; frames still leave and arrive in
+     * (step, chunk) order, and every segment is summed in the same order as before (same bits).
+     * One incoming frame at a time lands in {@code scratch}.
      */
-    private void step(Link.Duplex io, int op, int seqBase, int chunk, ByteBuffer data, int base, int[] segStart,
-            int sendSeg, int recvSeg, boolean reduce) throws IOException {
+    private void pipeline(Link.Duplex io, int op, int chunksPerSeg, int chunk, ByteBuffer data, int base,
+            int[] segStart) throws IOException {
+        int n = t.size();
+        int r = t.rank();
+        int steps = 2 * (n - 1);
         ArrayDeque<Frame.Out> sends = new ArrayDeque<>();
-        int seq = seqBase;
-        for (int from = segStart[sendSeg]; from < segStart[sendSeg + 1]; from += chunk, seq++) {
-            sends.add(new Frame.Out(op, seq, slice(data, base, from, Math.min(chunk, segStart[sendSeg + 1] - from))));
+        int first = sendSegment(r, 0, n);
+        int seq = 0;
+        for (int from = segStart[first]; from < segStart[first + 1]; from += chunk, seq++) {
+            sends.add(new Frame.Out(op, seq, slice(data, base, from, Math.min(chunk, segStart[first + 1] - from))));
         }
+        int recvStep = 0;
+        int recvSeg = receiveSegment(r, 0, n);
         int recvFrom = segStart[recvSeg];
-        int recvEnd = segStart[recvSeg + 1];
-        int recvSeq = seqBase;
+        int recvChunk = 0;
         Frame.In incoming = null;
         int payloadFloats = 0;
         long lastProgress = System.currentTimeMillis();
-        while (!sends.isEmpty() || recvFrom < recvEnd) {
-            long moved = 0;
-            if (!sends.isEmpty()) {
-                moved += io.send(sends.peek());
-                if (sends.peek().done()) {
-                    sends.poll();
+        while (true) {
+            while (recvStep < steps && recvFrom >= segStart[recvSeg + 1]) { // a step done (or an empty segment)
+                recvStep++;
+                if (recvStep < steps) {
+                    recvSeg = receiveSegment(r, recvStep, n);
+                    recvFrom = segStart[recvSeg];
+                    recvChunk = 0;
                 }
             }
-            while (recvFrom < recvEnd) {
+            if (sends.isEmpty() && recvStep == steps) {
+                return;
+            }
+            long moved = 0;
+            while (!sends.isEmpty()) {
+                moved += io.send(sends.peek());
+                if (!sends.peek().done()) {
+                    break;
+                }
+                sends.poll();
+            }
+            while (recvStep < steps && recvFrom < segStart[recvSeg + 1]) {
+                boolean reduce = recvStep < n - 1;
                 if (incoming == null) {
-                    payloadFloats = Math.min(chunk, recvEnd - recvFrom);
-                    incoming = new Frame.In(op, recvSeq, reduce ? scratch.clear().limit(payloadFloats * 4)
-                            : slice(data, base, recvFrom, payloadFloats));
+                    payloadFloats = Math.min(chunk, segStart[recvSeg + 1] - recvFrom);
+                    incoming = new Frame.In(op, recvStep * chunksPerSeg + recvChunk, reduce
+                            ? scratch.clear().limit(payloadFloats * 4) : slice(data, base, recvFrom, payloadFloats));
                 }
                 moved += io.receive(incoming);
                 if (!incoming.done()) {
@@ -100,18 +127,23 @@ final class RingAllReduce {
                     scratch.flip();
                     FloatAdd.add(slice(data, base, recvFrom, payloadFloats), scratch, payloadFloats, a, b);
                 }
+                if (recvStep + 1 < steps) {
+                    sends.add(new Frame.Out(op, (recvStep + 1) * chunksPerSeg + recvChunk,
+                            slice(data, base, recvFrom, payloadFloats)));
+                }
                 incoming = null;
                 recvFrom += payloadFloats;
-                recvSeq++;
+                recvChunk++;
             }
             long now = System.currentTimeMillis();
+            boolean receiving = recvStep < steps;
             if (moved > 0) {
                 lastProgress = now;
             } else if (now - lastProgress > t.timeoutMillis()) {
                 throw new IOException("no progress for " + t.timeoutMillis() / 1000 + " s: "
-                        + (recvFrom < recvEnd ? t.peer(prev(t)) + " did not send" : t.peer(next(t)) + " did not read"));
+                        + (receiving ? t.peer(prev(t)) + " did not send" : t.peer(next(t)) + " did not read"));
             } else {
-                io.await(!sends.isEmpty(), recvFrom < recvEnd, 200);
+                io.await(!sends.isEmpty(), receiving, 200);
             }
         }
     }

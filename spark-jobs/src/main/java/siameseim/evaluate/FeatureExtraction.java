@@ -115,7 +115,7 @@ public final class FeatureExtraction {
         EvalTransform tf = new EvalTransform(c.model().imageSize(), resize, c.augment().mean(), c.augment().std());
         List<FeatureRow> out = new ArrayList<>();
         try (NDManager m = NDManager.newBaseManager(device);
-                EmbeddingBatches<ImageRecord> batches = new EmbeddingBatches<>(fx, tf, c.batchSize(), m, true,
+                EmbeddingBatches<ImageRecord> batches = new EmbeddingBatches<>(fx, tf, c.batchSize(), m, EmbeddingBatches.Overlap.AUTO,
                         (rec, f) -> out.add(new FeatureRow(rec.key(), rec.label(), f)))) {
             ShardReader.scan(conf, shard, row -> row < take && keep.keep(shardIndex, row), (row, rec) -> {
                 try {

@@ -38,7 +38,7 @@ public final class BenchJob implements Job {
     public String usage() {
         return "[--threads N (2)] [--steps N (10; scaling: 120)] [--warmup N (scaling: 40)]"
                 + " [--rounds N (scaling: 3; --official: 2; pth: 3)] [--only demo|tiny|data|order|allreduce|scaling|embed|pth]"
-                + " [--official DIR (the official code's checkout, run beside ours: demo, tiny; allreduce: PyTorch Gloo)]"
+                + " [--official DIR (the official code's checkout, run beside ours: demo, tiny, data; allreduce: PyTorch Gloo)]"
                 + " [--python PATH (/usr/bin/python3, with PyTorch)] [--file F.pth,G.pth (pth: torch.load beside ours)]";
     }
 
@@ -103,7 +103,13 @@ public final class BenchJob implements Job {
             }
         }
         if (only.equals("all") || only.equals("data")) {
-            dataBenchmark(a);
+            if (official.isPresent()) {
+                // the recipe's views (ViT-B/16, 224 px) from the benchmark's 500 x 375 JPEGs
+                official.get().compareData(officialCode(a), ImageDecoder.named("opencv"),
+                        ConfigLoader.loadPretrain("pretrain-vit-b16.conf", List.of()), 500, 375, 4, rounds);
+            } else {
+                dataBenchmark(a);
+            }
             if (only.equals("data")) {
                 return 0;
             }

@@ -18,12 +18,24 @@ import siameseim.model.nn.Torch;
  * Images to frozen-encoder features in batches: the loop of every embedding path ({@code embed},
  * {@link ImageEmbedder}, the evaluations' feature extraction, {@code bench --only embed}). The
  * caller decodes and transforms the images of the next batch into one buffer while the encoder
- * runs on the previous batch, in the other buffer, on a worker thread ({@code overlap}; without
- * it the forward pass runs on the caller's thread between batches). Features reach the sink in
+ * runs on the previous batch, in the other buffer, on a worker thread, or the forward pass runs on
+ * the caller's thread between batches: {@link Overlap#AUTO} measures the first batches each way
+ * and keeps the faster ({@link OverlapChoice}; the decoding thread competes with the forward
+ * pass's threads, and on some hosts overlapping lost). Features reach the sink in
  * the order the items were added, on the caller's thread; an item without an image gets null and
  * does not count towards a batch, so batches hold the same images either way.
  */
 public final class EmbeddingBatches<T> implements AutoCloseable {
+    /** Whether decoding overlaps the forward pass. */
+    public enum Overlap {
+        /** Measured on the first batches ({@link OverlapChoice}): what the jobs use. */
+        AUTO,
+        /** Always: the next batch is decoded while the encoder runs on the current one. */
+        ON,
+        /** Never: the forward pass runs on the caller's thread between batches. */
+        OFF
+    }
+
     /** Where each item's feature goes (null: the item had no image). */
     public interface Sink<T> {
         void accept(T item, float[] feature) throws IOException;
@@ -41,13 +53,16 @@ public final class EmbeddingBatches<T> implements AutoCloseable {
     private final int batch;
     private final int pixels;
     private final NDManager manager;
-    private final boolean overlap;
-    private final int threads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
+    private final OverlapChoice choice;
     private final Sink<T> sink;
     private Batch<T> filling;
     private Batch<T> spare;
     private Batch<T> inFlight;
     private Future<float[]> result;
+    /** The plan of the last dispatched batch, when it started and whether it was full (its cycle is measured). */
+    private OverlapChoice.Plan lastPlan;
+    private long lastDispatch;
+    private boolean lastFull;
 
     private static final class Batch<T> {
         final float[] images;
@@ -67,14 +82,19 @@ public final class EmbeddingBatches<T> implements AutoCloseable {
     }
 
     /** On the caller's thread, whose intra-op thread count the worker takes over. */
-    public EmbeddingBatches(FeatureExtractor fx, EvalTransform tf, int batch, NDManager manager, boolean overlap,
+    public EmbeddingBatches(FeatureExtractor fx, EvalTransform tf, int batch, NDManager manager, Overlap overlap,
             Sink<T> sink) {
         this.fx = fx;
         this.tf = tf;
         this.batch = batch;
         this.pixels = 3 * tf.size() * tf.size();
         this.manager = manager;
-        this.overlap = overlap;
+        int threads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
+        this.choice = switch (overlap) {
+            case AUTO -> new OverlapChoice(threads, 2);
+            case ON -> OverlapChoice.fixed(new OverlapChoice.Plan(true, threads));
+            case OFF -> OverlapChoice.fixed(new OverlapChoice.Plan(false, threads));
+        };
         this.sink = sink;
         filling = new Batch<>(batch * pixels);
         spare = new Batch<>(batch * pixels);
@@ -100,25 +120,40 @@ public final class EmbeddingBatches<T> implements AutoCloseable {
         deliverInFlight();
     }
 
+    /** How the batches run now ("overlapped on 1 thread"), with the measured cycles once AUTO chose. */
+    public String overlapReport() {
+        OverlapChoice.Plan p = choice.chosen();
+        return p == null ? "still measuring" : p.describe() + (choice.report().isEmpty() ? ""
+                : " (measured batch cycles: " + choice.report() + ")");
+    }
+
     private void dispatch() throws IOException {
+        long now = System.nanoTime();
+        if (lastPlan != null) {
+            choice.measured(lastPlan, now - lastDispatch, lastFull);
+        }
+        OverlapChoice.Plan plan = choice.next();
         Batch<T> b = filling;
         deliverInFlight();
         filling = spare;
         spare = null;
-        if (overlap) {
+        lastPlan = plan;
+        lastDispatch = now;
+        lastFull = b.count == batch;
+        if (plan.overlap()) {
             inFlight = b;
-            result = FORWARD.submit(() -> forward(b));
+            result = FORWARD.submit(() -> forward(b, plan.threads()));
         } else {
-            deliver(b, forward(b));
+            deliver(b, forward(b, plan.threads()));
             spare = b;
         }
     }
 
-    private float[] forward(Batch<T> b) {
+    private float[] forward(Batch<T> b, int threads) {
         if (b.count == 0) {
             return new float[0];
         }
-        Torch.init(threads); // a no-op unless this worker thread last ran with another count
+        Torch.init(threads); // a no-op unless this thread last ran with another count
         return fx.extract(b.count == batch ? b.images : Arrays.copyOf(b.images, b.count * pixels), b.count, tf.size(),
                 manager);
     }

@@ -46,7 +46,7 @@ record ImageEmbedding(String weights, long seed, Map<String, String> architectur
         ImageDecoder decoder = ImageDecoder.named(decoderName);
         List<Row> out = new ArrayList<>();
         try (NDManager m = NDManager.newBaseManager(device);
-                EmbeddingBatches<Row> batches = new EmbeddingBatches<>(fx, tf, batch, m, true,
+                EmbeddingBatches<Row> batches = new EmbeddingBatches<>(fx, tf, batch, m, EmbeddingBatches.Overlap.AUTO,
                         (r, f) -> out.add(withEmbedding(r, f)))) {
             while (rows.hasNext()) {
                 Row r = rows.next();

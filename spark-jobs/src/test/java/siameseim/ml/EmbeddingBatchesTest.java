@@ -22,9 +22,10 @@ import siameseim.model.vit.VisionTransformer;
 import siameseim.testing.EvalFixture;
 
 /**
- * The embedding loop, with the next batch decoded while the encoder runs and without: every item
- * in order, null for those without an image, and features identical to the encoder called on the
- * same batches directly.
+ * The embedding loop, with the next batch decoded while the encoder runs, without, and choosing
+ * between the two on its first batches (AUTO switches mid-stream): every item in order, null for
+ * those without an image, and features identical to the encoder called on the same batches
+ * directly.
  */
 class EmbeddingBatchesTest {
     @Test
@@ -34,7 +35,7 @@ class EmbeddingBatchesTest {
         EvalTransform tf = new EvalTransform(16, Resampler.Filter.BICUBIC, pc.augment().mean(), pc.augment().std());
         SplittableRandom rng = new SplittableRandom(5);
         List<RgbImage> images = new ArrayList<>();
-        for (int i = 0; i < 11; i++) { // items 2 and 7 have no image
+        for (int i = 0; i < 47; i++) { // items 2 and 7 have no image; 12 batches of 4, the last partial
             float[] px = new float[3 * 20 * 24];
             for (int j = 0; j < px.length; j++) {
                 px[j] = rng.nextInt(256);
@@ -44,7 +45,7 @@ class EmbeddingBatchesTest {
         try (NDManager m = NDManager.newBaseManager()) {
             VisionTransformer enc = new VisionTransformer(m, new SplittableRandom(3), pc.model(), "", null);
             FeatureExtractor fx = new FeatureExtractor(enc, FeaturePool.CLS);
-            // the 9 images in batches of 4, 4, 1, straight through the encoder
+            // the 45 images in batches of 4 (the last of 1), straight through the encoder
             List<float[]> expect = new ArrayList<>();
             List<RgbImage> present = images.stream().filter(x -> x != null).toList();
             for (int s = 0; s < present.size(); s += 4) {
@@ -58,7 +59,7 @@ class EmbeddingBatchesTest {
                     expect.add(Arrays.copyOfRange(f, i * 32, (i + 1) * 32));
                 }
             }
-            for (boolean overlap : new boolean[] {false, true}) {
+            for (EmbeddingBatches.Overlap overlap : EmbeddingBatches.Overlap.values()) {
                 List<Integer> order = new ArrayList<>();
                 List<float[]> got = new ArrayList<>();
                 try (EmbeddingBatches<Integer> b = new EmbeddingBatches<>(fx, tf, 4, m, overlap, (i, f) -> {
@@ -70,7 +71,8 @@ class EmbeddingBatchesTest {
                     }
                     b.finish();
                 }
-                assertEquals(List.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), order, "overlap " + overlap);
+                assertEquals(java.util.stream.IntStream.range(0, images.size()).boxed().toList(), order,
+                        "overlap " + overlap);
                 int k = 0;
                 for (int i = 0; i < got.size(); i++) {
                     if (images.get(i) == null) {

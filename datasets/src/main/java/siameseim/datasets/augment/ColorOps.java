@@ -93,7 +93,7 @@ public final class ColorOps {
         int w = img.width();
         int h = img.height();
         float[] d = img.data();
-        float[] tmp = new float[d.length];
+        float[] tmp = Scratch.floats(Scratch.Slot.BLUR, d.length);
         // rows copied with their edge pixels repeated, then summed tap by tap over whole rows:
         // each pixel adds the same terms in the same order as a per-pixel loop, but a row is a
         // few SIMD operations per tap (Kernels)
@@ -138,9 +138,7 @@ public final class ColorOps {
             float shift = (float) (-mean[c] / std[c]);
             int base = c * n;
             int from = img.isGrey() ? 0 : base;
-            for (int i = 0; i < n; i++) {
-                out[offset + base + i] = d[from + i] * scale + shift;
-            }
+            Kernels.scaleShift(d, from, out, offset + base, n, scale, shift);
         }
     }
 }

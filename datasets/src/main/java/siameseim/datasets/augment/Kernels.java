@@ -26,19 +26,19 @@ final class Kernels {
     }
 
     /**
-     * The horizontal resampling pass over whole rows: for every row r and output pixel x in
-     * [0, n), dst[r * n + x] = clampRound(sum over t of w[t * n + x] * src[rowStart[r] + step * t + index[x]]),
-     * the taps added in the order t = 0, 1, ... to a sum that starts at 0. One call per pass with
-     * the sums in registers: per-row calls of an accumulate kernel spent more time entering the
-     * loops and storing partial sums than adding 32-pixel rows.
+     * The horizontal resampling pass over whole rows: for every row r and output pixel x,
+     * dst[r * n + x] = clampRound(sum over t of k[t] * src[rowStart[r] + step * (start[x] + t)]) with
+     * k = weights[x] and n = start.length, the taps added in the order t = 0, 1, ... to a sum that
+     * starts at 0 (PIL's per-pixel dot product). {@code step} -1 reads the rows mirrored.
      */
-    static void resampleRows(float[] src, int[] rowStart, int step, int[] index, float[] w, int taps, int n,
-            float[] dst) {
+    static void resampleRows(float[] src, int[] rowStart, int step, Resampler.Axis axis, float[] dst) {
         if (VECTOR) {
-            VectorKernels.resampleRows(src, rowStart, step, index, w, taps, n, dst);
+            VectorKernels.resampleRows(src, rowStart, step, axis.start, axis.weights, axis.min, axis.max - axis.min,
+                    dst);
         } else {
+            int n = axis.start.length;
             for (int r = 0; r < rowStart.length; r++) {
-                resampleRowScalar(src, rowStart[r], step, index, w, taps, n, dst, r * n, 0);
+                resampleRowScalar(src, rowStart[r], step, axis.start, axis.weights, dst, r * n);
             }
         }
     }
@@ -54,6 +54,15 @@ final class Kernels {
             VectorKernels.weightedRows(src, from, w, taps, n, dst, to, round);
         } else {
             weightedRowsScalar(src, from, w, taps, n, dst, to, round, 0);
+        }
+    }
+
+    /** dst[to + i] = src[from + i] * scale + shift for i in [0, n): the normalisation. */
+    static void scaleShift(float[] src, int from, float[] dst, int to, int n, float scale, float shift) {
+        if (VECTOR) {
+            VectorKernels.scaleShift(src, from, dst, to, n, scale, shift);
+        } else {
+            scaleShiftScalar(src, from, dst, to, n, scale, shift, 0);
         }
     }
 
@@ -115,12 +124,14 @@ final class Kernels {
 
     // the scalar loops, from element `start` on (the vector path finishes its tails with them)
 
-    static void resampleRowScalar(float[] src, int rowStart, int step, int[] index, float[] w, int taps, int n,
-            float[] dst, int to, int start) {
-        for (int x = start; x < n; x++) {
+    static void resampleRowScalar(float[] src, int rowStart, int step, int[] start, float[][] weights, float[] dst,
+            int to) {
+        for (int x = 0; x < start.length; x++) {
+            float[] k = weights[x];
+            int at = rowStart + step * start[x];
             float a = 0;
-            for (int t = 0; t < taps; t++) {
-                a += w[t * n + x] * src[rowStart + step * t + index[x]];
+            for (int t = 0; t < k.length; t++) {
+                a += k[t] * src[at + step * t];
             }
             dst[to + x] = RgbImage.clampRound(a);
         }
@@ -134,6 +145,13 @@ final class Kernels {
                 a += w[t] * src[from[t] + x];
             }
             dst[to + x] = round ? RgbImage.clampRound(a) : a;
+        }
+    }
+
+    static void scaleShiftScalar(float[] src, int from, float[] dst, int to, int n, float scale, float shift,
+            int start) {
+        for (int i = start; i < n; i++) {
+            dst[to + i] = src[from + i] * scale + shift;
         }
     }
 

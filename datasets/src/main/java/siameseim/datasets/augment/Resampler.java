@@ -53,19 +53,30 @@ public final class Resampler {
     }
 
     private static RgbImage resize(RgbImage src, boolean mirrored, CropBox box, int outW, int outH, Filter filter) {
+        return resize(src, mirrored, box, outW, outH, filter, false);
+    }
+
+    /**
+     * {@link #resize} or {@link #resizeMirrored} into this thread's scratch image ({@link Scratch}),
+     * which the next call on this thread overwrites: for a view that is used up (coloured and
+     * normalised) before the next one is made, without a new 600 KB image each time.
+     */
+    static RgbImage scratchView(RgbImage src, boolean mirrored, CropBox box, int outW, int outH, Filter filter) {
+        return resize(src, mirrored, box, outW, outH, filter, true);
+    }
+
+    private static RgbImage resize(RgbImage src, boolean mirrored, CropBox box, int outW, int outH, Filter filter,
+            boolean scratch) {
         Axis horizontal = Axis.of(box.left(), box.width(), src.width(), outW, filter);
         Axis vertical = Axis.of(box.top(), box.height(), src.height(), outH, filter);
         // horizontal pass over the rows the vertical pass will read
         int rowMin = vertical.min;
         int rows = vertical.max - rowMin;
         int channels = src.channels();
-        float[] tmp = new float[channels * rows * outW];
+        float[] tmp = Scratch.floats(Scratch.Slot.RESAMPLED_ROWS, channels * rows * outW);
         float[] s = src.data();
         int sw = src.width();
         int sh = src.height();
-        // tap-major: every output pixel accumulates its taps in the same order as a per-pixel
-        // dot product (so the same bits), and the pixels' sums are independent of each other: a
-        // row is a few SIMD gathers per tap (Kernels). Kernels are padded to the same tap count.
         int[] rowStart = new int[channels * rows];
         for (int c = 0; c < channels; c++) {
             for (int y = 0; y < rows; y++) {
@@ -73,9 +84,11 @@ public final class Resampler {
                 rowStart[c * rows + y] = (c * sh + y + rowMin) * sw + (mirrored ? sw - 1 : 0);
             }
         }
-        Kernels.resampleRows(s, rowStart, mirrored ? -1 : 1, mirrored ? horizontal.mirroredStart : horizontal.padded,
-                horizontal.tapMajor, horizontal.taps, outW, tmp);
-        RgbImage out = channels == 1 ? RgbImage.grey(outW, outH, new float[outW * outH]) : new RgbImage(outW, outH);
+        Kernels.resampleRows(s, rowStart, mirrored ? -1 : 1, horizontal, tmp);
+        int size = channels * outW * outH;
+        float[] pixels = !scratch ? new float[size]
+                : Scratch.floatsExactly(channels == 1 ? Scratch.Slot.VIEW_GREY : Scratch.Slot.VIEW_RGB, size);
+        RgbImage out = channels == 1 ? RgbImage.grey(outW, outH, pixels) : new RgbImage(outW, outH, pixels);
         float[] o = out.data();
         int[] from = new int[Math.max(1, vertical.taps)];
         for (int c = 0; c < channels; c++) {
@@ -106,29 +119,18 @@ public final class Resampler {
         /** First input index and normalised weights of each output pixel. */
         final int[] start;
         final float[][] weights;
-        /** The widest kernel; every kernel padded to it. */
+        /** The widest kernel. */
         final int taps;
         /** The input indices read: [min, max). */
         final int min;
         final int max;
-        /**
-         * Each output pixel's first input index with its kernel padded to {@link #taps}: pixels
-         * whose kernel would run past the edge start earlier, with leading zero weights (0 + w * v
-         * is exactly w * v, so the sums keep their bits); negated for mirrored reads.
-         */
-        final int[] padded;
-        final int[] mirroredStart;
-        /** The padded weights, tap-major: index t * outSize + x. */
-        final float[] tapMajor;
-
-        private Axis(int[] start, float[][] weights, int inSize) {
+        private Axis(int[] start, float[][] weights) {
             this.start = start;
             this.weights = weights;
-            int n = start.length;
             int t = 0;
             int lo = Integer.MAX_VALUE;
             int hi = 0;
-            for (int x = 0; x < n; x++) {
+            for (int x = 0; x < start.length; x++) {
                 t = Math.max(t, weights[x].length);
                 lo = Math.min(lo, start[x]);
                 hi = Math.max(hi, start[x] + weights[x].length);
@@ -136,17 +138,6 @@ public final class Resampler {
             this.taps = t;
             this.min = lo;
             this.max = hi;
-            this.padded = new int[n];
-            this.mirroredStart = new int[n];
-            this.tapMajor = new float[t * n];
-            for (int x = 0; x < n; x++) {
-                int lead = Math.max(0, start[x] + t - inSize);
-                padded[x] = start[x] - lead;
-                mirroredStart[x] = -padded[x];
-                for (int k = 0; k < weights[x].length; k++) {
-                    tapMajor[(lead + k) * n + x] = weights[x][k];
-                }
-            }
         }
 
         static Axis of(int in0, int span, int inSize, int outSize, Filter f) {
@@ -189,7 +180,7 @@ public final class Resampler {
                 start[xx] = xmin;
                 w[xx] = kf;
             }
-            return new Axis(start, w, inSize);
+            return new Axis(start, w);
         }
     }
 }

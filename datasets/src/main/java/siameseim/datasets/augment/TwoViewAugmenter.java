@@ -49,15 +49,17 @@ public final class TwoViewAugmenter {
         boolean flip2 = rng.nextBoolean();
         CropBox box1 = RandomResizedCrop.sample(image.width(), image.height(), cfg.cropScale(), cfg.cropRatio(), rng);
         CropBox box2 = RandomResizedCrop.sample(image.width(), image.height(), cfg.cropScale(), cfg.cropRatio(), rng);
-        // the flip comes first (reference order): the crop box is in the flipped image
-        RgbImage v1 = view(image, flip1, box1);
-        RgbImage v2 = view(image, flip2, box2);
-        colour(v1, 0, rng);
-        colour(v2, 1, rng);
+        // the flip comes first (reference order): the crop box is in the flipped image. Each view is
+        // made, coloured and normalised before the next (resizing draws no random numbers, so the
+        // draws keep the reference's order), so both use this thread's one scratch image.
         int n = 3 * size * size;
         float[] out1 = new float[n];
         float[] out2 = new float[n];
+        RgbImage v1 = view(image, flip1, box1);
+        colour(v1, 0, rng);
         ColorOps.normalizeInto(v1, cfg.mean(), cfg.std(), out1, 0);
+        RgbImage v2 = view(image, flip2, box2);
+        colour(v2, 1, rng);
         ColorOps.normalizeInto(v2, cfg.mean(), cfg.std(), out2, 0);
         ViewGeometry geo = ViewGeometry.of(box1, flip1, box2, flip2, image.width());
         int[] visible = BlockMaskGenerator.visible(masks.next(rng));
@@ -65,8 +67,7 @@ public final class TwoViewAugmenter {
     }
 
     private RgbImage view(RgbImage image, boolean flip, CropBox box) {
-        return flip ? Resampler.resizeMirrored(image, box, size, size, Resampler.Filter.BICUBIC)
-                : Resampler.resize(image, box, size, size, Resampler.Filter.BICUBIC);
+        return Resampler.scratchView(image, flip, box, size, size, Resampler.Filter.BICUBIC);
     }
 
     /** Colour augmentation of view {@code v} (0 or 1), in place. */

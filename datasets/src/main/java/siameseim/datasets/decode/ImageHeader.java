@@ -2,12 +2,17 @@ package siameseim.datasets.decode;
 
 /**
  * What the first and last bytes of an encoded image say, without decoding it: the real format
- * (whatever the file name claims), the pixel dimensions, and whether the file ends where its
- * format says it must (JPEG EOI marker, PNG IEND chunk, GIF trailer), which catches truncation.
+ * (whatever the file name claims), the pixel dimensions, whether the file ends where its
+ * format says it must (JPEG EOI marker, PNG IEND chunk, GIF trailer), which catches truncation,
+ * and whether a JPEG carries an Exif segment (whose orientation OpenCV applies).
  */
-public record ImageHeader(String format, int width, int height, boolean complete) {
+public record ImageHeader(String format, int width, int height, boolean complete, boolean exif) {
 
     public static final String UNKNOWN = "unknown";
+
+    public ImageHeader(String format, int width, int height, boolean complete) {
+        this(format, width, height, complete, false);
+    }
 
     public long pixels() {
         return (long) width * height;
@@ -47,16 +52,16 @@ public record ImageHeader(String format, int width, int height, boolean complete
     }
 
     private static ImageHeader jpeg(byte[] b) {
-        int sof = jpegFrameHeader(b);
-        int h = sof < 0 ? -1 : ((b[sof + 5] & 0xff) << 8) | (b[sof + 6] & 0xff);
-        int w = sof < 0 ? -1 : ((b[sof + 7] & 0xff) << 8) | (b[sof + 8] & 0xff);
+        FrameHeader f = jpegFrameHeader(b);
+        int h = f.offset() < 0 ? -1 : ((b[f.offset() + 5] & 0xff) << 8) | (b[f.offset() + 6] & 0xff);
+        int w = f.offset() < 0 ? -1 : ((b[f.offset() + 7] & 0xff) << 8) | (b[f.offset() + 8] & 0xff);
         // a complete JPEG ends with EOI (FF D9), possibly followed by padding zeros
         int end = b.length - 1;
         while (end > 0 && b[end] == 0) {
             end--;
         }
         boolean complete = end >= 1 && (b[end - 1] & 0xff) == 0xFF && (b[end] & 0xff) == 0xD9;
-        return new ImageHeader("jpeg", w, h, complete);
+        return new ImageHeader("jpeg", w, h, complete, f.exif());
     }
 
     /**
@@ -65,15 +70,20 @@ public record ImageHeader(String format, int width, int height, boolean complete
      */
     public static int jpegComponents(byte[] b) {
         boolean jpeg = b.length >= 3 && (b[0] & 0xff) == 0xFF && (b[1] & 0xff) == 0xD8 && (b[2] & 0xff) == 0xFF;
-        int sof = jpeg ? jpegFrameHeader(b) : -1;
+        int sof = jpeg ? jpegFrameHeader(b).offset() : -1;
         return sof < 0 ? -1 : b[sof + 9] & 0xff;
     }
 
+    /** Where a JPEG's frame header starts (-1: none), and whether an Exif segment comes before it. */
+    private record FrameHeader(int offset, boolean exif) {}
+
     /**
      * The offset of a JPEG's frame header (SOFn marker: precision, height, width, components) found
-     * by walking the marker segments from the start, or -1 when the scan (SOS) or the end comes first.
+     * by walking the marker segments from the start, or -1 when the scan (SOS) or the end comes
+     * first; and whether one of the segments before it is APP1 "Exif".
      */
-    private static int jpegFrameHeader(byte[] b) {
+    private static FrameHeader jpegFrameHeader(byte[] b) {
+        boolean exif = false;
         int i = 2;
         while (i + 9 < b.length) {
             if ((b[i] & 0xff) != 0xFF) {
@@ -90,15 +100,17 @@ public record ImageHeader(String format, int width, int height, boolean complete
                 continue;
             }
             int len = ((b[i + 2] & 0xff) << 8) | (b[i + 3] & 0xff);
+            // APP1 "Exif\0\0" (OpenCV applies its orientation)
+            exif |= marker == 0xE1 && b[i + 4] == 'E' && b[i + 5] == 'x' && b[i + 6] == 'i' && b[i + 7] == 'f';
             if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
-                return i;
+                return new FrameHeader(i, exif);
             }
             if (marker == 0xDA || len < 2) {
-                return -1;
+                return new FrameHeader(-1, exif);
             }
             i += 2 + len;
         }
-        return -1;
+        return new FrameHeader(-1, exif);
     }
 
     private static int be32(byte[] b, int o) {

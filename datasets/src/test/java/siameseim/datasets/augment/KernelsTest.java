@@ -99,31 +99,44 @@ class KernelsTest {
             VectorKernels.scaleRound(d, f);
             Kernels.scaleRoundScalar(e, f, 0);
             assertBits(e, d);
+
+            float[] na = random(rng, n + 9);
+            float[] nb = na.clone();
+            float scale = (float) (1 / (255 * rng.nextDouble(0.1, 0.3)));
+            float shift = (float) -rng.nextDouble(1, 3);
+            VectorKernels.scaleShift(d, 0, na, 9, n, scale, shift);
+            Kernels.scaleShiftScalar(d, 0, nb, 9, n, scale, shift, 0);
+            assertBits(nb, na);
         }
     }
 
     @Test
     void resamplingPassesMatchTheScalarLoops() {
+        // up to 40 rows: whole and partial strips of S.length() rows; kernels of 1 to 9 taps
         SplittableRandom rng = new SplittableRandom(12);
         for (int n = 1; n <= 70; n++) {
-            int taps = 1 + rng.nextInt(9);
-            int rows = 1 + rng.nextInt(5);
+            int rows = 1 + rng.nextInt(40);
             float[] src = pixels(rng, 40 + rows * 200);
-            float[] w = random(rng, taps * n);
-            int[] index = new int[n];
-            for (int i = 0; i < n; i++) {
-                index[i] = rng.nextInt(21) - 10; // negative offsets too, as mirrored rows use
+            int[] start = new int[n];
+            float[][] weights = new float[n][];
+            int lo = Integer.MAX_VALUE;
+            int hi = 0;
+            for (int x = 0; x < n; x++) {
+                weights[x] = random(rng, 1 + rng.nextInt(9));
+                start[x] = rng.nextInt(60 - weights[x].length);
+                lo = Math.min(lo, start[x]);
+                hi = Math.max(hi, start[x] + weights[x].length);
             }
-            int step = rng.nextBoolean() ? 1 : -1;
+            int step = rng.nextBoolean() ? 1 : -1; // -1: mirrored rows, read from their last pixel
             int[] rowStart = new int[rows];
             for (int r = 0; r < rows; r++) {
-                rowStart[r] = 20 + r * 200 + (step < 0 ? taps : 0);
+                rowStart[r] = 20 + r * 200 + (step < 0 ? 60 : 0);
             }
             float[] a = new float[rows * n];
             float[] b = new float[rows * n];
-            VectorKernels.resampleRows(src, rowStart, step, index, w, taps, n, a);
+            VectorKernels.resampleRows(src, rowStart, step, start, weights, lo, hi - lo, a);
             for (int r = 0; r < rows; r++) {
-                Kernels.resampleRowScalar(src, rowStart[r], step, index, w, taps, n, b, r * n, 0);
+                Kernels.resampleRowScalar(src, rowStart[r], step, start, weights, b, r * n);
             }
             assertBits(b, a);
         }
