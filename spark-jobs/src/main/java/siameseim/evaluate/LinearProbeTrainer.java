@@ -36,6 +36,11 @@ public final class LinearProbeTrainer {
         Torch.init();
         int replicas = c == null ? 1 : c.size();
         int localBatch = Math.max(1, cfg.batchSize() / replicas);
+        if (localBatch > local.size()) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "eval.linear.batch-size = %d"
+                    + " needs %d training images per replica, this one has %d: lower eval.linear.batch-size",
+                    cfg.batchSize(), localBatch, local.size()));
+        }
         long stepsPerEpoch = Math.max(1, globalCount / ((long) localBatch * replicas));
         long total = (long) Math.ceil(cfg.epochs() * stepsPerEpoch);
         double peak = cfg.baseLr() * cfg.batchSize() / 256.0;

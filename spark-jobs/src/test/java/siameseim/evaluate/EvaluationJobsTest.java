@@ -137,6 +137,49 @@ class EvaluationJobsTest {
     }
 
     @Test
+    void randomVsPretrainedScoresBothEncodersOnTheSameImages() throws Exception {
+        Torch.init(1);
+        PretrainConfig pc = ConfigLoader.loadPretrain(null, concat(EvalFixture.UNIT, "data.path=" + dataset,
+                "eval.linear.batch-size=12", "eval.linear.epochs=20", "eval.linear.warmup-epochs=2",
+                "eval.linear.base-lr=100"));
+        Path untrained = tmp.resolve("step0.safetensors");
+        Path trained = tmp.resolve("step2.safetensors");
+        try (Pretrainer t = new Pretrainer(pc, 4, GradientReducer.IDENTITY, CrossReplicaMean.SINGLE)) {
+            try (OutputStream out = Files.newOutputStream(untrained)) {
+                t.save(out);
+            }
+            t.step(List.of(SyntheticBatches.batch(pc, 8, 1)));
+            t.step(List.of(SyntheticBatches.batch(pc, 8, 2)));
+            try (OutputStream out = Files.newOutputStream(trained)) {
+                t.save(out);
+            }
+        }
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        RandomVsPretrained.Result same = RandomVsPretrained.run(conf, pc, untrained.toString());
+        assertEquals(60, same.train());
+        assertEquals(18, same.test());
+        assertEquals(List.of(EvalFixture.NAMES), same.classes());
+        assertEquals(18 * same.dim(), same.random().testFeatures().length);
+        assertArrayEquals(same.random().testFeatures(), same.pretrained().testFeatures(),
+                "the checkpoint of step 0 is the random init of train.seed");
+        assertEquals(same.random().knn(), same.pretrained().knn());
+        assertEquals(same.random().linear(), same.pretrained().linear());
+        assertEquals(1.0, same.random().knn().top1(), "colour classes are separable by any encoder");
+        assertTrue(same.random().linear() >= 0.9, "linear probe " + same.random().linear());
+        RandomVsPretrained.Result r = RandomVsPretrained.run(conf, pc, trained.toString());
+        assertArrayEquals(same.random().testFeatures(), r.random().testFeatures());
+        assertTrue(!java.util.Arrays.equals(r.random().testFeatures(), r.pretrained().testFeatures()),
+                "the pretrained features come from the checkpoint");
+        assertArrayEquals(same.testLabels(), r.testLabels());
+    }
+
+    private static List<String> concat(String[] a, String... b) {
+        List<String> out = new ArrayList<>(List.of(a));
+        out.addAll(List.of(b));
+        return out;
+    }
+
+    @Test
     void exportThenImportGivesIdenticalFeatures() throws Exception {
         Torch.init(1);
         PretrainConfig pc = ConfigLoader.loadPretrain(null, List.of(EvalFixture.UNIT));
