@@ -134,11 +134,24 @@ public final class EncoderExport {
         }
     }
 
-    /** The encoder of an exported directory, for inference (no gradients). */
+    /**
+     * The encoder of an exported directory, for inference (no gradients): {@code encoder.safetensors}
+     * with its architecture metadata, or {@code encoder.pth} (a torch.save file has no metadata of
+     * ours) with the architecture read from the directory's {@code config.json}.
+     */
     public static VisionTransformer load(NDManager m, Configuration conf, String directory) throws IOException {
         Path p = new Path(directory, WEIGHTS);
+        org.apache.hadoop.fs.FileSystem fs = p.getFileSystem(conf);
+        if (!fs.exists(p)) {
+            Path pth = new Path(directory, WEIGHTS_PTH);
+            if (!fs.exists(pth)) {
+                throw new java.io.FileNotFoundException(directory + " holds neither " + WEIGHTS + " nor " + WEIGHTS_PTH
+                        + ": not a directory written by bin/siameseim export");
+            }
+            return Encoders.load(m, architectureOfConfig(fs, new Path(directory, CONFIG)), pth.toString(), 0, conf);
+        }
         Safetensors.Header h;
-        try (InputStream in = p.getFileSystem(conf).open(p)) {
+        try (InputStream in = fs.open(p)) {
             h = Safetensors.readHeader(in, p.toString());
         }
         String arch = h.metadata().get("architecture");
@@ -149,6 +162,31 @@ public final class EncoderExport {
         com.google.gson.JsonParser.parseString(arch).getAsJsonObject().entrySet()
                 .forEach(e -> a.put(e.getKey(), e.getValue().getAsString()));
         return Encoders.load(m, architecture(a), p.toString(), 0, conf);
+    }
+
+    /** The encoder's architecture from an export's {@code config.json} (the decoder keys at their defaults). */
+    private static ModelConfig architectureOfConfig(org.apache.hadoop.fs.FileSystem fs, Path config) throws IOException {
+        JsonObject o;
+        try (InputStream in = fs.open(config)) {
+            o = com.google.gson.JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8))
+                    .getAsJsonObject();
+        } catch (java.io.FileNotFoundException e) {
+            throw new java.io.FileNotFoundException(config + " is missing: an " + WEIGHTS_PTH
+                    + " export takes its architecture from it");
+        } catch (RuntimeException e) {
+            throw new IOException(config + " is not the JSON object bin/siameseim export writes: " + e.getMessage());
+        }
+        Map<String, String> a = new LinkedHashMap<>();
+        String[][] keys = {{"image_size", "model.image-size"}, {"patch_size", "model.patch-size"},
+            {"embed_dim", "model.encoder.width"}, {"depth", "model.encoder.depth"},
+            {"num_heads", "model.encoder.heads"}, {"mlp_ratio", "model.encoder.mlp-ratio"}};
+        for (String[] k : keys) {
+            if (!o.has(k[0]) || !o.get(k[0]).isJsonPrimitive()) {
+                throw new IOException(config + " has no number '" + k[0] + "' (the architecture of its " + WEIGHTS_PTH + ")");
+            }
+            a.put(k[1], o.get(k[0]).getAsString());
+        }
+        return architecture(a);
     }
 
     /** The architecture keys of a checkpoint as a model config. */

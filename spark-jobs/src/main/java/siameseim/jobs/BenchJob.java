@@ -37,7 +37,7 @@ public final class BenchJob implements Job {
     @Override
     public String usage() {
         return "[--threads N (2)] [--steps N (10; scaling: 120)] [--warmup N (scaling: 40)]"
-                + " [--rounds N (scaling: 3; --official: 2; pth: 3)] [--only demo|tiny|data|order|allreduce|scaling|embed|pth]"
+                + " [--rounds N (scaling: 3; --official: 2; pth: 10)] [--only demo|tiny|data|order|allreduce|scaling|embed|pth]"
                 + " [--official DIR (the official code's checkout, run beside ours: demo, tiny, data; allreduce: PyTorch Gloo)]"
                 + " [--python PATH (/usr/bin/python3, with PyTorch)] [--file F.pth,G.pth (pth: torch.load beside ours)]";
     }
@@ -78,7 +78,7 @@ public final class BenchJob implements Job {
             }
             siameseim.model.nn.Torch.init(threads);
             siameseim.bench.PthBenchmark.run(List.of(files.split(",")), a.option("python", null),
-                    a.intOption("rounds", 3), System.out::println);
+                    a.intOption("rounds", 10), System.out::println);
             return 0;
         }
         if (only.equals("order")) {

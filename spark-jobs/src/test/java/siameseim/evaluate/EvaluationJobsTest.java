@@ -231,8 +231,10 @@ class EvaluationJobsTest {
                 assertEquals(st.get(n).getShape(), pth.get(n).getShape(), n);
                 assertEquals(Safetensors.hostBytes(st.get(n)), Safetensors.hostBytes(pth.get(n)), n);
             }
-            VisionTransformer fromPth = Encoders.load(m, pc.model(), tmp.resolve("export-pth/encoder.pth").toString(), 0,
-                    conf);
+            // read back as an export directory: the architecture from its config.json
+            VisionTransformer fromPth = EncoderExport.load(m, conf, tmp.resolve("export-pth").toString());
+            IOException none = assertThrows(IOException.class, () -> EncoderExport.load(m, conf, tmp.toString()));
+            assertTrue(none.getMessage().contains("neither encoder.safetensors nor encoder.pth"), none.getMessage());
             assertArrayEquals(new FeatureExtractor(fromCkpt, FeaturePool.CLS).extract(images, 2, 16, m),
                     new FeatureExtractor(fromPth, FeaturePool.CLS).extract(images, 2, 16, m));
             String config = Files.readString(tmp.resolve("export/config.json"));
