@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.Partitioner;
@@ -121,13 +122,53 @@ final class OrderedWrite {
      */
     static DatasetPreparation.Prepared write(SparkSession spark, JavaRDD<InputImage> images, List<String> classes,
             List<String> splits, Manifest.RowOrder rowOrder, PrepareOptions options, Path staging, int tasks) {
+        return write(spark, images, Objects.requireNonNull(classes), splits, rowOrder, options, staging, tasks, null);
+    }
+
+    /**
+     * {@link #write(SparkSession, JavaRDD, List, List, Manifest.RowOrder, PrepareOptions, Path, int)}
+     * when the classes are known only from the images themselves (WebDataset labels): the labels are
+     * gathered while the shuffle's map side reads the images ({@link LabelSet}), that side runs as
+     * a stage of its own ({@code SparkContext.submitMapStage}, the call Spark's adaptive execution
+     * makes), and the writing side, which numbers the classes, starts after it on its output. The
+     * input is read once.
+     *
+     * @param found told the classes (sorted as {@link #classes} sorts them) once the read is done
+     */
+    static DatasetPreparation.Prepared writeFindingClasses(SparkSession spark, JavaRDD<InputImage> images,
+            List<String> splits, Manifest.RowOrder rowOrder, PrepareOptions options, Path staging, int tasks,
+            java.util.function.Consumer<List<String>> found) {
+        return write(spark, images, null, splits, rowOrder, options, staging, tasks, found);
+    }
+
+    private static DatasetPreparation.Prepared write(SparkSession spark, JavaRDD<InputImage> images,
+            List<String> known, List<String> splits, Manifest.RowOrder rowOrder, PrepareOptions options, Path staging,
+            int tasks, java.util.function.Consumer<List<String>> found) {
         long seed = rowOrder.seed();
         boolean shuffled = rowOrder.shuffled();
-        JavaPairRDD<byte[], byte[]> placed = images.mapToPair(im -> new Tuple2<>(
-                place(shuffled ? draw(seed, im.key()) : 0L, im.wnid(), im.key(), checksum(im)), encode(im)));
+        LabelSet labels = known == null ? new LabelSet() : null;
+        if (labels != null) {
+            spark.sparkContext().register(labels, "siameseim prepare: labels found");
+        }
+        JavaPairRDD<byte[], byte[]> placed = images.mapToPair(im -> {
+            if (labels != null && im.wnid() != null) {
+                labels.add(im.wnid());
+            }
+            return new Tuple2<>(place(shuffled ? draw(seed, im.key()) : 0L, im.wnid(), im.key(), checksum(im)),
+                    encode(im));
+        });
         JavaPairRDD<byte[], byte[]> ordered = shuffled
                 ? placed.repartitionAndSortWithinPartitions(new DrawRanges(tasks), ORDER)
                 : placed.sortByKey(ORDER, true, tasks);
+        List<String> classes = known;
+        if (classes == null) {
+            if (images.getNumPartitions() > 0) {
+                runMapSide(spark, ordered);
+            }
+            classes = classes(labels.value());
+            found.accept(classes);
+        }
+        List<String> cls = classes;
         Map<String, String> hadoop = SparkSessions.hadoopConf(spark);
         String stagingUri = staging.toString();
         List<PrepareTask.Result> results = ordered.values()
@@ -144,13 +185,70 @@ final class OrderedWrite {
                             return decode(it.next());
                         }
                     };
-                    return List.of(PrepareTask.run(idx, in, classes, options, c, new Path(stagingUri))).iterator();
+                    return List.of(PrepareTask.run(idx, in, cls, options, c, new Path(stagingUri))).iterator();
                 }, true).collect();
         long inputs = 0;
         for (PrepareTask.Result r : results) {
             inputs += r.bad().size() + r.images().values().stream().mapToLong(Long::longValue).sum();
         }
         return new DatasetPreparation.Prepared(classes, splits, results, inputs);
+    }
+
+    /**
+     * Runs the map side of {@code ordered}'s shuffle as a stage of its own; the next job on
+     * {@code ordered} finds its output and skips it. {@code submitMapStage} is Scala
+     * {@code private[spark]} (public to Java): Spark's adaptive execution is built on it. Checked
+     * by PrepareTarsTest (the input is read once).
+     */
+    private static void runMapSide(SparkSession spark, JavaPairRDD<byte[], byte[]> ordered) {
+        org.apache.spark.ShuffleDependency<?, ?, ?> dep =
+                (org.apache.spark.ShuffleDependency<?, ?, ?>) ordered.rdd().dependencies().head();
+        try {
+            spark.sparkContext().submitMapStage(dep).get();
+        } catch (org.apache.spark.SparkException e) {
+            throw new IllegalStateException("prepare: reading the input failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The distinct labels seen by the tasks: a set union, so a task that runs again (a retry, a
+     * speculative copy) adds nothing new, and only successful tasks' sets reach the driver.
+     */
+    static final class LabelSet extends org.apache.spark.util.AccumulatorV2<String, java.util.Set<String>> {
+        private static final long serialVersionUID = 1L;
+        private final java.util.Set<String> set = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        @Override
+        public boolean isZero() {
+            return set.isEmpty();
+        }
+
+        @Override
+        public LabelSet copy() {
+            LabelSet c = new LabelSet();
+            c.set.addAll(set);
+            return c;
+        }
+
+        @Override
+        public void reset() {
+            set.clear();
+        }
+
+        @Override
+        public void add(String label) {
+            set.add(label);
+        }
+
+        @Override
+        public void merge(org.apache.spark.util.AccumulatorV2<String, java.util.Set<String>> other) {
+            set.addAll(other.value());
+        }
+
+        @Override
+        public java.util.Set<String> value() {
+            return set;
+        }
     }
 
     /** An input image as bytes for the shuffle. */

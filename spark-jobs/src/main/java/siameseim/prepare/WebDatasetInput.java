@@ -31,10 +31,9 @@ import siameseim.spark.SparkSessions;
  * reads a run of whole shards, one sequential read each ({@link WebDatasetSamples} groups their
  * members into samples), so an object store serves one request per shard, not per image.
  *
- * <p>The label numbers must be known before a row is written, so a first pass over the shards
- * reads their label members only (the images' data is skipped), then the second reads the
- * samples into {@link OrderedWrite}'s shuffle. Each shard is read twice, each time as one
- * sequential read, and no image is kept between the passes.
+ * <p>The label numbers must be known before a row is written: the labels are gathered while the
+ * samples are read into {@link OrderedWrite}'s shuffle, whose writing side starts once all are
+ * read ({@link OrderedWrite#writeFindingClasses}). Each shard is read once, as one sequential read.
  */
 final class WebDatasetInput {
     private WebDatasetInput() {}
@@ -82,25 +81,21 @@ final class WebDatasetInput {
         JavaRDD<List<Shard>> tasks = JavaSparkContext.fromSparkContext(spark.sparkContext())
                 .parallelize(groups, groups.size());
         long t0 = System.nanoTime();
-        List<String> classes = OrderedWrite.classes(tasks.flatMap(group -> read(group, hadoop, field, true))
-                .map(InputImage::wnid).filter(w -> w != null).distinct().collect());
-        System.out.printf(Locale.ROOT, "[prepare] %s: %d classes (labels from %s), found in %.1f s%n", input,
-                classes.size(), field == null ? "KEY.cls" : "the field '" + field + "' of KEY.json",
-                (System.nanoTime() - t0) / 1e9);
         int writers = cfg.tasks() > 0 ? cfg.tasks() : (int) Math.max(2L * cores, bytes / cfg.shardBytes() + 1);
-        return OrderedWrite.write(spark, tasks.flatMap(group -> read(group, hadoop, field, false)), classes, splits,
-                rowOrder, options, staging, writers);
+        return OrderedWrite.writeFindingClasses(spark, tasks.flatMap(group -> read(group, hadoop, field)), splits,
+                rowOrder, options, staging, writers, classes -> System.out.printf(Locale.ROOT,
+                        "[prepare] %s: read in %.1f s, %d classes (labels from %s)%n", input,
+                        (System.nanoTime() - t0) / 1e9, classes.size(),
+                        field == null ? "KEY.cls" : "the field '" + field + "' of KEY.json"));
     }
 
-    /** The samples of a task's shards, one after the other; {@code labelsOnly}: without their images' bytes. */
-    private static java.util.Iterator<InputImage> read(List<Shard> group, Map<String, String> hadoop, String field,
-            boolean labelsOnly) {
+    /** The samples of a task's shards, one after the other. */
+    private static java.util.Iterator<InputImage> read(List<Shard> group, Map<String, String> hadoop, String field) {
         Configuration c = SparkSessions.rebuild(hadoop);
         return new TarUnits<>(group, TarUnits.reader(Shard::split, Shard::name, s -> {
             Path p = new Path(s.path());
             return TarUnits.range(p.getFileSystem(c), p, s.bytes(), 0, s.bytes());
-        }, (s, in) -> labelsOnly ? WebDatasetSamples.labels(in, s.name(), s.split(), field)
-                : new WebDatasetSamples(new TarMembers(in), s.name(), s.split(), field)));
+        }, (s, in) -> new WebDatasetSamples(new TarMembers(in), s.name(), s.split(), field)));
     }
 
     /** The shards a folder (its .tar files, sorted) or a brace pattern names, with their sizes. */

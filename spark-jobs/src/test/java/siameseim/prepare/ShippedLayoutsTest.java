@@ -176,10 +176,24 @@ class ShippedLayoutsTest {
         Fixtures.write(c, new org.apache.hadoop.fs.Path(root, "train/shard-cut.tar"), Arrays.copyOf(whole, 1500));
     }
 
+    /** Bytes read so far through the Hadoop file systems of {@code fs}'s scheme, in this JVM. */
+    @SuppressWarnings("deprecation") // the per-scheme Statistics every FileSystem implementation updates
+    static long bytesRead(org.apache.hadoop.fs.FileSystem fs) {
+        return org.apache.hadoop.fs.FileSystem.getAllStatistics().stream()
+                .filter(st -> st.getScheme().equals(fs.getScheme())).mapToLong(st -> st.getBytesRead()).sum();
+    }
+
     static void webDataset(SparkSession spark, Configuration c, String base) throws IOException {
         org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(base + "/wds");
         webDatasetShards(c, root);
+        org.apache.hadoop.fs.FileSystem fs = root.getFileSystem(c);
+        long shardBytes = fs.getContentSummary(root).getLength();
+        long read0 = bytesRead(fs);
         Manifest m = prepare(spark, root.toString(), base + "/ds-wds", "prepare.layout=webdataset");
+        long read = bytesRead(fs) - read0;
+        // one read of each shard (local mode: the tasks run in this JVM and count in its statistics)
+        assertTrue(read >= shardBytes && read < shardBytes * 3 / 2, "read " + read + " bytes of " + shardBytes
+                + " bytes of shards");
         assertEquals(List.of("0", "1", "2"), m.classes(), "class numbers from KEY.cls");
         assertEquals(30 + 1, m.split("train").images(), "30 generated and one good sample");
         assertEquals(6, m.split("val").images());

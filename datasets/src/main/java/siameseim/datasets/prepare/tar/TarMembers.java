@@ -27,12 +27,11 @@ public final class TarMembers {
 
     /**
      * A regular file of the archive: its full path inside it, its size and its content (null when
-     * larger than {@link #MAX_MEMBER}, or not asked for).
+     * larger than {@link #MAX_MEMBER}).
      */
     public record Member(String name, long size, byte[] bytes) {}
 
     private final TarArchiveInputStream tar;
-    private final java.util.function.Predicate<String> read;
     private int files;
     private long expected; // where the record after the last member's padded data begins
     private String last;
@@ -41,13 +40,7 @@ public final class TarMembers {
 
     /** Reads {@code in} (closed by the caller). */
     public TarMembers(InputStream in) {
-        this(in, name -> true);
-    }
-
-    /** Reads {@code in}, holding the content of the members whose name passes {@code read} only (the rest skipped). */
-    public TarMembers(InputStream in, java.util.function.Predicate<String> read) {
         this.tar = new TarArchiveInputStream(in);
-        this.read = read;
     }
 
     /** The next regular file, or null at the end of the archive (or where it is cut short). */
@@ -63,7 +56,7 @@ public final class TarMembers {
                 if (!e.isFile() || skipped(e.getName())) {
                     continue;
                 }
-                byte[] bytes = e.getSize() > MAX_MEMBER || !read.test(e.getName()) ? null
+                byte[] bytes = e.getSize() > MAX_MEMBER ? null
                         : tar.readNBytes((int) e.getSize());
                 if (bytes != null && bytes.length < e.getSize()) {
                     return end(cut("the data of " + last + " ends after " + bytes.length + " of " + e.getSize()

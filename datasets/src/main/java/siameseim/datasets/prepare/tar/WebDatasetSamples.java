@@ -33,7 +33,6 @@ public final class WebDatasetSamples extends Lookahead {
     private final String shard;
     private final String split;
     private final String jsonLabelField;
-    private final boolean labelsOnly;
     private TarMembers.Member pending;
     private boolean ended;
 
@@ -42,27 +41,10 @@ public final class WebDatasetSamples extends Lookahead {
      * @param jsonLabelField the label's field in the sample's json member; null: the cls member
      */
     public WebDatasetSamples(TarMembers members, String shard, String split, String jsonLabelField) {
-        this(members, shard, split, jsonLabelField, false);
-    }
-
-    private WebDatasetSamples(TarMembers members, String shard, String split, String jsonLabelField,
-            boolean labelsOnly) {
         this.members = members;
         this.shard = shard;
         this.split = split;
         this.jsonLabelField = jsonLabelField;
-        this.labelsOnly = labelsOnly;
-    }
-
-    /**
-     * The labels of a shard's samples that have an image, for a first pass over the shards: the
-     * images' data is skipped, not held. Each sample is an {@link InputImage} without bytes.
-     */
-    public static WebDatasetSamples labels(java.io.InputStream shard, String name, String split,
-            String jsonLabelField) {
-        TarMembers members = new TarMembers(shard, m -> m.endsWith(".cls") || m.endsWith(".json")
-                || m.endsWith(".CLS") || m.endsWith(".JSON"));
-        return new WebDatasetSamples(members, name, split, jsonLabelField, true);
     }
 
     @Override
@@ -109,9 +91,6 @@ public final class WebDatasetSamples extends Lookahead {
                             + String.join(", ", sample.keySet()) + ")");
         }
         String name = shard + "/" + key + "." + ext;
-        if (labelsOnly) {
-            return InputImage.of(split, label(sample), name, null);
-        }
         TarMembers.Member image = sample.get(ext);
         if (image.bytes() == null) {
             return InputImage.bad(split, name, BadImageException.Reason.TOO_LARGE.name(),
