@@ -3,7 +3,8 @@
 `bin/siameseim bench --only allreduce --official` runs beside ours (docs/distributed.md, "Throughput and scaling").
 
 Same protocol as our benchmark: float32 buffers of 1, 4, 16, 64 and 256 MiB (--sizes), one intra-op
-thread per process, two warm-up calls, median of 7 timed calls (each after a barrier), bus
+thread per process, max(3, calls / 4) warm-up calls, the median of `calls` timed calls (each after a
+barrier), calls = max(7, min(101, 128 / MiB) rounded up to odd): 101 for 1 MiB, 33 for 4, 9 for 16, 7 from 64, bus
 bandwidth = size x 2 (N - 1) / N / time. Needs PyTorch with Gloo (Debian: apt install
 python3-torch; run it with /usr/bin/python3). Loopback TCP only. Prints one JSON line per size:
 {"mib", "ms" (median), "bus_gib_s", "processes", "torch"}.
@@ -20,6 +21,11 @@ import time
 WORLD = 2
 
 
+def timed_calls(mib, repeats=7):
+    """As AllReduceBenchmark.timedCalls: more calls for small buffers, whose single calls vary most."""
+    return max(repeats, min(101, 128 // max(1, mib)) | 1)
+
+
 def worker(rank, port, sizes_mib):
     import torch
     import torch.distributed as dist
@@ -28,10 +34,11 @@ def worker(rank, port, sizes_mib):
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD)
     for mib in sizes_mib:
         x = torch.ones(mib * 1024 * 1024 // 4)
-        for _ in range(2):
+        calls = timed_calls(mib)
+        for _ in range(max(3, calls // 4)):
             dist.all_reduce(x)
         times = []
-        for _ in range(7):
+        for _ in range(calls):
             dist.barrier()
             start = time.perf_counter()
             dist.all_reduce(x)

@@ -53,6 +53,15 @@ public final class AllReduceBenchmark {
         return new Preflight(bytes, sec, busBandwidth(bytes, n, sec), n);
     }
 
+    /**
+     * The timed calls for a buffer of {@code mib} MiB: at least {@code repeats}, and more for small
+     * buffers, whose single calls take a millisecond and vary with the scheduler (rounded up to odd; 1 MiB:
+     * 101, 4 MiB: 33; docs/bench/gloo_allreduce.py times Gloo as many times).
+     */
+    static int timedCalls(int mib, int repeats) {
+        return Math.max(repeats, Math.min(101, 128 / Math.max(1, mib)) | 1);
+    }
+
     /** Bus bandwidth in GiB/s: size x 2 (N - 1) / N / time. */
     static double busBandwidth(long bytes, int ranks, double seconds) {
         return bytes * 2.0 * (ranks - 1) / ranks / seconds / (1L << 30);
@@ -86,18 +95,19 @@ public final class AllReduceBenchmark {
                     b.putFloat(i * 4, rank + 1);
                 }
                 c.barrier();
-                for (int w = 0; w < 3; w++) {
+                int timed = timedCalls(mib, repeats);
+                for (int w = 0; w < Math.max(3, timed / 4); w++) {
                     c.allReduceSum(b); // warm-up (JIT, vector code)
                 }
-                double[] t = new double[repeats];
-                for (int k = 0; k < repeats; k++) {
+                double[] t = new double[timed];
+                for (int k = 0; k < timed; k++) {
                     c.barrier();
                     long s = System.nanoTime();
                     c.allReduceSum(b);
                     t[k] = (System.nanoTime() - s) / 1e9;
                 }
                 Arrays.sort(t);
-                double median = t[repeats / 2];
+                double median = t[timed / 2];
                 double bus = busBandwidth(floats * 4L, n, median);
                 if (rank == 0) {
                     System.out.printf(Locale.ROOT, "RESULT %d %s %.6f %.3f%n", mib,

@@ -31,9 +31,9 @@ import siameseim.testing.Tars;
  * and {@code .reps=R} (default 2) scale it.
  */
 @EnabledIfSystemProperty(named = "siameseim.prepare.bench", matches = "true")
-public class PrepareTarsBench {
+class PrepareTarsBench {
 
-    public static double prepare(SparkSession spark, String in, String out, String layout) throws Exception {
+    static double prepare(SparkSession spark, String in, String out, String layout) throws Exception {
         long t0 = System.nanoTime();
         DatasetPreparation.Report r = DatasetPreparation.run(spark, PrepareConfig.from(ConfigLoader.load(null,
                 List.of("prepare.input=" + in, "prepare.output=" + out, "prepare.layout=" + layout,
@@ -50,7 +50,7 @@ public class PrepareTarsBench {
      * content type, as the attributes user.content-md5 and user.content-type of its file (through
      * Java's user-attribute view); without a type s3proxy probes each file on every GET.
      */
-    public static void storeEtags(java.nio.file.Path bucket) throws Exception {
+    static void storeEtags(java.nio.file.Path bucket) throws Exception {
         try (var files = java.nio.file.Files.walk(bucket)) {
             for (java.nio.file.Path f : (Iterable<java.nio.file.Path>) files.filter(java.nio.file.Files::isRegularFile)
                     ::iterator) {
