@@ -120,6 +120,14 @@ public final class EmbeddingBatches<T> implements AutoCloseable {
         deliverInFlight();
     }
 
+    /**
+     * Waits for the batch on the worker, if any, and delivers its features; the batch being filled
+     * stays. For a timed section that must start with nothing in flight ({@code bench --only embed}).
+     */
+    public void drain() throws IOException {
+        deliverInFlight();
+    }
+
     /** How the batches run now ("overlapped on 1 thread"), with the measured cycles once AUTO chose. */
     public String overlapReport() {
         OverlapChoice.Plan p = choice.chosen();
