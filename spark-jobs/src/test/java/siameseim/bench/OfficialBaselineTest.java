@@ -53,7 +53,7 @@ class OfficialBaselineTest {
         Map<String, String> expect = new LinkedHashMap<>();
         String[] kv = {"--image", "32", "--patch", "4", "--width", "64", "--depth", "4", "--heads", "4",
             "--decoder-width", "64", "--decoder-heads", "4", "--projector-depth", "1", "--predictor-depth", "2",
-            "--decoder-norm", "batch", "--mask", "38", "--batch", "128", "--lr", "0.001", "--ema", "0.99",
+            "--decoder-norm", "batch", "--mask", "38", "--batch", "128", "--lr", "0.001", "--ema", "0.98",
             "--ema-schedule", "cosine", "--clip-grad", "1.0", "--weight-decay", "0.05", "--beta2", "0.95",
             "--neg-weight", "0.02", "--threads", "2", "--warmup", "3", "--steps", "10"};
         for (int i = 0; i < kv.length; i += 2) {

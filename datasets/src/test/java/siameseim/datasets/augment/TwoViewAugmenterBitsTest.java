@@ -60,13 +60,13 @@ class TwoViewAugmenterBitsTest {
         RgbImage photo = crop(new SyntheticShapes(500, 1).render(3, 7), 500, 375);
         RgbImage noise = RandomImages.of(500, 375, new SplittableRandom(5));
         RgbImage tall = RandomImages.of(211, 377, new SplittableRandom(6));
-        assertEquals("0510e31f8733d7a6", digest("pretrain-vit-b16.conf", List.of(photo, noise, tall), 24));
+        assertEquals("3039d9bdcfca4b5a", digest("pretrain-vit-b16.conf", List.of(photo, noise, tall), 24));
     }
 
     @Test
     void demoViewsKeepTheirBits() throws Exception {
         List<RgbImage> images = List.of(new SyntheticShapes(48, 2).render(1, 3), RandomImages.of(48, 48,
                 new SplittableRandom(7)), RandomImages.of(37, 61, new SplittableRandom(8)));
-        assertEquals("895bd4857e9e1c99", digest("pretrain-demo.conf", images, 60));
+        assertEquals("a41e28d95d24e08a", digest("pretrain-demo.conf", images, 60));
     }
 }

@@ -27,6 +27,28 @@ class SyntheticShapesTest {
     }
 
     @Test
+    void theObjectIsClearlyLighterOrDarkerThanItsBackground() {
+        // the renderer's ranges: background value 0.35-0.8, lift 0.3-0.6
+        for (int i = 0; i <= 45; i++) {
+            double background = 0.35 + i * 0.01;
+            for (int j = 0; j <= 30; j++) {
+                double lift = 0.3 + j * 0.01;
+                for (boolean lighter : new boolean[] {true, false}) {
+                    double v = SyntheticShapes.objectValue(background, lift, lighter);
+                    String at = "background " + background + ", lift " + lift + ", lighter " + lighter + ": " + v;
+                    assertTrue(v >= 0 && v <= 1, at);
+                    assertTrue(Math.abs(v - background) >= 0.3 - 1e-9, at);
+                    boolean fitsAsked = lighter ? background + lift <= 1 : background - lift >= 0.05;
+                    if (fitsAsked) {
+                        assertEquals(lighter, v > background, at);
+                        assertEquals(lift, Math.abs(v - background), 1e-12, at);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void coloursAreTintedGreysAndImagesAreNotFlat() {
         java.util.List<Float> contrasts = new java.util.ArrayList<>();
         double maxSpread = 0;
